@@ -228,7 +228,7 @@ impl Packet {
             PaletteLayout::ColorRegisters => palette.len() == 9,
             PaletteLayout::Rgb { max_entries } => {
                 !palette.is_empty()
-                    && palette.len() % 3 == 0
+                    && palette.len().is_multiple_of(3)
                     && palette.len() <= usize::from(max_entries) * 3
             }
         };

@@ -1,0 +1,208 @@
+//! The reusable converter: settings in, packets out.
+
+use std::sync::Mutex;
+
+use yail_proto::{GfxMode, Packet};
+
+use crate::color::BlendSpace;
+use crate::decode::{DecodeOptions, decode};
+use crate::dither::Dither;
+use crate::error::Result;
+use crate::fit::Fit;
+use crate::modes::{self, EncodeContext, PaletteMethod, Screen, Work};
+use crate::palette::{AtariPalette, TvStandard};
+use crate::picture::{Picture, PixelFormat};
+use crate::resize::Fitter;
+
+/// How to convert a picture.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Settings {
+    /// The graphics mode; [`GfxMode::Random`] picks one of `random_modes` per picture.
+    pub mode: GfxMode,
+    /// How the picture is fitted to the screen.
+    pub fit: Fit,
+    /// The dithering method.
+    pub dither: Dither,
+    /// The space in which dithering mixes pixels.
+    pub blend: BlendSpace,
+    /// Which Atari palette colours are matched against.
+    pub tv: TvStandard,
+    /// How VBXE palettes are chosen.
+    pub palette_method: PaletteMethod,
+    /// The modes [`GfxMode::Random`] picks from (2 and 4 unless changed).
+    pub random_modes: Vec<GfxMode>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::new(GfxMode::Gr8)
+    }
+}
+
+impl Settings {
+    /// Default settings for `mode`: letterbox, Floyd–Steinberg in linear
+    /// light, NTSC, Wu palettes.
+    pub fn new(mode: GfxMode) -> Settings {
+        Settings {
+            mode,
+            fit: Fit::default(),
+            dither: Dither::default(),
+            blend: BlendSpace::default(),
+            tv: TvStandard::default(),
+            palette_method: PaletteMethod::default(),
+            random_modes: vec![GfxMode::Gr8, GfxMode::Gr9],
+        }
+    }
+
+    /// The concrete mode to encode: `mode`, or for [`GfxMode::Random`] a
+    /// random pick from `random_modes` (Graphics 8 if that holds nothing usable).
+    pub fn resolve_mode(&self) -> GfxMode {
+        if self.mode != GfxMode::Random {
+            return self.mode;
+        }
+        let usable: Vec<GfxMode> = self
+            .random_modes
+            .iter()
+            .copied()
+            .filter(|m| *m != GfxMode::Random)
+            .collect();
+        if usable.is_empty() {
+            GfxMode::Gr8
+        } else {
+            usable[fastrand::usize(..usable.len())]
+        }
+    }
+
+    /// These settings with [`Settings::mode`] replaced.
+    pub fn with_mode(&self, mode: GfxMode) -> Settings {
+        Settings {
+            mode,
+            ..self.clone()
+        }
+    }
+}
+
+/// Buffers one conversion needs, kept between conversions.
+#[derive(Debug, Default)]
+struct Scratch {
+    fitter: Fitter,
+    frame: Vec<u8>,
+    work: Work,
+}
+
+/// Converts pictures to packets. Cheap to share: any number of threads may
+/// call it at once; each call borrows a set of scratch buffers from an
+/// internal pool, so steady-state conversions allocate little.
+#[derive(Debug, Default)]
+pub struct Converter {
+    decode: DecodeOptions,
+    pool: Mutex<Vec<Scratch>>,
+}
+
+impl Converter {
+    /// A converter with the default decoder limits.
+    pub fn new() -> Converter {
+        Converter::default()
+    }
+
+    /// A converter with the given decoder limits (the target size is set
+    /// per conversion).
+    pub fn with_decode_options(decode: DecodeOptions) -> Converter {
+        Converter {
+            decode,
+            pool: Mutex::default(),
+        }
+    }
+
+    /// The decoder limits in use.
+    pub fn decode_options(&self) -> &DecodeOptions {
+        &self.decode
+    }
+
+    /// Decodes a picture file and converts it. The packet's header names the
+    /// mode actually encoded (a concrete mode when `settings.mode` is random).
+    pub fn convert(&self, bytes: &[u8], settings: &Settings) -> Result<Packet> {
+        let mode = settings.resolve_mode();
+        let picture = self.decode_for(bytes, mode, settings.fit)?;
+        self.convert_picture(&picture, &settings.with_mode(mode))
+    }
+
+    /// Decodes a picture file at a size suited to `mode` (large JPEGs are
+    /// decoded at a reduced scale).
+    pub fn decode_for(&self, bytes: &[u8], mode: GfxMode, fit: Fit) -> Result<Picture> {
+        let screen = Screen::of(mode).or(Screen::of(GfxMode::VbxeHiRes));
+        let mut options = self.decode.clone();
+        if let Some(screen) = screen {
+            options.target = Some(decode_target(screen, fit));
+        }
+        decode(bytes, &options)
+    }
+
+    /// Converts a decoded picture.
+    pub fn convert_picture(&self, picture: &Picture, settings: &Settings) -> Result<Packet> {
+        let mode = settings.resolve_mode();
+        let screen = Screen::of(mode).ok_or(yail_proto::PacketError::NotConcrete)?;
+        let mut scratch = self.take_scratch();
+        let result = (|| {
+            let source = prepared(picture, &screen);
+            let Scratch {
+                fitter,
+                frame,
+                work,
+            } = &mut scratch;
+            fitter.fit(&source, settings.fit, screen.shape, screen.grid, frame)?;
+            let ctx = EncodeContext {
+                dither: settings.dither,
+                blend: settings.blend,
+                palette: AtariPalette::of(settings.tv),
+                method: settings.palette_method,
+            };
+            modes::encode(mode, frame, &ctx, work)
+        })();
+        self.return_scratch(scratch);
+        result
+    }
+
+    /// The picture fitted to `mode`'s screen grid with Lanczos and no
+    /// dithering: grey (Rec. 601 luma) for grey modes, RGB otherwise. This
+    /// is the "ideal" that [`hvs_psnr`](crate::hvs_psnr) compares against,
+    /// and a faithful preview of the framing.
+    pub fn fit(&self, picture: &Picture, mode: GfxMode, fit: Fit) -> Result<Picture> {
+        let screen = Screen::of(mode).ok_or(yail_proto::PacketError::NotConcrete)?;
+        let source = prepared(picture, &screen);
+        let mut frame = Vec::new();
+        Fitter::default().fit(&source, fit, screen.shape, screen.grid, &mut frame)?;
+        Picture::new(screen.grid.0, screen.grid.1, source.format(), frame)
+    }
+
+    fn take_scratch(&self) -> Scratch {
+        // A poisoned pool only means another conversion panicked; its
+        // buffers are plain memory and still usable.
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.pop().unwrap_or_default()
+    }
+
+    fn return_scratch(&self, scratch: Scratch) {
+        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        pool.push(scratch);
+    }
+}
+
+/// The source in the channels the mode needs: grey modes work on luma, so
+/// the (cheaper) one-channel picture is what gets resized.
+fn prepared<'a>(picture: &'a Picture, screen: &Screen) -> std::borrow::Cow<'a, Picture> {
+    match (screen.grey, picture.format()) {
+        (true, PixelFormat::Rgb) => std::borrow::Cow::Owned(picture.to_gray()),
+        (false, PixelFormat::Gray) => std::borrow::Cow::Owned(picture.to_rgb()),
+        _ => std::borrow::Cow::Borrowed(picture),
+    }
+}
+
+/// The size a picture will be resized to, for reduced-scale JPEG decoding.
+fn decode_target(screen: Screen, fit: Fit) -> crate::decode::Target {
+    crate::decode::Target {
+        width: screen.grid.0,
+        height: screen.grid.1,
+        fit,
+    }
+}

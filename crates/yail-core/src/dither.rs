@@ -1,0 +1,531 @@
+//! Dithering: choosing one of a few colours per pixel so that the mix of
+//! neighbouring pixels reproduces the picture.
+//!
+//! The engine works on working-space values (see
+//! [`BlendSpace`](crate::BlendSpace)) with one or three channels and asks a
+//! [`Quantizer`] for the nearest available colour.
+
+/// How pixels are dithered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Dither {
+    /// Floyd–Steinberg error diffusion, alternating direction every row
+    /// (serpentine), which avoids diagonal "worm" artefacts. The default.
+    #[default]
+    FloydSteinberg,
+    /// Atkinson error diffusion: spreads 3/4 of the error, keeps contrast
+    /// and clean flat areas at the cost of detail in shadows and highlights.
+    Atkinson,
+    /// Ordered dithering with an 8x8 Bayer matrix: a regular pattern,
+    /// stable between video frames.
+    Ordered,
+    /// Nearest colour only.
+    None,
+}
+
+impl std::str::FromStr for Dither {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "floydsteinberg" | "fs" => Ok(Dither::FloydSteinberg),
+            "atkinson" => Ok(Dither::Atkinson),
+            "ordered" | "bayer" => Ok(Dither::Ordered),
+            "none" => Ok(Dither::None),
+            _ => Err(format!(
+                "unknown dithering {s:?} (expected floyd-steinberg, atkinson, ordered or none)"
+            )),
+        }
+    }
+}
+
+/// A set of available colours in working space.
+pub(crate) trait Quantizer<const C: usize> {
+    /// Index of the available colour nearest to `value`.
+    fn nearest(&mut self, value: [f32; C]) -> u8;
+    /// The colour at `index`.
+    fn colour(&self, index: u8) -> [f32; C];
+    /// The nearest colour's index and value (implementations may find the
+    /// value without a second lookup: it sits on the dithering loop's
+    /// critical path).
+    #[inline]
+    fn nearest_with_colour(&mut self, value: [f32; C]) -> (u8, [f32; C]) {
+        let index = self.nearest(value);
+        (index, self.colour(index))
+    }
+    /// Typical distance between neighbouring colours, for ordered dithering.
+    fn spread(&self) -> f32;
+}
+
+/// The 8x8 Bayer threshold matrix, values 0..64.
+const BAYER8: [[u8; 8]; 8] = [
+    [0, 32, 8, 40, 2, 34, 10, 42],
+    [48, 16, 56, 24, 50, 18, 58, 26],
+    [12, 44, 4, 36, 14, 46, 6, 38],
+    [60, 28, 52, 20, 62, 30, 54, 22],
+    [3, 35, 11, 43, 1, 33, 9, 41],
+    [51, 19, 59, 27, 49, 17, 57, 25],
+    [15, 47, 7, 39, 13, 45, 5, 37],
+    [63, 31, 55, 23, 61, 29, 53, 21],
+];
+
+/// Error rows reused between pictures.
+#[derive(Debug, Default)]
+pub(crate) struct DitherBuffers {
+    rows: [Vec<f32>; 3],
+}
+
+/// Dithers `values` (`width * height` pixels of `C` channels, row-major)
+/// and writes one colour index per pixel to `out`.
+pub(crate) fn dither<const C: usize, Q: Quantizer<C>>(
+    values: &[f32],
+    width: usize,
+    height: usize,
+    method: Dither,
+    quantizer: &mut Q,
+    buffers: &mut DitherBuffers,
+    out: &mut Vec<u8>,
+) {
+    debug_assert_eq!(values.len(), width * height * C);
+
+    out.clear();
+    out.resize(width * height, 0);
+    match method {
+        Dither::FloydSteinberg => floyd_steinberg(values, width, height, quantizer, buffers, out),
+        Dither::Atkinson => diffuse(&ATKINSON, values, width, height, quantizer, buffers, out),
+        Dither::Ordered => ordered(values, width, quantizer, out),
+        Dither::None => {
+            for (i, px) in values.chunks_exact(C).enumerate() {
+                out[i] = quantizer.nearest(std::array::from_fn(|c| px[c]));
+            }
+        }
+    }
+}
+
+/// How far past 0..1 a value plus its diffused error may go. Some overshoot
+/// lets saturated colours borrow from neighbours (VBXE gains about 1.5 dB);
+/// a bound stops unreachable targets from piling up error without end.
+const OVERSHOOT: f32 = 0.2;
+
+/// A pixel value plus its diffused error, kept near the range a screen
+/// can show.
+#[inline]
+fn with_error<const C: usize>(values: &[f32], at: usize, error: &[f32], e_at: usize) -> [f32; C] {
+    std::array::from_fn(|c| {
+        (values[at * C + c] + error[e_at * C + c]).clamp(-OVERSHOOT, 1.0 + OVERSHOOT)
+    })
+}
+
+#[inline]
+fn spread_error<const C: usize>(row: &mut [f32], at: usize, err: &[f32; C], weight: f32) {
+    for c in 0..C {
+        row[at * C + c] += err[c] * weight;
+    }
+}
+
+/// An error diffusion kernel: `(dx, dy, weight)` for a left-to-right row,
+/// weights over `divisor`.
+struct Kernel {
+    taps: &'static [(isize, usize, f32)],
+    divisor: f32,
+    serpentine: bool,
+}
+
+/// Only the tests use it: production runs the specialised
+/// [`floyd_steinberg`], which the tests hold to this definition.
+#[cfg(test)]
+const FLOYD_STEINBERG: Kernel = Kernel {
+    taps: &[(1, 0, 7.0), (-1, 1, 3.0), (0, 1, 5.0), (1, 1, 1.0)],
+    divisor: 16.0,
+    serpentine: true,
+};
+
+/// Six neighbours get 1/8 each; the remaining 2/8 of the error is dropped.
+const ATKINSON: Kernel = Kernel {
+    taps: &[
+        (1, 0, 1.0),
+        (2, 0, 1.0),
+        (-1, 1, 1.0),
+        (0, 1, 1.0),
+        (1, 1, 1.0),
+        (0, 2, 1.0),
+    ],
+    divisor: 8.0,
+    serpentine: false,
+};
+
+/// Padding of the error rows on each side, so taps never leave them.
+const PAD: usize = 2;
+
+fn diffuse<const C: usize, Q: Quantizer<C>>(
+    kernel: &Kernel,
+    values: &[f32],
+    width: usize,
+    height: usize,
+    q: &mut Q,
+    buffers: &mut DitherBuffers,
+    out: &mut [u8],
+) {
+    for row in &mut buffers.rows {
+        row.clear();
+        row.resize((width + 2 * PAD) * C, 0.0);
+    }
+    let weights: Vec<(isize, usize, f32)> = kernel
+        .taps
+        .iter()
+        .map(|&(dx, dy, w)| (dx, dy, w / kernel.divisor))
+        .collect();
+    for y in 0..height {
+        let left_to_right = !kernel.serpentine || y % 2 == 0;
+        for i in 0..width {
+            let x = if left_to_right { i } else { width - 1 - i };
+            let at = y * width + x;
+            let e = x + PAD;
+            let v = with_error::<C>(values, at, &buffers.rows[0], e);
+            let (index, chosen) = q.nearest_with_colour(v);
+            out[at] = index;
+            let err: [f32; C] = std::array::from_fn(|c| v[c] - chosen[c]);
+            for &(dx, dy, w) in &weights {
+                let tx = if left_to_right {
+                    e as isize + dx
+                } else {
+                    e as isize - dx
+                } as usize;
+                spread_error(&mut buffers.rows[dy], tx, &err, w);
+            }
+        }
+        buffers.rows.rotate_left(1);
+        buffers.rows[2].fill(0.0);
+    }
+}
+
+/// Floyd–Steinberg, serpentine: the hot path of every mode.
+///
+/// Each pixel waits for the error of the one before it, so a single row is
+/// a long chain of dependent arithmetic. The picture is therefore cut into
+/// [`BANDS`] horizontal bands (at even rows, so all run in the same
+/// direction) that are dithered independently and stepped through in
+/// lockstep: the processor works on several chains at once. A band starts
+/// without the error of the row above it, which no one can see.
+/// [`diffuse`] with [`FLOYD_STEINBERG`] on each band is the plain version
+/// this must agree with bit for bit.
+fn floyd_steinberg<const C: usize, Q: Quantizer<C>>(
+    values: &[f32],
+    width: usize,
+    height: usize,
+    q: &mut Q,
+    buffers: &mut DitherBuffers,
+    out: &mut [u8],
+) {
+    let starts = band_starts(height);
+    let rows_in = |b: usize| starts[b + 1] - starts[b];
+    let stride = (width + 2 * PAD) * C;
+    let [cur, next, _] = &mut buffers.rows;
+    for row in [&mut *cur, &mut *next] {
+        row.clear();
+        row.resize(stride * BANDS, 0.0);
+    }
+    for y in 0..(0..BANDS).map(rows_in).max().unwrap_or(0) {
+        let forward = y % 2 == 0;
+        let mut carry = [[0.0f32; C]; BANDS];
+        for i in 0..width {
+            let x = if forward { i } else { width - 1 - i };
+            for (b, carry) in carry.iter_mut().enumerate() {
+                if y >= rows_in(b) {
+                    continue;
+                }
+                let row = starts[b] + y;
+                fs_pixel(
+                    q,
+                    &values[row * width * C..(row + 1) * width * C],
+                    &mut out[row * width..(row + 1) * width],
+                    &cur[b * stride..(b + 1) * stride],
+                    &mut next[b * stride..(b + 1) * stride],
+                    carry,
+                    x,
+                    forward,
+                );
+            }
+        }
+        std::mem::swap(cur, next);
+        next.fill(0.0);
+    }
+}
+
+/// Bands dithered side by side.
+const BANDS: usize = 2;
+
+/// First row of each band (even), and the height at the end.
+fn band_starts(height: usize) -> [usize; BANDS + 1] {
+    std::array::from_fn(|b| {
+        if b == BANDS {
+            height
+        } else {
+            (b * height / BANDS) & !1
+        }
+    })
+}
+
+/// One Floyd–Steinberg step at column `x` of a row.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn fs_pixel<const C: usize, Q: Quantizer<C>>(
+    q: &mut Q,
+    row_values: &[f32],
+    row_out: &mut [u8],
+    cur: &[f32],
+    next: &mut [f32],
+    carry: &mut [f32; C],
+    x: usize,
+    forward: bool,
+) {
+    const W7: f32 = 7.0 / 16.0;
+    const W3: f32 = 3.0 / 16.0;
+    const W5: f32 = 5.0 / 16.0;
+    const W1: f32 = 1.0 / 16.0;
+    let e = x + PAD;
+    let (ahead, behind) = if forward {
+        (e + 1, e - 1)
+    } else {
+        (e - 1, e + 1)
+    };
+    // The error for the next pixel of the row travels in `carry`, not
+    // through memory; it is added to the previous row's error first, in the
+    // same order as the plain version.
+    let v: [f32; C] = std::array::from_fn(|c| {
+        (row_values[x * C + c] + (cur[e * C + c] + carry[c])).clamp(-OVERSHOOT, 1.0 + OVERSHOOT)
+    });
+    let (index, chosen) = q.nearest_with_colour(v);
+    row_out[x] = index;
+    for c in 0..C {
+        let err = v[c] - chosen[c];
+        carry[c] = err * W7;
+        next[behind * C + c] += err * W3;
+        next[e * C + c] += err * W5;
+        next[ahead * C + c] += err * W1;
+    }
+}
+
+fn ordered<const C: usize, Q: Quantizer<C>>(
+    values: &[f32],
+    width: usize,
+    q: &mut Q,
+    out: &mut [u8],
+) {
+    let spread = q.spread();
+    for (i, px) in values.chunks_exact(C).enumerate() {
+        let (x, y) = (i % width, i / width);
+        let t = (f32::from(BAYER8[y % 8][x % 8]) + 0.5) / 64.0 - 0.5;
+        out[i] = q.nearest(std::array::from_fn(|c| {
+            (px[c] + t * spread).clamp(0.0, 1.0)
+        }));
+    }
+}
+
+/// Up to 16 grey levels, searched through the midpoints between them.
+#[derive(Debug, Clone)]
+pub(crate) struct GreyLevels {
+    /// Midpoints between consecutive levels, ascending.
+    midpoints: [f32; 16],
+    /// Index of the level of each rank.
+    index_of_rank: [u8; 16],
+    /// Value of the level of each rank.
+    value_of_rank: [f32; 16],
+    /// Value of each index.
+    by_index: [f32; 16],
+    /// Number of midpoints in use (levels minus one).
+    gaps: usize,
+    spread: f32,
+}
+
+impl GreyLevels {
+    /// Levels given in index order (index `i` shows `levels[i]`); 1 to 16 of them.
+    pub fn new(levels: &[f32]) -> GreyLevels {
+        let levels = &levels[..levels.len().min(16)];
+        let mut sorted: Vec<(f32, u8)> = levels
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v, i as u8))
+            .collect();
+        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut midpoints = [f32::INFINITY; 16];
+        for (m, w) in midpoints.iter_mut().zip(sorted.windows(2)) {
+            *m = (w[0].0 + w[1].0) / 2.0;
+        }
+        let mut index_of_rank = [0u8; 16];
+        let mut value_of_rank = [0.0f32; 16];
+        for (rank, &(v, i)) in sorted.iter().enumerate() {
+            index_of_rank[rank] = i;
+            value_of_rank[rank] = v;
+        }
+        let mut by_index = [0.0f32; 16];
+        by_index[..levels.len()].copy_from_slice(levels);
+        let range = sorted.last().map_or(0.0, |l| l.0) - sorted.first().map_or(0.0, |l| l.0);
+        GreyLevels {
+            midpoints,
+            index_of_rank,
+            value_of_rank,
+            by_index,
+            gaps: sorted.len().saturating_sub(1),
+            spread: range / (sorted.len().max(2) - 1) as f32,
+        }
+    }
+
+    /// The straightforward search the midpoint table must agree with.
+    #[cfg(test)]
+    pub fn nearest_reference(&self, value: f32, count: usize) -> u8 {
+        let mut best = (f32::INFINITY, 0u8);
+        for (i, &level) in self.by_index[..count].iter().enumerate() {
+            let d = (value - level).abs();
+            if d < best.0 {
+                best = (d, i as u8);
+            }
+        }
+        best.1
+    }
+}
+
+impl GreyLevels {
+    /// Rank of the nearest level: how many midpoints `value` lies above.
+    /// The comparisons do not depend on each other, so the processor does
+    /// them in parallel; with two levels (Graphics 8) this is one compare.
+    #[inline]
+    fn rank(&self, value: f32) -> usize {
+        if self.gaps == 1 {
+            return usize::from(value > self.midpoints[0]);
+        }
+        let mut rank = 0;
+        for &m in &self.midpoints[..self.gaps] {
+            rank += usize::from(value > m);
+        }
+        rank
+    }
+}
+
+impl Quantizer<1> for GreyLevels {
+    #[inline]
+    fn nearest(&mut self, value: [f32; 1]) -> u8 {
+        self.index_of_rank[self.rank(value[0])]
+    }
+
+    #[inline]
+    fn nearest_with_colour(&mut self, value: [f32; 1]) -> (u8, [f32; 1]) {
+        let rank = self.rank(value[0]);
+        (self.index_of_rank[rank], [self.value_of_rank[rank]])
+    }
+
+    #[inline]
+    fn colour(&self, index: u8) -> [f32; 1] {
+        [self.by_index[usize::from(index & 15)]]
+    }
+
+    fn spread(&self) -> f32 {
+        self.spread
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mean(indices: &[u8], levels: &GreyLevels) -> f32 {
+        indices.iter().map(|&i| levels.colour(i)[0]).sum::<f32>() / indices.len() as f32
+    }
+
+    #[test]
+    fn diffusion_preserves_the_mean_of_flat_areas() {
+        let levels = GreyLevels::new(&[0.0, 0.9]);
+        // Atkinson passes on only 3/4 of the error, so it clips shadows and
+        // highlights on purpose; it keeps the mean of mid-tones only.
+        let cases = [
+            (Dither::FloydSteinberg, &[0.1f32, 0.25, 0.5, 0.8][..]),
+            (Dither::Ordered, &[0.1, 0.25, 0.5, 0.8]),
+            (Dither::Atkinson, &[0.5]),
+        ];
+        for (method, targets) in cases {
+            for &target in targets {
+                let values = vec![target; 64 * 64];
+                let mut out = Vec::new();
+                dither(
+                    &values,
+                    64,
+                    64,
+                    method,
+                    &mut levels.clone(),
+                    &mut DitherBuffers::default(),
+                    &mut out,
+                );
+                let got = mean(&out, &levels);
+                // Atkinson drops a quarter of the error, so it drifts more.
+                let tolerance = if method == Dither::Atkinson {
+                    0.06
+                } else {
+                    0.02
+                };
+                assert!(
+                    (got - target).abs() < tolerance,
+                    "{method:?} {target}: {got}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_dithering_is_nearest() {
+        let levels = GreyLevels::new(&[0.0, 0.5, 1.0]);
+        let mut out = Vec::new();
+        dither(
+            &[0.1, 0.3, 0.9],
+            3,
+            1,
+            Dither::None,
+            &mut levels.clone(),
+            &mut DitherBuffers::default(),
+            &mut out,
+        );
+        assert_eq!(out, [0, 1, 2]);
+    }
+
+    proptest! {
+        #[test]
+        fn fast_floyd_steinberg_matches_the_generic_kernel(
+            width in 1usize..40,
+            height in 1usize..24,
+            seed in any::<u64>(),
+            levels in proptest::collection::vec(0.0f32..1.0, 2..8),
+        ) {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let values: Vec<f32> = (0..width * height).map(|_| rng.f32()).collect();
+            let q = GreyLevels::new(&levels);
+            let (mut fast, mut plain) = (vec![0; width * height], vec![0; width * height]);
+            floyd_steinberg(&values, width, height, &mut q.clone(), &mut DitherBuffers::default(), &mut fast);
+            // The plain version, band by band.
+            let starts = band_starts(height);
+            for b in 0..BANDS {
+                let rows = starts[b]..starts[b + 1];
+                diffuse(
+                    &FLOYD_STEINBERG,
+                    &values[rows.start * width..rows.end * width],
+                    width,
+                    rows.len(),
+                    &mut q.clone(),
+                    &mut DitherBuffers::default(),
+                    &mut plain[rows.start * width..rows.end * width],
+                );
+            }
+            prop_assert_eq!(fast, plain);
+        }
+
+        #[test]
+        fn midpoint_search_matches_reference(
+            levels in proptest::collection::vec(0.0f32..1.0, 1..16),
+            value in -0.5f32..1.5,
+        ) {
+            let mut q = GreyLevels::new(&levels);
+            let fast = q.nearest([value]);
+            let reference = q.nearest_reference(value, levels.len());
+            // Equal distances may pick either index; the colours must agree.
+            prop_assert!((q.colour(fast)[0] - value).abs() <= (q.colour(reference)[0] - value).abs() + 1e-6);
+        }
+    }
+}

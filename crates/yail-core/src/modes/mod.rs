@@ -1,0 +1,184 @@
+//! One encoder per graphics mode: working-space pixels in, packet out.
+//!
+//! Every mode follows the same path: the picture is fitted onto the mode's
+//! screen (see [`Screen`]), turned into working-space values (squeezed to
+//! wide pixels where the mode has them), dithered against the colours the
+//! mode can show, and packed into the payload layout of the protocol.
+
+mod grey;
+mod hue;
+mod registers;
+mod vbxe;
+
+use yail_proto::{GfxMode, Packet};
+
+use crate::color::BlendSpace;
+use crate::dither::{Dither, DitherBuffers};
+use crate::error::Result;
+use crate::palette::AtariPalette;
+
+pub(crate) use vbxe::vbxe_shown;
+
+/// How a palette for VBXE modes is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PaletteMethod {
+    /// Wu's colour quantiser: fast, good (the default).
+    #[default]
+    Wu,
+    /// Wu's palette refined by k-means: slower, closer colours.
+    KMeans,
+}
+
+impl std::str::FromStr for PaletteMethod {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+            "wu" => Ok(PaletteMethod::Wu),
+            "kmeans" => Ok(PaletteMethod::KMeans),
+            _ => Err(format!(
+                "unknown palette method {s:?} (expected wu or kmeans)"
+            )),
+        }
+    }
+}
+
+/// The screen a mode draws on: its shape (the aspect a picture is fitted
+/// to), the grid the picture is resized to, and how many grid columns make
+/// one Atari pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Screen {
+    /// Width and height of the screen shape, in screen pixels.
+    pub shape: (u32, u32),
+    /// Width and height of the resize grid.
+    pub grid: (u32, u32),
+    /// Grid columns per Atari pixel (1, 2 or 4).
+    pub squeeze: u32,
+    /// Whether the mode shows grey levels only.
+    pub grey: bool,
+}
+
+impl Screen {
+    /// The screen of a concrete mode; `None` for [`GfxMode::Random`].
+    pub fn of(mode: GfxMode) -> Option<Screen> {
+        let antic = |squeeze, grey| Screen {
+            shape: (320, 220),
+            grid: (320, 220),
+            squeeze,
+            grey,
+        };
+        Some(match mode {
+            GfxMode::Gr8 => antic(1, true),
+            GfxMode::Gr9 => antic(4, true),
+            GfxMode::Gr15 => antic(2, true),
+            GfxMode::Gr11 | GfxMode::Gr10 => antic(4, false),
+            GfxMode::Vbxe | GfxMode::VbxeLegacy => Screen {
+                shape: (320, 240),
+                grid: (320, 240),
+                squeeze: 1,
+                grey: false,
+            },
+            GfxMode::VbxeHiRes => Screen {
+                shape: (320, 240),
+                grid: (640, 240),
+                squeeze: 1,
+                grey: false,
+            },
+            GfxMode::Random => return None,
+        })
+    }
+
+    /// Atari pixels per row.
+    pub fn columns(&self) -> usize {
+        (self.grid.0 / self.squeeze) as usize
+    }
+
+    /// Rows.
+    pub fn rows(&self) -> usize {
+        self.grid.1 as usize
+    }
+}
+
+/// Buffers an encoder reuses between pictures.
+#[derive(Debug, Default)]
+pub(crate) struct Work {
+    pub values: Vec<f32>,
+    pub indices: Vec<u8>,
+    pub dither: DitherBuffers,
+}
+
+/// What every encoder needs to know besides the pixels.
+pub(crate) struct EncodeContext<'a> {
+    pub dither: Dither,
+    pub blend: BlendSpace,
+    pub palette: &'a AtariPalette,
+    pub method: PaletteMethod,
+}
+
+/// Encodes a fitted frame (grid-sized, grey for grey modes, RGB otherwise).
+pub(crate) fn encode(
+    mode: GfxMode,
+    frame: &[u8],
+    ctx: &EncodeContext<'_>,
+    work: &mut Work,
+) -> Result<Packet> {
+    let screen = Screen::of(mode).ok_or(yail_proto::PacketError::NotConcrete)?;
+    match mode {
+        GfxMode::Gr8 | GfxMode::Gr9 | GfxMode::Gr15 => {
+            grey::encode(mode, &screen, frame, ctx, work)
+        }
+        GfxMode::Gr11 => hue::encode(&screen, frame, ctx, work),
+        GfxMode::Gr10 => registers::encode(&screen, frame, ctx, work),
+        GfxMode::Vbxe | GfxMode::VbxeLegacy | GfxMode::VbxeHiRes => {
+            vbxe::encode(mode, &screen, frame, ctx, work)
+        }
+        GfxMode::Random => Err(yail_proto::PacketError::NotConcrete.into()),
+    }
+}
+
+/// Packs pixel values of `bits` bits (1, 2, 4 or 8) into bytes, leftmost
+/// pixel in the most significant bits, as every mode's payload stores them.
+pub fn pack(values: &[u8], bits: u32) -> Vec<u8> {
+    let per_byte = (8 / bits) as usize;
+    let mask = ((1u16 << bits) - 1) as u8;
+    values
+        .chunks(per_byte)
+        .map(|group| {
+            group.iter().enumerate().fold(0u8, |byte, (i, &v)| {
+                byte | (v & mask) << (8 - bits as usize * (i + 1))
+            })
+        })
+        .collect()
+}
+
+/// Working-space values of an 8-bit frame, squeezed to wide pixels.
+fn working_values(
+    frame: &[u8],
+    screen: &Screen,
+    channels: usize,
+    blend: BlendSpace,
+    out: &mut Vec<f32>,
+) {
+    let table = blend.table();
+    crate::resize::squeeze(
+        frame,
+        screen.grid.0 as usize,
+        channels,
+        screen.squeeze as usize,
+        &table,
+        out,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_puts_the_left_pixel_high() {
+        assert_eq!(pack(&[1, 0, 0, 0, 0, 0, 0, 1], 1), [0x81]);
+        assert_eq!(pack(&[3, 0, 1, 2], 2), [0b11_00_01_10]);
+        assert_eq!(pack(&[0xA, 0x5], 4), [0xA5]);
+        assert_eq!(pack(&[7, 9], 8), [7, 9]);
+    }
+}

@@ -1,0 +1,321 @@
+//! Nearest-colour search in a palette of up to 256 colours.
+//!
+//! A VBXE picture maps 76 800 pixels onto 255 colours; trying every colour
+//! for every pixel costs ~20 million distance computations. Instead the
+//! colour cube is cut into cells, and for each cell that a pixel falls in
+//! we list, once, the colours that can be nearest to *some* point of the
+//! cell: a colour whose smallest possible distance to the cell is larger
+//! than another colour's largest possible distance never wins. A pixel
+//! then only compares its cell's list (about a tenth of the palette).
+//!
+//! Within a cell's list the colours are sorted by their distance to the
+//! cell's centre and stored eight at a time, channel by channel, for
+//! `wide`'s portable SIMD vectors. A pixel walks the groups in that order
+//! and stops as soon as the triangle inequality proves that no later colour
+//! can beat the best found (|c - centre| - |pixel - centre| > best), which
+//! is usually after one or two groups.
+//!
+//! Working values are usually linear light, where a photo's colours crowd
+//! near black, so the cell walls are spaced evenly in the (signed) square
+//! root of the value. The cells reach a little past 0..1 on both sides
+//! because a ditherer's values overshoot, and the overshoot must count in
+//! the choice.
+//!
+//! The result is exact: the same index as the full search
+//! (`nearest_reference`), ties going to the lower index.
+
+use wide::f32x8;
+
+use crate::dither::Quantizer;
+
+/// Cells per axis of the colour cube.
+const CELLS: usize = 8;
+/// Palettes at most this large are searched directly.
+const DIRECT_SEARCH_MAX: usize = 24;
+/// The range searched; values beyond are searched as if clamped.
+const DOMAIN: (f32, f32) = (-0.25, 1.25);
+/// The warped (signed square root) domain.
+const WARPED: (f32, f32) = (-0.5, 1.118_034);
+/// The index carried by padding lanes; larger than any palette index.
+const PADDING: f32 = 256.0;
+/// A stand-in colour for padding lanes: never near anything.
+const FAR_AWAY: f32 = 1.0e9;
+
+/// Eight candidate colours of one cell, channel by channel.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    channels: [f32x8; 3],
+    indices: f32x8,
+    /// The smallest distance from the cell's centre to a colour of this
+    /// group (the lists are sorted, so: to its first colour).
+    reach: f32,
+}
+
+/// A cell whose candidate list has been built.
+#[derive(Debug, Clone, Copy)]
+struct Built {
+    centre: [f32; 3],
+    start: u32,
+    end: u32,
+}
+
+/// A palette in working space, searched by Euclidean distance.
+#[derive(Debug, Clone)]
+pub(crate) struct ColourSearch {
+    colours: Vec<[f32; 3]>,
+    /// Per cell: `None` until first used, then the cell's centre and its
+    /// range of `groups`.
+    cells: Vec<Option<Built>>,
+    /// The candidate groups of all built cells.
+    groups: Vec<Group>,
+}
+
+#[inline]
+fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
+    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
+    d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+}
+
+/// The minimum of eight values, as a balanced tree of comparisons.
+#[inline(always)]
+fn tree_min(v: [f32; 8]) -> f32 {
+    let a = [
+        v[0].min(v[4]),
+        v[1].min(v[5]),
+        v[2].min(v[6]),
+        v[3].min(v[7]),
+    ];
+    let b = [a[0].min(a[2]), a[1].min(a[3])];
+    b[0].min(b[1])
+}
+
+#[inline]
+fn clamped(value: [f32; 3]) -> [f32; 3] {
+    value.map(|v| v.clamp(DOMAIN.0, DOMAIN.1))
+}
+
+/// The signed square root: the axis along which cells are evenly spaced.
+#[inline]
+fn warp(v: f32) -> f32 {
+    v.abs().sqrt().copysign(v)
+}
+
+/// The lower wall of cell `i` along one axis (`i` in `0..=CELLS`), in
+/// working values; the outermost walls are the ends of the domain.
+#[inline]
+fn wall(i: usize) -> f32 {
+    match i {
+        0 => DOMAIN.0,
+        CELLS => DOMAIN.1,
+        _ => {
+            let t = WARPED.0 + (WARPED.1 - WARPED.0) * i as f32 / CELLS as f32;
+            t * t.abs()
+        }
+    }
+}
+
+impl ColourSearch {
+    /// A search over `colours` (1 to 256 of them, values in 0..=1).
+    pub fn new(colours: Vec<[f32; 3]>) -> ColourSearch {
+        assert!(
+            !colours.is_empty() && colours.len() <= 256,
+            "palette of 1 to 256 colours"
+        );
+        ColourSearch {
+            colours,
+            cells: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Tries every colour: the definition the fast path must agree with.
+    pub fn nearest_reference(&self, value: [f32; 3]) -> u8 {
+        let value = clamped(value);
+        let mut best = (f32::INFINITY, 0u8);
+        for (i, &c) in self.colours.iter().enumerate() {
+            let d = distance(value, c);
+            if d < best.0 {
+                best = (d, i as u8);
+            }
+        }
+        best.1
+    }
+
+    #[inline]
+    fn cell_of(value: [f32; 3]) -> [usize; 3] {
+        let scale = CELLS as f32 / (WARPED.1 - WARPED.0);
+        value.map(|v| (((warp(v) - WARPED.0) * scale) as usize).min(CELLS - 1))
+    }
+
+    /// The centre of `cell`, in working values.
+    fn centre(cell: [usize; 3]) -> [f32; 3] {
+        cell.map(|c| (wall(c) + wall(c + 1)) / 2.0)
+    }
+
+    /// Lists the colours that can be nearest somewhere in `cell`, sorted
+    /// by distance from the cell's centre.
+    fn build_cell(&mut self, cell: [usize; 3]) -> Built {
+        let lo = cell.map(wall);
+        let hi = cell.map(|c| wall(c + 1));
+        // A colour's smallest and largest possible distance to the cell.
+        let bounds = |c: &[f32; 3]| {
+            let (mut near, mut far) = (0.0f32, 0.0f32);
+            for k in 0..3 {
+                let inside = (lo[k] - c[k]).max(c[k] - hi[k]).max(0.0);
+                let outside = (c[k] - lo[k]).abs().max((c[k] - hi[k]).abs());
+                near += inside * inside;
+                far += outside * outside;
+            }
+            (near, far)
+        };
+        let nearest_far = self
+            .colours
+            .iter()
+            .map(|c| bounds(c).1)
+            .fold(f32::INFINITY, f32::min);
+        // A hair of slack keeps rounding in the bounds from dropping a winner.
+        let limit = nearest_far * (1.0 + 1e-5) + 1e-9;
+        let centre = ColourSearch::centre(cell);
+        let mut candidates: Vec<(f32, usize)> = (self.colours.iter().enumerate())
+            .filter(|(_, c)| bounds(c).0 <= limit)
+            .map(|(i, &c)| (distance(c, centre).sqrt(), i))
+            .collect();
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let start = self.groups.len();
+        for chunk in candidates.chunks(8) {
+            let lane = |l: usize| chunk.get(l).map(|&(_, i)| (self.colours[i], i as f32));
+            let lanes: [([f32; 3], f32); 8] =
+                std::array::from_fn(|l| lane(l).unwrap_or(([FAR_AWAY; 3], PADDING)));
+            self.groups.push(Group {
+                channels: std::array::from_fn(|k| f32x8::new(lanes.map(|(c, _)| c[k]))),
+                indices: f32x8::new(lanes.map(|(_, i)| i)),
+                reach: chunk[0].0,
+            });
+        }
+        Built {
+            centre,
+            start: start as u32,
+            end: self.groups.len() as u32,
+        }
+    }
+}
+
+impl Quantizer<3> for ColourSearch {
+    #[inline]
+    fn nearest(&mut self, value: [f32; 3]) -> u8 {
+        if self.colours.len() <= DIRECT_SEARCH_MAX {
+            return self.nearest_reference(value);
+        }
+        if self.cells.is_empty() {
+            self.cells.resize(CELLS * CELLS * CELLS, None);
+        }
+        let value = clamped(value);
+        let cell = ColourSearch::cell_of(value);
+        let slot = (cell[0] * CELLS + cell[1]) * CELLS + cell[2];
+        let built = match self.cells[slot] {
+            Some(built) => built,
+            None => {
+                let built = self.build_cell(cell);
+                self.cells[slot] = Some(built);
+                built
+            }
+        };
+        let offset = distance(value, built.centre).sqrt();
+        let query = value.map(f32x8::splat);
+        let mut best = f32x8::splat(f32::INFINITY);
+        let mut best_index = f32x8::splat(PADDING);
+        let mut smallest = f32::INFINITY;
+        for group in &self.groups[built.start as usize..built.end as usize] {
+            // Every colour from here on is at least `reach - offset` away.
+            let bound = group.reach - offset;
+            if bound > 0.0 && bound * bound > smallest * (1.0 + 1e-5) + 1e-9 {
+                break;
+            }
+            let c = &group.channels;
+            let (d0, d1, d2) = (query[0] - c[0], query[1] - c[1], query[2] - c[2]);
+            let d = d0 * d0 + d1 * d1 + d2 * d2;
+            // Lists are sorted by distance, not index: on a tie the lower
+            // index must win explicitly.
+            let better = d.simd_lt(best) | (d.simd_eq(best) & group.indices.simd_lt(best_index));
+            best = better.select(d, best);
+            best_index = better.select(group.indices, best_index);
+            smallest = tree_min(best.to_array());
+        }
+        // Across lanes: the smallest distance, and among lanes that share it
+        // the lowest index.
+        let tied = best.simd_eq(f32x8::splat(smallest));
+        tree_min(tied.select(best_index, f32x8::splat(f32::MAX)).to_array()) as u8
+    }
+
+    #[inline]
+    fn colour(&self, index: u8) -> [f32; 3] {
+        self.colours[usize::from(index)]
+    }
+
+    fn spread(&self) -> f32 {
+        // Mean distance from each colour to its nearest other colour; only
+        // ordered dithering asks, once per picture.
+        if self.colours.len() < 2 {
+            return 0.5;
+        }
+        let total: f32 = self
+            .colours
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                self.colours
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, &b)| distance(a, b))
+                    .fold(f32::INFINITY, f32::min)
+                    .sqrt()
+            })
+            .sum();
+        total / self.colours.len() as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn colour(range: std::ops::RangeInclusive<f32>) -> impl Strategy<Value = [f32; 3]> {
+        [range.clone(), range.clone(), range]
+    }
+
+    proptest! {
+        #[test]
+        fn cell_search_matches_full_search(
+            palette in proptest::collection::vec(colour(0.0..=1.0), 25..=256),
+            queries in proptest::collection::vec(colour(-0.4..=1.4), 1..200),
+        ) {
+            let mut search = ColourSearch::new(palette);
+            for q in queries {
+                prop_assert_eq!(search.nearest(q), search.nearest_reference(q), "query {:?}", q);
+            }
+        }
+
+        #[test]
+        fn cell_search_matches_on_coarse_palettes(
+            // Few distinct values: duplicates, exact ties, colours on cell walls.
+            palette in proptest::collection::vec(colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 4.0).round() / 4.0)), 25..=256),
+            queries in proptest::collection::vec(colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 8.0).round() / 8.0)), 1..100),
+        ) {
+            let mut search = ColourSearch::new(palette);
+            for q in queries {
+                prop_assert_eq!(search.nearest(q), search.nearest_reference(q), "query {:?}", q);
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_colours_resolve_to_the_lower_index() {
+        let mut palette = vec![[0.5f32, 0.5, 0.5]; 40];
+        palette[7] = [0.1, 0.1, 0.1];
+        let mut search = ColourSearch::new(palette);
+        assert_eq!(search.nearest([0.0, 0.0, 0.0]), 7);
+        assert_eq!(search.nearest([0.6, 0.6, 0.6]), 0);
+    }
+}

@@ -1,0 +1,193 @@
+//! An 8-bit picture in memory: grey or RGB, rows top to bottom.
+
+use crate::color::luma601;
+use crate::error::{Error, Result};
+
+/// The channels of a [`Picture`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PixelFormat {
+    /// One byte per pixel: grey, sRGB-encoded.
+    Gray,
+    /// Three bytes per pixel: red, green, blue, sRGB-encoded.
+    Rgb,
+}
+
+impl PixelFormat {
+    /// Bytes per pixel.
+    pub const fn channels(self) -> usize {
+        match self {
+            PixelFormat::Gray => 1,
+            PixelFormat::Rgb => 3,
+        }
+    }
+}
+
+/// An 8-bit sRGB picture.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Picture {
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for Picture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Picture")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Picture {
+    /// A picture from its pixel bytes; the length must be
+    /// `width * height * format.channels()` and both dimensions non-zero.
+    pub fn new(width: u32, height: u32, format: PixelFormat, data: Vec<u8>) -> Result<Picture> {
+        if width == 0 || height == 0 {
+            return Err(Error::NoPixels);
+        }
+        let expected = (width as usize)
+            .checked_mul(height as usize)
+            .and_then(|n| n.checked_mul(format.channels()))
+            .ok_or(Error::NoPixels)?;
+        if data.len() != expected {
+            return Err(Error::BufferSize {
+                width,
+                height,
+                channels: format.channels(),
+                expected,
+                actual: data.len(),
+            });
+        }
+        Ok(Picture {
+            width,
+            height,
+            format,
+            data,
+        })
+    }
+
+    /// A picture of one colour.
+    pub fn filled(width: u32, height: u32, rgb: [u8; 3]) -> Result<Picture> {
+        let n = (width as usize) * (height as usize);
+        Picture::new(width, height, PixelFormat::Rgb, rgb.repeat(n))
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// Grey or RGB.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// The pixel bytes, rows top to bottom.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Takes the pixel bytes out.
+    pub fn into_data(self) -> Vec<u8> {
+        self.data
+    }
+
+    /// The pixel at `(x, y)` as RGB.
+    ///
+    /// # Panics
+    /// When `(x, y)` is outside the picture.
+    pub fn rgb_at(&self, x: u32, y: u32) -> [u8; 3] {
+        assert!(
+            x < self.width && y < self.height,
+            "pixel outside the picture"
+        );
+        let i = (y as usize * self.width as usize + x as usize) * self.format.channels();
+        match self.format {
+            PixelFormat::Gray => [self.data[i]; 3],
+            PixelFormat::Rgb => [self.data[i], self.data[i + 1], self.data[i + 2]],
+        }
+    }
+
+    /// The same picture with three channels.
+    pub fn to_rgb(&self) -> Picture {
+        match self.format {
+            PixelFormat::Rgb => self.clone(),
+            PixelFormat::Gray => Picture {
+                data: self.data.iter().flat_map(|&v| [v, v, v]).collect(),
+                format: PixelFormat::Rgb,
+                ..*self
+            },
+        }
+    }
+
+    /// The picture's Rec. 601 luma (computed on the sRGB-encoded values, as
+    /// most software including Pillow does).
+    pub fn to_gray(&self) -> Picture {
+        match self.format {
+            PixelFormat::Gray => self.clone(),
+            PixelFormat::Rgb => Picture {
+                data: {
+                    let mut grey = vec![0u8; self.data.len() / 3];
+                    for (g, p) in grey.iter_mut().zip(self.data.chunks_exact(3)) {
+                        *g = luma601(p[0], p[1], p[2]);
+                    }
+                    grey
+                },
+                format: PixelFormat::Gray,
+                ..*self
+            },
+        }
+    }
+
+    /// Encodes the picture as PNG (for previews and debugging).
+    pub fn to_png(&self) -> Vec<u8> {
+        use image::ImageEncoder;
+        let mut out = Vec::new();
+        let color = match self.format {
+            PixelFormat::Gray => image::ExtendedColorType::L8,
+            PixelFormat::Rgb => image::ExtendedColorType::Rgb8,
+        };
+        // Writing PNG into a Vec cannot fail for valid dimensions, which the
+        // constructor guarantees.
+        let _ = image::codecs::png::PngEncoder::new(&mut out).write_image(
+            &self.data,
+            self.width,
+            self.height,
+            color,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffer_length_is_checked() {
+        assert!(Picture::new(2, 2, PixelFormat::Rgb, vec![0; 12]).is_ok());
+        assert!(matches!(
+            Picture::new(2, 2, PixelFormat::Rgb, vec![0; 11]),
+            Err(Error::BufferSize { expected: 12, .. })
+        ));
+        assert_eq!(
+            Picture::new(0, 2, PixelFormat::Gray, vec![]),
+            Err(Error::NoPixels)
+        );
+    }
+
+    #[test]
+    fn gray_and_rgb_convert() {
+        let p = Picture::new(2, 1, PixelFormat::Rgb, vec![255, 0, 0, 255, 255, 255]).unwrap();
+        assert_eq!(p.to_gray().data(), &[76, 255]);
+        assert_eq!(p.to_gray().to_rgb().rgb_at(0, 0), [76, 76, 76]);
+    }
+}
