@@ -1,0 +1,288 @@
+//! Counters and a latency histogram, each update a single relaxed atomic
+//! operation: totals are exact, and a snapshot taken while threads are
+//! still recording may be a moment behind but never invents counts.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Why a request failed, for the error counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The client sent something we could not parse or do not support.
+    BadRequest,
+    /// The image source failed (file unreadable, search or generation failed).
+    Source,
+    /// The picture could not be decoded or converted.
+    Convert,
+    /// A request took longer than allowed.
+    Timeout,
+    /// The server refused a connection because it was full.
+    Busy,
+    /// Reading from or writing to the client failed.
+    Io,
+}
+
+impl ErrorKind {
+    /// Every kind, in counter order.
+    pub const ALL: [ErrorKind; 6] = [
+        ErrorKind::BadRequest,
+        ErrorKind::Source,
+        ErrorKind::Convert,
+        ErrorKind::Timeout,
+        ErrorKind::Busy,
+        ErrorKind::Io,
+    ];
+
+    /// A short lower-case name for logs and metrics pages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Source => "source",
+            ErrorKind::Convert => "convert",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Busy => "busy",
+            ErrorKind::Io => "io",
+        }
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// The server's counters.
+#[derive(Debug)]
+pub struct Metrics {
+    connections_total: AtomicU64,
+    pub(crate) connections_current: AtomicUsize,
+    packets_by_mode: [AtomicU64; 256],
+    bytes_sent: AtomicU64,
+    errors: [AtomicU64; ErrorKind::ALL.len()],
+    conversions: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            connections_total: AtomicU64::new(0),
+            connections_current: AtomicUsize::new(0),
+            packets_by_mode: std::array::from_fn(|_| AtomicU64::new(0)),
+            bytes_sent: AtomicU64::new(0),
+            errors: std::array::from_fn(|_| AtomicU64::new(0)),
+            conversions: Histogram::default(),
+        }
+    }
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Connections accepted since start.
+    pub connections_total: u64,
+    /// Connections open now.
+    pub connections_current: usize,
+    /// Packets sent, indexed by the mode byte of their header.
+    pub packets_by_mode: Vec<u64>,
+    /// Bytes of packets sent.
+    pub bytes_sent: u64,
+    /// Errors per kind, in the order of [`ErrorKind::ALL`].
+    pub errors: Vec<(ErrorKind, u64)>,
+    /// Conversion latencies.
+    pub conversions: HistogramSnapshot,
+}
+
+impl MetricsSnapshot {
+    /// Packets of all modes.
+    pub fn packets_total(&self) -> u64 {
+        self.packets_by_mode.iter().sum()
+    }
+
+    /// Errors of one kind.
+    pub fn errors_of(&self, kind: ErrorKind) -> u64 {
+        self.errors
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+impl Metrics {
+    pub(crate) fn count_connection(&self) {
+        self.connections_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a packet of `bytes` bytes whose header names `mode`.
+    pub fn record_packet(&self, mode: u8, bytes: usize) {
+        self.packets_by_mode[usize::from(mode)].fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts an error.
+    pub fn record_error(&self, kind: ErrorKind) {
+        self.errors[kind.slot()].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records how long one conversion took.
+    pub fn record_conversion(&self, took: Duration) {
+        self.conversions.record(took);
+    }
+
+    /// The conversion latency histogram.
+    pub fn conversions(&self) -> &Histogram {
+        &self.conversions
+    }
+
+    /// A copy of every counter.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            connections_total: self.connections_total.load(Ordering::Relaxed),
+            connections_current: self.connections_current.load(Ordering::Acquire),
+            packets_by_mode: self
+                .packets_by_mode
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .collect(),
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+            errors: ErrorKind::ALL
+                .iter()
+                .map(|&k| (k, self.errors[k.slot()].load(Ordering::Relaxed)))
+                .collect(),
+            conversions: self.conversions.snapshot(),
+        }
+    }
+}
+
+/// Buckets per power of two (the two bits after the leading one).
+const SUB_BUCKETS: u64 = 4;
+/// Enough buckets for 2^40 µs (12 days); longer values share the last one.
+const BUCKETS: usize = 160;
+
+/// A latency histogram with logarithmic buckets (four per power of two, so
+/// a bucket's bounds are within 25 % of each other), in microseconds.
+#[derive(Debug)]
+pub struct Histogram {
+    buckets: [AtomicU64; BUCKETS],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Default for Histogram {
+    fn default() -> Histogram {
+        Histogram {
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+}
+
+/// The bucket a value in microseconds falls in.
+fn bucket_of(micros: u64) -> usize {
+    if micros < SUB_BUCKETS {
+        return micros as usize;
+    }
+    let power = 63 - u64::from(micros.leading_zeros()); // >= 2
+    let sub = (micros >> (power - 2)) & (SUB_BUCKETS - 1);
+    ((SUB_BUCKETS + (power - 2) * SUB_BUCKETS + sub) as usize).min(BUCKETS - 1)
+}
+
+/// The largest value in microseconds that falls in `bucket`.
+fn bucket_top(bucket: usize) -> u64 {
+    let b = bucket as u64;
+    if b < SUB_BUCKETS {
+        return b;
+    }
+    let power = (b - SUB_BUCKETS) / SUB_BUCKETS + 2;
+    let sub = (b - SUB_BUCKETS) % SUB_BUCKETS;
+    ((SUB_BUCKETS + sub + 1) << (power - 2)) - 1
+}
+
+impl Histogram {
+    /// Records one value.
+    pub fn record(&self, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
+        self.sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A copy of the histogram.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        HistogramSnapshot {
+            buckets: self
+                .buckets
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect(),
+            count: self.count.load(Ordering::Relaxed),
+            sum_micros: self.sum_micros.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A copy of a [`Histogram`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistogramSnapshot {
+    buckets: Vec<u64>,
+    /// Values recorded.
+    pub count: u64,
+    /// Their sum, in microseconds.
+    pub sum_micros: u64,
+}
+
+impl HistogramSnapshot {
+    /// The mean, or zero when empty.
+    pub fn mean(&self) -> Duration {
+        Duration::from_micros(self.sum_micros.checked_div(self.count).unwrap_or(0))
+    }
+
+    /// An upper bound (within 25 %) of the `q` quantile, `q` in 0..=1;
+    /// zero when empty.
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (bucket, &n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= rank {
+                return Duration::from_micros(bucket_top(bucket));
+            }
+        }
+        Duration::from_micros(bucket_top(BUCKETS - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_contiguous_and_tight() {
+        for v in (0..100_000u64).chain([1 << 30, (1 << 39) + 12345]) {
+            let b = bucket_of(v);
+            assert!(v <= bucket_top(b), "{v} above the top of bucket {b}");
+            if b > 0 {
+                assert!(v > bucket_top(b - 1), "{v} belongs below bucket {b}");
+            }
+            assert!(bucket_top(b) as f64 <= (v as f64) * 1.25 + 1.0);
+        }
+    }
+
+    #[test]
+    fn quantiles_bound_the_recorded_values() {
+        let h = Histogram::default();
+        for ms in 1..=100 {
+            h.record(Duration::from_millis(ms));
+        }
+        let s = h.snapshot();
+        assert_eq!(s.count, 100);
+        let p50 = s.quantile(0.5).as_micros();
+        assert!((50_000..=62_500).contains(&p50), "p50 {p50}");
+        let p99 = s.quantile(0.99).as_micros();
+        assert!((99_000..=123_750).contains(&p99), "p99 {p99}");
+        assert_eq!(s.mean(), Duration::from_micros(50_500));
+    }
+}
