@@ -1,0 +1,119 @@
+//! Everything that shapes the server's behaviour, with the defaults a
+//! community host wants. `main` fills it from flags, environment and an
+//! env file; tests build it directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use yail_core::{BlendSpace, TvStandard};
+use yail_proto::GfxMode;
+
+/// The server's settings.
+#[derive(Clone)]
+pub struct Config {
+    /// Files and directories (searched recursively) served by `files`;
+    /// empty: the built-in gallery.
+    pub paths: Vec<PathBuf>,
+    /// File name extensions `paths` are filtered by (lower case, no dot).
+    pub extensions: Vec<String>,
+    /// The modes `gfx 42` picks from.
+    pub random_modes: Vec<GfxMode>,
+    /// Budget of the converted-packet cache in bytes; 0 disables it.
+    pub cache_bytes: usize,
+    /// Sessions served at once; more get "server busy" and are closed.
+    pub max_connections: usize,
+    /// A session that sends nothing for this long is closed.
+    pub idle_timeout: Duration,
+    /// A request that takes longer gets an error packet instead.
+    pub request_timeout: Duration,
+    /// How long an unterminated bare-word command may pause before it is
+    /// taken as complete.
+    pub idle_flush: Duration,
+    /// Longest command accepted, in bytes.
+    pub max_command_len: usize,
+    /// Conversions running at once (default: the number of cores).
+    pub workers: usize,
+    /// How many broken files `files` skips before answering with an error.
+    pub file_retries: usize,
+    /// Prepare the next picture while the client shows the current one.
+    pub prefetch: bool,
+    /// Dithering blend space.
+    pub blend: BlendSpace,
+    /// Palette the colour modes match against.
+    pub tv: TvStandard,
+    /// On shutdown, how long sessions may finish the packet in flight.
+    pub shutdown_grace: Duration,
+    /// OpenAI key, for image generation (never logged).
+    pub openai_api_key: Option<String>,
+    /// Gemini key, for image generation (never logged).
+    pub gemini_api_key: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            paths: Vec::new(),
+            extensions: ["jpg", "jpeg", "png", "gif", "webp", "bmp"].map(String::from).to_vec(),
+            random_modes: vec![GfxMode::Gr8, GfxMode::Gr9],
+            cache_bytes: 64 << 20,
+            max_connections: 256,
+            idle_timeout: Duration::from_secs(300),
+            request_timeout: Duration::from_secs(60),
+            idle_flush: Duration::from_millis(150),
+            max_command_len: yail_proto::DEFAULT_MAX_COMMAND_LEN,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            file_retries: 5,
+            prefetch: true,
+            blend: BlendSpace::default(),
+            tv: TvStandard::default(),
+            shutdown_grace: Duration::from_secs(10),
+            openai_api_key: None,
+            gemini_api_key: None,
+        }
+    }
+}
+
+/// Shows a secret as its length only.
+fn masked(secret: &Option<String>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() => format!("set ({} characters, hidden)", s.chars().count()),
+        _ => String::from("not set"),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("paths", &self.paths)
+            .field("extensions", &self.extensions)
+            .field("random_modes", &self.random_modes)
+            .field("cache_bytes", &self.cache_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_command_len", &self.max_command_len)
+            .field("workers", &self.workers)
+            .field("prefetch", &self.prefetch)
+            .field("blend", &self.blend)
+            .field("tv", &self.tv)
+            .field("openai_api_key", &masked(&self.openai_api_key))
+            .field("gemini_api_key", &masked(&self.gemini_api_key))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let config = Config {
+            openai_api_key: Some(String::from("sk-very-secret")),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("sk-very-secret"), "{shown}");
+        assert!(shown.contains("14 characters"), "{shown}");
+    }
+}

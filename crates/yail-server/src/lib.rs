@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod client;
+mod config;
+pub mod files;
+pub mod gallery;
+pub mod pipeline;
+mod server;
+mod session;
+
+pub use config::Config;
+pub use server::run;
+
+use pipeline::Pipeline;
+use yail_state::ServerState;
+
+/// What every session shares.
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) state: ServerState,
+    pub(crate) pipeline: Pipeline,
+}

@@ -1,0 +1,193 @@
+//! `yail-server`: flags, environment and env file in; logs and a running
+//! server out. Everything else lives in the library.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing::{info, warn};
+use yail_core::{BlendSpace, TvStandard};
+use yail_proto::GfxMode;
+use yail_server::Config;
+use yail_state::ServerState;
+
+/// Serves pictures to Atari 8-bit computers running the YAIL client.
+///
+/// Every flag can also come from the environment (`YAIL_<FLAG>`) or from an
+/// env file; flags win over the environment, which wins over the file.
+#[derive(Debug, Parser)]
+#[command(name = "yail-server", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "YAIL_BIND", default_value = "0.0.0.0")]
+    bind: IpAddr,
+    /// TCP port (the Atari connects to N:TCP://<address>:<port>/).
+    #[arg(long, env = "YAIL_PORT", default_value_t = yail_proto::DEFAULT_PORT)]
+    port: u16,
+    /// Picture files or folders (searched recursively) for `files`; none: the built-in gallery.
+    #[arg(long, env = "YAIL_PATHS", num_args = 1.., value_delimiter = ',')]
+    paths: Vec<PathBuf>,
+    /// File name extensions to serve from --paths.
+    #[arg(long, env = "YAIL_EXTENSIONS", value_delimiter = ',', default_value = "jpg,jpeg,png,gif,webp,bmp")]
+    extensions: Vec<String>,
+    /// Modes `gfx 42` (random) picks from, as wire numbers or names.
+    #[arg(long, env = "YAIL_RANDOM_MODES", value_delimiter = ',', default_value = "2,4")]
+    random_modes: Vec<GfxMode>,
+    /// Converted-packet cache size in MiB; 0 disables the cache.
+    #[arg(long, env = "YAIL_CACHE_MB", default_value_t = 64)]
+    cache_mb: usize,
+    /// Sessions served at once; more get "server busy".
+    #[arg(long, env = "YAIL_MAX_CONNECTIONS", default_value_t = 256)]
+    max_connections: usize,
+    /// Seconds of silence after which a session is closed.
+    #[arg(long, env = "YAIL_IDLE_TIMEOUT", default_value_t = 300)]
+    idle_timeout: u64,
+    /// Seconds a request may take before the client gets an error packet.
+    #[arg(long, env = "YAIL_REQUEST_TIMEOUT", default_value_t = 60)]
+    request_timeout: u64,
+    /// Longest command accepted, in bytes.
+    #[arg(long, env = "YAIL_MAX_COMMAND_LEN", default_value_t = yail_proto::DEFAULT_MAX_COMMAND_LEN)]
+    max_command_len: usize,
+    /// Conversions at once (default: number of cores).
+    #[arg(long, env = "YAIL_WORKERS")]
+    workers: Option<usize>,
+    /// Do not prepare the next picture in advance.
+    #[arg(long, env = "YAIL_NO_PREFETCH")]
+    no_prefetch: bool,
+    /// Space dithering mixes in: linear (default) or srgb (CRT look).
+    #[arg(long, env = "YAIL_DITHER_SPACE", default_value = "linear")]
+    dither_space: BlendSpace,
+    /// The Atari's TV standard: ntsc or pal.
+    #[arg(long, env = "YAIL_TV", default_value = "ntsc")]
+    tv: TvStandard,
+    /// Env file to read settings from (default: .env when present).
+    #[arg(long)]
+    env_file: Option<PathBuf>,
+    /// Log filter (`info`, `debug`, `yail_server=trace`...); RUST_LOG works too.
+    #[arg(long, env = "YAIL_LOG_LEVEL")]
+    log_level: Option<String>,
+    /// Log format.
+    #[arg(long, env = "YAIL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// OpenAI API key, for image generation.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    openai_api_key: Option<String>,
+    /// Gemini API key, for image generation.
+    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
+    gemini_api_key: Option<String>,
+}
+
+impl Args {
+    fn config(&self) -> Config {
+        let defaults = Config::default();
+        Config {
+            paths: self.paths.clone(),
+            extensions: self.extensions.iter().map(|e| e.trim_start_matches('.').to_ascii_lowercase()).collect(),
+            random_modes: self.random_modes.clone(),
+            cache_bytes: self.cache_mb.saturating_mul(1 << 20),
+            max_connections: self.max_connections,
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            max_command_len: self.max_command_len,
+            workers: self.workers.unwrap_or(defaults.workers),
+            prefetch: !self.no_prefetch,
+            blend: self.dither_space,
+            tv: self.tv,
+            openai_api_key: self.openai_api_key.clone().filter(|k| !k.is_empty()),
+            gemini_api_key: self.gemini_api_key.clone().filter(|k| !k.is_empty()),
+            ..defaults
+        }
+    }
+}
+
+/// Loads the env file before flags are parsed, so its values act as
+/// environment variables; existing variables are never overridden.
+fn load_env_file() -> anyhow::Result<Option<PathBuf>> {
+    let args: Vec<String> = std::env::args().collect();
+    let explicit = args.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--env-file=").map(PathBuf::from).or_else(|| (a == "--env-file").then(|| args.get(i + 1).map(PathBuf::from)).flatten())
+    });
+    match explicit {
+        Some(path) => {
+            dotenvy::from_path(&path).with_context(|| format!("reading env file {}", path.display()))?;
+            Ok(Some(path))
+        }
+        None if std::path::Path::new(".env").is_file() => {
+            dotenvy::from_path(".env").context("reading .env")?;
+            Ok(Some(PathBuf::from(".env")))
+        }
+        None => Ok(None),
+    }
+}
+
+fn init_logs(args: &Args) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match &args.log_level {
+        Some(level) => EnvFilter::new(level),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if args.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The machine's address on its LAN: the source address the OS would use
+/// for an outside destination. Connecting a UDP socket sends nothing.
+fn lan_address() -> Option<IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    socket.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                warn!(error = %e, "cannot watch SIGTERM; Ctrl-C still works");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    info!("signal received");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let env_file = load_env_file()?;
+    let args = Args::parse();
+    init_logs(&args);
+    let config = args.config();
+    if let Some(file) = env_file {
+        info!(file = %file.display(), "read settings from env file");
+    }
+    info!(?config, "effective settings");
+
+    let address = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let port = listener.local_addr()?.port();
+    let shown = match (args.bind.is_unspecified(), lan_address()) {
+        (true, Some(lan)) => lan,
+        (true, None) => IpAddr::from([127, 0, 0, 1]),
+        (false, _) => args.bind,
+    };
+    info!("listening on {address}; on the Atari, use N:TCP://{shown}:{port}/");
+
+    yail_server::run(listener, ServerState::new(), config, shutdown_signal()).await;
+    info!("stopped");
+    Ok(())
+}
