@@ -61,7 +61,9 @@ impl Client {
     /// Reads one packet.
     pub async fn read_packet(&mut self) -> Result<Packet, ClientError> {
         let timeout = self.timeout;
-        tokio::time::timeout(timeout, self.read_packet_inner()).await.map_err(|_| ClientError::Timeout(timeout))?
+        tokio::time::timeout(timeout, self.read_packet_inner())
+            .await
+            .map_err(|_| ClientError::Timeout(timeout))?
     }
 
     async fn read_packet_inner(&mut self) -> Result<Packet, ClientError> {

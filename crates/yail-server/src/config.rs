@@ -53,7 +53,9 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             paths: Vec::new(),
-            extensions: ["jpg", "jpeg", "png", "gif", "webp", "bmp"].map(String::from).to_vec(),
+            extensions: ["jpg", "jpeg", "png", "gif", "webp", "bmp"]
+                .map(String::from)
+                .to_vec(),
             random_modes: vec![GfxMode::Gr8, GfxMode::Gr9],
             cache_bytes: 64 << 20,
             max_connections: 256,

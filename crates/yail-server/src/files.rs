@@ -14,7 +14,10 @@ const GALLERY_PREFIX: &str = "gallery:";
 
 /// The catalogue of the built-in gallery.
 pub fn gallery_catalogue() -> Catalogue {
-    gallery::GALLERY.iter().map(|g| PathBuf::from(format!("{GALLERY_PREFIX}{}", g.name))).collect()
+    gallery::GALLERY
+        .iter()
+        .map(|g| PathBuf::from(format!("{GALLERY_PREFIX}{}", g.name)))
+        .collect()
 }
 
 /// Walks `paths` (files, and directories recursively) and keeps the files
@@ -53,7 +56,9 @@ pub fn scan(paths: &[PathBuf], extensions: &[String]) -> (Catalogue, Vec<String>
         };
         let mut children: Vec<PathBuf> = Vec::new();
         for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 children.push(entry.path());
             } else if (kind.is_file() || kind.is_symlink()) && wanted(&entry.path()) {
@@ -88,7 +93,11 @@ impl Picture {
     /// A short name for logs and error messages.
     pub fn name(&self) -> String {
         match self {
-            Picture::File(path) => path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned(),
+            Picture::File(path) => path
+                .file_name()
+                .unwrap_or(path.as_os_str())
+                .to_string_lossy()
+                .into_owned(),
             Picture::Gallery(g) => g.name.to_string(),
         }
     }
@@ -99,8 +108,17 @@ impl Picture {
         match self {
             Picture::File(path) => {
                 let meta = tokio::fs::metadata(path).await?;
-                let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
-                Ok(format!("file:{}:{}:{}", path.display(), meta.len(), modified.as_nanos()))
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .unwrap_or_default();
+                Ok(format!(
+                    "file:{}:{}:{}",
+                    path.display(),
+                    meta.len(),
+                    modified.as_nanos()
+                ))
             }
             Picture::Gallery(g) => Ok(format!("{GALLERY_PREFIX}{}", g.name)),
         }
@@ -112,7 +130,9 @@ impl Picture {
             Picture::File(path) => {
                 let len = tokio::fs::metadata(path).await?.len();
                 if len > max_len {
-                    return Err(std::io::Error::other(format!("file is {len} bytes, more than the {max_len} allowed")));
+                    return Err(std::io::Error::other(format!(
+                        "file is {len} bytes, more than the {max_len} allowed"
+                    )));
                 }
                 Ok(tokio::fs::read(path).await?.into())
             }
@@ -130,21 +150,38 @@ mod tests {
         let catalogue = gallery_catalogue();
         assert_eq!(catalogue.len(), gallery::GALLERY.len());
         for entry in catalogue.iter() {
-            assert!(matches!(Picture::of_entry(entry), Picture::Gallery(_)), "{entry:?}");
+            assert!(
+                matches!(Picture::of_entry(entry), Picture::Gallery(_)),
+                "{entry:?}"
+            );
         }
-        assert!(matches!(Picture::of_entry(Path::new("/tmp/x.png")), Picture::File(_)));
+        assert!(matches!(
+            Picture::of_entry(Path::new("/tmp/x.png")),
+            Picture::File(_)
+        ));
     }
 
     #[test]
     fn scan_filters_by_extension_recursively() {
         let dir = std::env::temp_dir().join(format!("yail-scan-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
-        for name in ["a.png", "b.JPG", "notes.txt", "sub/c.gif", "sub/deeper/d.webp"] {
+        for name in [
+            "a.png",
+            "b.JPG",
+            "notes.txt",
+            "sub/c.gif",
+            "sub/deeper/d.webp",
+        ] {
             std::fs::write(dir.join(name), b"x").unwrap();
         }
         let extensions: Vec<String> = ["png", "jpg", "gif", "webp"].map(String::from).to_vec();
         let (catalogue, problems) = scan(&[dir.clone(), dir.join("missing")], &extensions);
-        assert_eq!(catalogue.len(), 4, "{:?}", catalogue.iter().collect::<Vec<_>>());
+        assert_eq!(
+            catalogue.len(),
+            4,
+            "{:?}",
+            catalogue.iter().collect::<Vec<_>>()
+        );
         assert!(!catalogue.iter().any(|p| p.ends_with("notes.txt")));
         assert_eq!(problems.len(), 1, "{problems:?}");
         std::fs::remove_dir_all(dir).unwrap();

@@ -12,7 +12,7 @@ mod server;
 mod session;
 
 pub use config::Config;
-pub use server::run;
+pub use server::{BUSY_MESSAGE, run};
 
 use pipeline::Pipeline;
 use yail_state::ServerState;

@@ -30,10 +30,20 @@ struct Args {
     #[arg(long, env = "YAIL_PATHS", num_args = 1.., value_delimiter = ',')]
     paths: Vec<PathBuf>,
     /// File name extensions to serve from --paths.
-    #[arg(long, env = "YAIL_EXTENSIONS", value_delimiter = ',', default_value = "jpg,jpeg,png,gif,webp,bmp")]
+    #[arg(
+        long,
+        env = "YAIL_EXTENSIONS",
+        value_delimiter = ',',
+        default_value = "jpg,jpeg,png,gif,webp,bmp"
+    )]
     extensions: Vec<String>,
     /// Modes `gfx 42` (random) picks from, as wire numbers or names.
-    #[arg(long, env = "YAIL_RANDOM_MODES", value_delimiter = ',', default_value = "2,4")]
+    #[arg(
+        long,
+        env = "YAIL_RANDOM_MODES",
+        value_delimiter = ',',
+        default_value = "2,4"
+    )]
     random_modes: Vec<GfxMode>,
     /// Converted-packet cache size in MiB; 0 disables the cache.
     #[arg(long, env = "YAIL_CACHE_MB", default_value_t = 64)]
@@ -84,7 +94,11 @@ impl Args {
         let defaults = Config::default();
         Config {
             paths: self.paths.clone(),
-            extensions: self.extensions.iter().map(|e| e.trim_start_matches('.').to_ascii_lowercase()).collect(),
+            extensions: self
+                .extensions
+                .iter()
+                .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                .collect(),
             random_modes: self.random_modes.clone(),
             cache_bytes: self.cache_mb.saturating_mul(1 << 20),
             max_connections: self.max_connections,
@@ -107,11 +121,18 @@ impl Args {
 fn load_env_file() -> anyhow::Result<Option<PathBuf>> {
     let args: Vec<String> = std::env::args().collect();
     let explicit = args.iter().enumerate().find_map(|(i, a)| {
-        a.strip_prefix("--env-file=").map(PathBuf::from).or_else(|| (a == "--env-file").then(|| args.get(i + 1).map(PathBuf::from)).flatten())
+        a.strip_prefix("--env-file=")
+            .map(PathBuf::from)
+            .or_else(|| {
+                (a == "--env-file")
+                    .then(|| args.get(i + 1).map(PathBuf::from))
+                    .flatten()
+            })
     });
     match explicit {
         Some(path) => {
-            dotenvy::from_path(&path).with_context(|| format!("reading env file {}", path.display()))?;
+            dotenvy::from_path(&path)
+                .with_context(|| format!("reading env file {}", path.display()))?;
             Ok(Some(path))
         }
         None if std::path::Path::new(".env").is_file() => {
@@ -141,21 +162,26 @@ fn init_logs(args: &Args) {
 fn lan_address() -> Option<IpAddr> {
     let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
     socket.connect("192.0.2.1:9").ok()?;
-    socket.local_addr().ok().map(|a| a.ip()).filter(|ip| !ip.is_unspecified())
+    socket
+        .local_addr()
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified())
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(e) => {
-                warn!(error = %e, "cannot watch SIGTERM; Ctrl-C still works");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    warn!(error = %e, "cannot watch SIGTERM; Ctrl-C still works");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -178,7 +204,9 @@ async fn main() -> anyhow::Result<()> {
     info!(?config, "effective settings");
 
     let address = SocketAddr::new(args.bind, args.port);
-    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
     let port = listener.local_addr()?.port();
     let shown = match (args.bind.is_unspecified(), lan_address()) {
         (true, Some(lan)) => lan,

@@ -82,7 +82,13 @@ impl Pipeline {
     /// The packet for the picture `identity` under `settings` (whose mode
     /// must be concrete): from the cache, from a conversion another session
     /// already started, or converted now from what `load` returns.
-    pub async fn packet<L>(&self, name: &str, identity: &str, settings: &Settings, load: L) -> Result<Bytes, PipelineError>
+    pub async fn packet<L>(
+        &self,
+        name: &str,
+        identity: &str,
+        settings: &Settings,
+        load: L,
+    ) -> Result<Bytes, PipelineError>
     where
         L: Future<Output = std::io::Result<Arc<[u8]>>>,
     {
@@ -98,7 +104,8 @@ impl Pipeline {
         if let Some(hit) = lock(&self.inner.cache).get(&key) {
             return Ok(hit);
         }
-        let flight: Flight = Arc::clone(lock(&self.inner.in_flight).entry(key.clone()).or_default());
+        let flight: Flight =
+            Arc::clone(lock(&self.inner.in_flight).entry(key.clone()).or_default());
         let result = flight
             .get_or_init(|| async {
                 let bytes = load.await.map_err(|e| PipelineError::Load {
@@ -119,18 +126,36 @@ impl Pipeline {
         result
     }
 
-    async fn convert(&self, name: &str, bytes: Arc<[u8]>, settings: Settings) -> Result<Bytes, PipelineError> {
+    async fn convert(
+        &self,
+        name: &str,
+        bytes: Arc<[u8]>,
+        settings: Settings,
+    ) -> Result<Bytes, PipelineError> {
         let failed = |reason: String| PipelineError::Convert {
             name: name.to_string(),
             reason,
         };
-        let _slot = self.inner.workers.acquire().await.map_err(|e| failed(e.to_string()))?;
+        let _slot = self
+            .inner
+            .workers
+            .acquire()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
         let inner = Arc::clone(&self.inner);
         let started = Instant::now();
-        let converted = tokio::task::spawn_blocking(move || inner.converter.convert(&bytes, &settings).map(|p| Bytes::from(p.to_bytes())))
-            .await
-            .map_err(|e| failed(format!("conversion task failed: {e}")))?;
-        self.inner.state.metrics().record_conversion(started.elapsed());
+        let converted = tokio::task::spawn_blocking(move || {
+            inner
+                .converter
+                .convert(&bytes, &settings)
+                .map(|p| Bytes::from(p.to_bytes()))
+        })
+        .await
+        .map_err(|e| failed(format!("conversion task failed: {e}")))?;
+        self.inner
+            .state
+            .metrics()
+            .record_conversion(started.elapsed());
         converted.map_err(|e| failed(e.to_string()))
     }
 

@@ -31,7 +31,11 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
     let grace = config.shutdown_grace;
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let pipeline = Pipeline::new(state.clone(), config.workers, config.cache_bytes);
-    let shared = Arc::new(Shared { config, state, pipeline });
+    let shared = Arc::new(Shared {
+        config,
+        state,
+        pipeline,
+    });
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
 
@@ -90,7 +94,10 @@ async fn load_catalogue(state: &ServerState, config: &Config) {
     if config.paths.is_empty() {
         if state.file_count() == 0 {
             state.replace_files(files::gallery_catalogue());
-            info!(pictures = state.file_count(), "no --paths given: serving the built-in gallery");
+            info!(
+                pictures = state.file_count(),
+                "no --paths given: serving the built-in gallery"
+            );
         }
         return;
     }

@@ -70,7 +70,12 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(stream: TcpStream, guard: ConnectionGuard, shared: Arc<Shared>, shutdown: CancellationToken) -> Session {
+    pub(crate) fn new(
+        stream: TcpStream,
+        guard: ConnectionGuard,
+        shared: Arc<Shared>,
+        shutdown: CancellationToken,
+    ) -> Session {
         let decoder = CommandDecoder::with_max_length(shared.config.max_command_len);
         Session {
             stream,
@@ -146,18 +151,29 @@ impl Session {
         }
     }
 
-    async fn handle(&mut self, decoded: Option<Result<Command, CommandError>>) -> std::io::Result<Flow> {
-        let Some(decoded) = decoded else { return Ok(Flow::Continue) };
+    async fn handle(
+        &mut self,
+        decoded: Option<Result<Command, CommandError>>,
+    ) -> std::io::Result<Flow> {
+        let Some(decoded) = decoded else {
+            return Ok(Flow::Continue);
+        };
         let command = match decoded {
             Ok(command) => command,
             Err(e) if e.is_gfx_error() => {
                 // The client reads nothing after `gfx`: tell it next time.
-                self.shared.state.metrics().record_error(ErrorKind::BadRequest);
+                self.shared
+                    .state
+                    .metrics()
+                    .record_error(ErrorKind::BadRequest);
                 self.pending_error = Some(format!("unsupported graphics mode: {e}"));
                 return Ok(Flow::Continue);
             }
             Err(e) => {
-                self.shared.state.metrics().record_error(ErrorKind::BadRequest);
+                self.shared
+                    .state
+                    .metrics()
+                    .record_error(ErrorKind::BadRequest);
                 self.send_error(&format!("bad command: {e}")).await?;
                 return Ok(Flow::Continue);
             }
@@ -172,7 +188,10 @@ impl Session {
             Command::Quit => return Ok(Flow::Close),
             Command::Http(method) => {
                 info!(?method, "HTTP request on the YAIL port; refusing");
-                self.shared.state.metrics().record_error(ErrorKind::BadRequest);
+                self.shared
+                    .state
+                    .metrics()
+                    .record_error(ErrorKind::BadRequest);
                 self.stream.write_all(HTTP_FORBIDDEN).await?;
                 let _ = self.stream.shutdown().await;
                 return Ok(Flow::Close);
@@ -189,15 +208,22 @@ impl Session {
             }
             Command::Next => self.respond().await?,
             Command::Search(_) => self.unavailable("web image search").await?,
-            Command::Gen { .. } | Command::GenGemini(_) => self.unavailable("image generation").await?,
+            Command::Gen { .. } | Command::GenGemini(_) => {
+                self.unavailable("image generation").await?
+            }
             Command::ShowUrl(_) => self.unavailable("showing pictures from URLs").await?,
             Command::OpenAiConfig { .. } => {
-                self.send_error("image generation is not configured on this server").await?;
+                self.send_error("image generation is not configured on this server")
+                    .await?;
             }
             Command::Unknown(text) => {
-                self.shared.state.metrics().record_error(ErrorKind::BadRequest);
+                self.shared
+                    .state
+                    .metrics()
+                    .record_error(ErrorKind::BadRequest);
                 let shown: String = text.chars().take(40).collect();
-                self.send_error(&format!("unknown command: {shown}")).await?;
+                self.send_error(&format!("unknown command: {shown}"))
+                    .await?;
             }
         }
         Ok(Flow::Continue)
@@ -240,8 +266,13 @@ impl Session {
     async fn produce(&mut self) -> Result<Bytes, String> {
         match self.source {
             Source::Nothing => {
-                self.shared.state.metrics().record_error(ErrorKind::BadRequest);
-                Err(String::from("nothing to show again yet: ask for files first"))
+                self.shared
+                    .state
+                    .metrics()
+                    .record_error(ErrorKind::BadRequest);
+                Err(String::from(
+                    "nothing to show again yet: ask for files first",
+                ))
             }
             Source::Unavailable(what) => {
                 self.shared.state.metrics().record_error(ErrorKind::Source);
@@ -274,7 +305,11 @@ impl Session {
         }
         let mut last_error = None;
         for _ in 0..=self.shared.config.file_retries {
-            let Some(entry) = self.shared.state.random_file_except(self.last_file.as_deref()) else {
+            let Some(entry) = self
+                .shared
+                .state
+                .random_file_except(self.last_file.as_deref())
+            else {
                 return Err(String::from("this server has no pictures to show"));
             };
             self.last_file = Some(entry.clone());
@@ -301,7 +336,10 @@ impl Session {
         let identity = format!("frame:{}", frame.seq);
         let data = Arc::clone(&frame.data);
         let settings = self.settings();
-        let packet = self.shared.pipeline.packet("camera frame", &identity, &settings, async { Ok(data) });
+        let packet = self
+            .shared
+            .pipeline
+            .packet("camera frame", &identity, &settings, async { Ok(data) });
         packet.await.map_err(|e| e.to_string())
     }
 
@@ -310,7 +348,13 @@ impl Session {
         if !self.shared.config.prefetch || !matches!(self.source, Source::Files) {
             return;
         }
-        let Some(path) = self.shared.state.random_file_except(self.last_file.as_deref()) else { return };
+        let Some(path) = self
+            .shared
+            .state
+            .random_file_except(self.last_file.as_deref())
+        else {
+            return;
+        };
         let (shared, settings) = (Arc::clone(&self.shared), self.settings());
         let entry = path.clone();
         let packet = tokio::spawn(async move { convert_file(&shared, entry, settings).await });
@@ -325,10 +369,18 @@ impl Session {
         let write = self.stream.write_all(packet);
         match tokio::time::timeout(self.shared.config.idle_timeout, write).await {
             Ok(result) => result?,
-            Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading")),
+            Err(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "client stopped reading",
+                ));
+            }
         }
         let mode = packet.get(3).copied().unwrap_or(0);
-        self.shared.state.metrics().record_packet(mode, packet.len());
+        self.shared
+            .state
+            .metrics()
+            .record_packet(mode, packet.len());
         Ok(())
     }
 
@@ -340,12 +392,19 @@ impl Session {
 }
 
 /// Loads and converts one catalogue entry through the shared pipeline.
-async fn convert_file(shared: &Shared, entry: PathBuf, settings: Settings) -> Result<Bytes, PipelineError> {
+async fn convert_file(
+    shared: &Shared,
+    entry: PathBuf,
+    settings: Settings,
+) -> Result<Bytes, PipelineError> {
     let picture = Picture::of_entry(&entry);
     let name = picture.name();
     let identity = picture.identity().await.map_err(|e| PipelineError::Load {
         name: name.clone(),
         reason: e.to_string(),
     })?;
-    shared.pipeline.packet(&name, &identity, &settings, picture.load(MAX_SOURCE_BYTES)).await
+    shared
+        .pipeline
+        .packet(&name, &identity, &settings, picture.load(MAX_SOURCE_BYTES))
+        .await
 }

@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests: a server on a loopback port
+//! that stops when its handle is dropped or shut down.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use yail_server::Config;
+use yail_server::client::Client;
+use yail_state::ServerState;
+
+/// A server running in the test's runtime.
+pub struct TestServer {
+    /// Where it listens (127.0.0.1, a free port).
+    pub addr: SocketAddr,
+    /// Its shared state, for checking metrics and sessions.
+    pub state: ServerState,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server with `config` on a free loopback port.
+    pub async fn start(config: Config) -> TestServer {
+        TestServer::start_with_state(config, ServerState::new()).await
+    }
+
+    /// Starts a server sharing `state`.
+    pub async fn start_with_state(config: Config, state: ServerState) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("bound address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(yail_server::run(listener, state.clone(), config, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// A new client connection.
+    pub async fn client(&self) -> Client {
+        let mut client = Client::connect(self.addr)
+            .await
+            .expect("connect to the test server");
+        client.set_timeout(Duration::from_secs(30));
+        client
+    }
+
+    /// Asks the server to stop and waits until `run` has returned.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Defaults for tests: no prefetch (so conversion counts are exact) and
+/// two workers.
+pub fn test_config() -> Config {
+    Config {
+        prefetch: false,
+        workers: 2,
+        ..Config::default()
+    }
+}
+
+/// The photo directory of the repository.
+pub fn photos_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/photos")
+}

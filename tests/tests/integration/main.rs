@@ -1,0 +1,9 @@
+//! One integration-test target, one module per area.
+
+mod caching;
+mod dialects;
+mod errors;
+mod limits;
+mod modes;
+mod shutdown;
+mod sources;

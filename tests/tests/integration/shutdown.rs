@@ -1,0 +1,50 @@
+//! Stopping while clients are connected.
+
+use std::time::Duration;
+
+use yail_tests::{TestServer, test_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_connected_sessions_and_returns() {
+    let server = TestServer::start(test_config()).await;
+    let mut busy = server.client().await;
+    assert!(
+        busy.request("gfx 2 files")
+            .await
+            .unwrap()
+            .error_message()
+            .is_none()
+    );
+    let mut idle = server.client().await;
+    idle.send("gfx 4 ").await.unwrap();
+    let addr = server.addr;
+    let state = server.state.clone();
+
+    tokio::time::timeout(Duration::from_secs(10), server.shutdown())
+        .await
+        .expect("run returned in time");
+    assert!(busy.read_to_end().await.unwrap().is_empty());
+    assert!(idle.read_to_end().await.unwrap().is_empty());
+    assert_eq!(state.connections(), 0);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_is_answered_before_the_close() {
+    let server = TestServer::start(test_config()).await;
+    let mut atari = server.client().await;
+    // VBXE takes several milliseconds to convert: ask, then stop at once.
+    atari.send("gfx 17 files").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let stopping = tokio::spawn(server.shutdown());
+    let packet = atari.read_packet().await;
+    stopping.await.unwrap();
+    // Either the packet arrived whole, or the session had not begun the
+    // request; never half a packet.
+    if let Ok(packet) = packet {
+        assert!(packet.image_data().is_some() || packet.error_message().is_some());
+    }
+}

@@ -1,0 +1,97 @@
+//! Local pictures from --paths.
+
+use std::path::PathBuf;
+
+use yail_proto::GfxMode;
+use yail_server::Config;
+use yail_tests::{TestServer, photos_dir, test_config};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("yail-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_files_are_skipped() {
+    let dir = temp_dir("broken");
+    std::fs::copy(photos_dir().join("camera.png"), dir.join("good.png")).unwrap();
+    std::fs::write(dir.join("empty.png"), b"").unwrap();
+    std::fs::write(dir.join("text.jpg"), b"this is not a picture").unwrap();
+    std::fs::write(dir.join("ignored.txt"), b"not listed at all").unwrap();
+    let config = Config {
+        paths: vec![dir.clone()],
+        file_retries: 20,
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    let mut atari = server.client().await;
+    for command in ["gfx 2 files", "next", "next", "next"] {
+        let packet = atari.request(command).await.unwrap();
+        assert_eq!(packet.error_message(), None, "{command}");
+        assert_eq!(packet.gfx(), u8::from(GfxMode::Gr8));
+    }
+    assert_eq!(server.state.file_count(), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_broken_files_give_an_error_packet() {
+    let dir = temp_dir("all-broken");
+    std::fs::write(dir.join("a.png"), b"\x89PNG\r\n\x1a\n truncated").unwrap();
+    std::fs::write(dir.join("b.gif"), b"GIF89a").unwrap();
+    let config = Config {
+        paths: vec![dir.clone()],
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    let mut atari = server.client().await;
+    let packet = atari.request("gfx 2 files").await.unwrap();
+    let message = packet.error_message().expect("an error packet");
+    assert!(message.contains("no readable pictures"), "{message}");
+    assert!(message.len() <= 255);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_folders_say_there_is_nothing_to_show() {
+    let dir = temp_dir("empty");
+    let config = Config {
+        paths: vec![dir.clone()],
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    let mut atari = server.client().await;
+    let packet = atari.request("gfx 2 files").await.unwrap();
+    assert!(
+        packet
+            .error_message()
+            .is_some_and(|m| m.contains("no pictures")),
+        "{packet:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slideshow_does_not_repeat_a_picture_twice_in_a_row() {
+    let config = Config {
+        paths: vec![
+            photos_dir().join("camera.png"),
+            photos_dir().join("horse.png"),
+        ],
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    let mut atari = server.client().await;
+    let mut previous = atari.request("gfx 4 files").await.unwrap();
+    for _ in 0..6 {
+        let packet = atari.request("next").await.unwrap();
+        assert_ne!(
+            packet.image_data(),
+            previous.image_data(),
+            "the same picture twice"
+        );
+        previous = packet;
+    }
+}
