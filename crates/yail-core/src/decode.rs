@@ -93,6 +93,11 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
         return Err(Error::Empty);
     }
     let format = image::guess_format(bytes).map_err(|_| Error::UnknownFormat)?;
+    if format == ImageFormat::Jpeg && !jpeg_has_end(bytes) {
+        // JPEG decoders paint whatever is missing grey; a half-transferred
+        // file should be reported, not shown as half a picture.
+        return Err(Error::Malformed("the file ends too early".into()));
+    }
     if format == ImageFormat::Jpeg
         && let Some(target) = options.target
         && let Some(picture) = decode_jpeg_scaled(bytes, target, options)?
@@ -109,14 +114,34 @@ fn decode_with_image(
 ) -> Result<Picture> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     reader.limits(options.limits());
+    // The header alone says how big the picture is: refuse a bomb before
+    // any pixel memory is reserved, and name its size in the error.
+    if let Ok((width, height)) =
+        ImageReader::with_format(Cursor::new(bytes), format).into_dimensions()
+    {
+        options.check_size(width, height)?;
+    }
     let mut decoder = reader.into_decoder().map_err(|e| image_error(e, options))?;
     let (width, height) = decoder.dimensions();
     options.check_size(width, height)?;
+    if decoder.total_bytes() > options.max_alloc {
+        return Err(Error::MemoryLimit {
+            limit: options.max_alloc,
+        });
+    }
     // Orientation is metadata; a file whose EXIF block is broken still shows.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, options))?;
     image.apply_orientation(orientation);
     Ok(from_dynamic(image))
+}
+
+/// Whether a JPEG's end-of-image marker is present near its end (it cannot
+/// occur inside entropy-coded data, where `FF` is always followed by `00`
+/// or a restart marker).
+fn jpeg_has_end(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// Maps the decoder's errors onto ours.
