@@ -192,8 +192,16 @@ async fn shutdown_signal() {
     info!("signal received");
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Before the runtime starts its threads.
+    yail_server::alloc::keep_freed_memory();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> anyhow::Result<()> {
     let env_file = load_env_file()?;
     let args = Args::parse();
     init_logs(&args);
