@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = std::time::Instant::now();
         match stage.as_str() {
             "decode" => drop(converter.decode_for(&bytes, mode, Fit::Letterbox)?),
+            "decode-full" => drop(yail_core::decode(&bytes, &Default::default())?),
             "fit" => drop(converter.fit(&picture, mode, Fit::Letterbox)?),
             "convert" => drop(converter.convert_picture(&picture, &settings)?),
             _ => drop(converter.convert(&bytes, &settings)?),
