@@ -16,7 +16,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Convert pictures to the packet a client receives (DIR/<name>.yai).
+    /// Convert pictures to the packet a client receives (DIR/NAME.yai).
     Convert(convert::ConvertArgs),
     /// Render a packet (.yai) to a PNG as the Atari shows it.
     Preview(convert::PreviewArgs),

@@ -15,7 +15,7 @@ pub struct GetArgs {
     /// `next`, `search "cats"`...). `gfx` and `quit` get no packet.
     #[arg(required = true)]
     commands: Vec<String>,
-    /// Directory for the packets (<n>.yai); none: only print a summary.
+    /// Directory for the packets (N.yai, numbered from 0); none: only print a summary.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Seconds to wait for each packet.
