@@ -15,7 +15,7 @@ use yail_proto::{GfxMode, Packet};
 use super::{EncodeContext, PaletteMethod, Screen, Work, pack, working_values};
 use crate::dither::dither;
 use crate::error::Result;
-use crate::nearest::ColourSearch;
+use crate::nearest::GridSearch;
 
 /// The 7-bit value VBXE keeps of an 8-bit channel.
 fn to_7bit(v: u8) -> u8 {
@@ -54,7 +54,7 @@ pub(super) fn encode(
         palette.push(sent.map(|v| ctx.blend.from_u8(vbxe_shown(v))));
     }
     working_values(frame, screen, 3, ctx.blend, &mut work.values);
-    let mut search = ColourSearch::new(palette);
+    let mut search = GridSearch::new(palette);
     dither(
         &work.values,
         screen.columns(),

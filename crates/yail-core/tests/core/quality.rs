@@ -55,7 +55,7 @@ fn graphics_8_dithered_in_srgb_beats_pillow_on_a_crt() {
 
 #[test]
 fn vbxe_uses_a_real_quantiser() {
-    // Measured 50.78 dB; the issue asks for at least 46 (Python: 42.8).
+    // Measured 50.28 dB; the issue asks for at least 46 (Python: 42.8).
     let score = median_score(GfxMode::Vbxe, BlendSpace::Linear, BlendSpace::Linear);
-    assert!(score >= 50.0, "VBXE median {score:.2} dB");
+    assert!(score >= 49.8, "VBXE median {score:.2} dB");
 }
