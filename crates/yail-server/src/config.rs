@@ -14,6 +14,9 @@ pub struct Config {
     /// Files and directories (searched recursively) served by `files`;
     /// empty: the built-in gallery.
     pub paths: Vec<PathBuf>,
+    /// Scan `paths` again this often, so pictures added while the server
+    /// runs are served too; `None`: only at start.
+    pub rescan_interval: Option<Duration>,
     /// File name extensions `paths` are filtered by (lower case, no dot).
     pub extensions: Vec<String>,
     /// The modes `gfx 42` picks from.
@@ -53,6 +56,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             paths: Vec::new(),
+            rescan_interval: None,
             extensions: ["jpg", "jpeg", "png", "gif", "webp", "bmp"]
                 .map(String::from)
                 .to_vec(),
@@ -87,6 +91,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("paths", &self.paths)
+            .field("rescan_interval", &self.rescan_interval)
             .field("extensions", &self.extensions)
             .field("random_modes", &self.random_modes)
             .field("cache_bytes", &self.cache_bytes)

@@ -29,6 +29,9 @@ struct Args {
     /// Picture files or folders (searched recursively) for `files`; none: the built-in gallery.
     #[arg(long, env = "YAIL_PATHS", num_args = 1.., value_delimiter = ',')]
     paths: Vec<PathBuf>,
+    /// Scan --paths again every this many seconds (0: only at start).
+    #[arg(long, env = "YAIL_RESCAN_SECS", default_value_t = 0)]
+    rescan_secs: u64,
     /// File name extensions to serve from --paths.
     #[arg(
         long,
@@ -94,6 +97,7 @@ impl Args {
         let defaults = Config::default();
         Config {
             paths: self.paths.clone(),
+            rescan_interval: (self.rescan_secs > 0).then(|| Duration::from_secs(self.rescan_secs)),
             extensions: self
                 .extensions
                 .iter()

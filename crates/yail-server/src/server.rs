@@ -28,6 +28,16 @@ pub const BUSY_MESSAGE: &str = "server busy, try again later";
 /// when there are none and `state` holds no files).
 pub async fn run(listener: TcpListener, state: ServerState, config: Config, shutdown: impl Future) {
     load_catalogue(&state, &config).await;
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    if let Some(every) = config.rescan_interval.filter(|_| !config.paths.is_empty()) {
+        tracker.spawn(rescan_periodically(
+            state.clone(),
+            config.clone(),
+            every,
+            token.clone(),
+        ));
+    }
     let grace = config.shutdown_grace;
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let pipeline = Pipeline::new(state.clone(), config.workers, config.cache_bytes);
@@ -101,6 +111,26 @@ async fn load_catalogue(state: &ServerState, config: &Config) {
         }
         return;
     }
+    scan_into(state, config).await;
+}
+
+/// Rescans `config.paths` every `every` until `stop` is cancelled. Sessions
+/// keep drawing from the old catalogue until the new one replaces it whole.
+async fn rescan_periodically(
+    state: ServerState,
+    config: Config,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => scan_into(&state, &config).await,
+        }
+    }
+}
+
+async fn scan_into(state: &ServerState, config: &Config) {
     let (paths, extensions) = (config.paths.clone(), config.extensions.clone());
     let scanned = tokio::task::spawn_blocking(move || files::scan(&paths, &extensions)).await;
     match scanned {
@@ -108,7 +138,9 @@ async fn load_catalogue(state: &ServerState, config: &Config) {
             for problem in problems {
                 warn!(%problem, "skipped while scanning");
             }
-            info!(pictures = catalogue.len(), "scanned picture folders");
+            if catalogue.len() != state.file_count() {
+                info!(pictures = catalogue.len(), "scanned picture folders");
+            }
             state.replace_files(catalogue);
         }
         Err(e) => error!(error = %e, "scanning picture folders failed"),

@@ -95,3 +95,44 @@ async fn slideshow_does_not_repeat_a_picture_twice_in_a_row() {
         previous = packet;
     }
 }
+
+/// Waits (up to two seconds) until the catalogue holds `n` files.
+async fn catalogue_reaches(server: &TestServer, n: usize) -> usize {
+    let mut found = 0;
+    for _ in 0..200 {
+        found = server.state.file_count();
+        if found == n {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pictures_added_while_running_are_found_by_the_rescan() {
+    let dir = temp_dir("rescan");
+    std::fs::copy(photos_dir().join("horse.png"), dir.join("first.png")).unwrap();
+    let config = Config {
+        paths: vec![dir.clone()],
+        rescan_interval: Some(std::time::Duration::from_millis(50)),
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    assert_eq!(catalogue_reaches(&server, 1).await, 1);
+    std::fs::copy(photos_dir().join("camera.png"), dir.join("second.png")).unwrap();
+    assert_eq!(
+        catalogue_reaches(&server, 2).await,
+        2,
+        "the new picture was not picked up"
+    );
+    // Deleted pictures disappear the same way.
+    std::fs::remove_file(dir.join("first.png")).unwrap();
+    assert_eq!(
+        catalogue_reaches(&server, 1).await,
+        1,
+        "the deleted picture is still listed"
+    );
+    server.shutdown().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
