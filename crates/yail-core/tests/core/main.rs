@@ -1,5 +1,6 @@
 //! yail-core integration tests, one module per area.
 
+mod formats;
 mod hostile;
 mod layout;
 mod palette;
