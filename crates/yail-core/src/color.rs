@@ -59,6 +59,12 @@ pub fn linear_of(v: u8) -> f32 {
     SRGB_TO_LINEAR[v as usize]
 }
 
+/// Relative luminance (Rec. 709 weights) of a working-space RGB value.
+#[inline]
+pub(crate) fn luminance709(c: &[f32]) -> f32 {
+    0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+}
+
 /// Rec. 601 luma of 8-bit sRGB values, rounded (the weights Pillow's `L` uses).
 #[inline]
 pub fn luma601(r: u8, g: u8, b: u8) -> u8 {

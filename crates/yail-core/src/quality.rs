@@ -64,37 +64,45 @@ fn perceived(picture: &Picture, space: BlendSpace) -> Vec<f32> {
         .map(|&v| table[usize::from(v)])
         .collect();
     let kernel = gaussian_kernel();
-    let mut horizontal = vec![0.0f32; values.len()];
-    for y in 0..h {
-        for x in 0..w {
-            for c in 0..channels {
-                horizontal[(y * w + x) * channels + c] = kernel
-                    .iter()
-                    .enumerate()
-                    .map(|(k, weight)| {
-                        let sx = reflect(x as isize + k as isize - RADIUS as isize, w);
-                        weight * values[(y * w + sx) * channels + c]
-                    })
-                    .sum();
-            }
-        }
+    let horizontal = blur_axis(&values, (w, h), channels, &kernel, (1, 0));
+    let mut out = blur_axis(&horizontal, (w, h), channels, &kernel, (0, 1));
+    if space == BlendSpace::Linear {
+        out.iter_mut().for_each(|v| *v = linear_to_srgb(*v));
     }
+    out
+}
+
+/// One pass of the separable blur along `axis` ((1, 0): rows, (0, 1):
+/// columns), borders reflected.
+fn blur_axis(
+    values: &[f32],
+    (w, h): (usize, usize),
+    channels: usize,
+    kernel: &[f32; 2 * RADIUS + 1],
+    axis: (usize, usize),
+) -> Vec<f32> {
     let mut out = vec![0.0f32; values.len()];
     for y in 0..h {
         for x in 0..w {
             for c in 0..channels {
-                let v: f32 = kernel
+                out[(y * w + x) * channels + c] = kernel
                     .iter()
                     .enumerate()
                     .map(|(k, weight)| {
-                        let sy = reflect(y as isize + k as isize - RADIUS as isize, h);
-                        weight * horizontal[(sy * w + x) * channels + c]
+                        let offset = k as isize - RADIUS as isize;
+                        let sx = if axis.0 == 1 {
+                            reflect(x as isize + offset, w)
+                        } else {
+                            x
+                        };
+                        let sy = if axis.1 == 1 {
+                            reflect(y as isize + offset, h)
+                        } else {
+                            y
+                        };
+                        weight * values[(sy * w + sx) * channels + c]
                     })
                     .sum();
-                out[(y * w + x) * channels + c] = match space {
-                    BlendSpace::Linear => linear_to_srgb(v),
-                    BlendSpace::Srgb => v,
-                };
             }
         }
     }

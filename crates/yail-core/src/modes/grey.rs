@@ -4,7 +4,7 @@ use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
 use crate::color::luma601;
-use crate::dither::{GreyLevels, dither};
+use crate::dither::GreyLevels;
 use crate::error::Result;
 
 /// The Atari colour byte shown for each pixel value of a grey mode.
@@ -36,15 +36,7 @@ pub(super) fn encode(
         .collect();
     let mut quantizer = GreyLevels::new(&levels);
     working_values(frame, screen, 1, ctx.blend, &mut work.values);
-    dither(
-        &work.values,
-        screen.columns(),
-        screen.rows(),
-        ctx.dither,
-        &mut quantizer,
-        &mut work.dither,
-        &mut work.indices,
-    );
+    work.dither(screen, ctx.dither, &mut quantizer);
     let bits = match mode {
         GfxMode::Gr8 => 1,
         GfxMode::Gr15 => 2,

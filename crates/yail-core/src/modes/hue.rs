@@ -9,20 +9,13 @@
 use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::dither::dither;
+use crate::color::luminance709;
 use crate::error::Result;
 use crate::nearest::ColourSearch;
 
 /// The colour byte behind each pixel value: black, then hues 1-15 at luminance 8.
 pub(crate) fn colours() -> [u8; 16] {
     std::array::from_fn(|v| if v == 0 { 0 } else { (v as u8) << 4 | 0x08 })
-}
-
-/// Relative luminance weights (Rec. 709) for working-space RGB.
-const LUMINANCE: [f32; 3] = [0.2126, 0.7152, 0.0722];
-
-fn luminance(c: &[f32]) -> f32 {
-    LUMINANCE[0] * c[0] + LUMINANCE[1] * c[1] + LUMINANCE[2] * c[2]
 }
 
 pub(super) fn encode(
@@ -35,25 +28,17 @@ pub(super) fn encode(
         .iter()
         .map(|&c| ctx.palette.rgb(c).map(|v| ctx.blend.from_u8(v)))
         .collect();
-    let shown = palette[1..].iter().map(|c| luminance(c)).sum::<f32>() / 15.0;
+    let shown = palette[1..].iter().map(|c| luminance709(c)).sum::<f32>() / 15.0;
     working_values(frame, screen, 3, ctx.blend, &mut work.values);
     for px in work.values.chunks_exact_mut(3) {
-        let y = luminance(px);
+        let y = luminance709(px);
         if y > shown {
             let scale = shown / y;
             px.iter_mut().for_each(|c| *c *= scale);
         }
     }
     let mut search = ColourSearch::new(palette);
-    dither(
-        &work.values,
-        screen.columns(),
-        screen.rows(),
-        ctx.dither,
-        &mut search,
-        &mut work.dither,
-        &mut work.indices,
-    );
+    work.dither(screen, ctx.dither, &mut search);
     Ok(Packet::image(
         GfxMode::Gr11,
         Vec::new(),

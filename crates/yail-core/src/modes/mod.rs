@@ -13,7 +13,7 @@ mod vbxe;
 use yail_proto::{GfxMode, Packet};
 
 use crate::color::BlendSpace;
-use crate::dither::{Dither, DitherBuffers};
+use crate::dither::{Dither, DitherBuffers, Quantizer};
 use crate::error::Result;
 use crate::palette::AtariPalette;
 
@@ -105,6 +105,27 @@ pub(crate) struct Work {
     pub values: Vec<f32>,
     pub indices: Vec<u8>,
     pub dither: DitherBuffers,
+}
+
+impl Work {
+    /// Dithers `values` (one screen of working values) to `quantizer`'s
+    /// colours, leaving one index per pixel in `indices`.
+    pub fn dither<const C: usize, Q: Quantizer<C>>(
+        &mut self,
+        screen: &Screen,
+        method: Dither,
+        quantizer: &mut Q,
+    ) {
+        crate::dither::dither(
+            &self.values,
+            screen.columns(),
+            screen.rows(),
+            method,
+            quantizer,
+            &mut self.dither,
+            &mut self.indices,
+        );
+    }
 }
 
 /// What every encoder needs to know besides the pixels.

@@ -14,7 +14,8 @@
 use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::dither::{Quantizer, dither};
+use crate::color::luminance709;
+use crate::dither::Quantizer;
 use crate::error::Result;
 use crate::nearest::ColourSearch;
 use crate::palette::AtariPalette;
@@ -46,27 +47,15 @@ pub(super) fn encode(
 
     // The darkest colour goes to BAK (value 8): it is also the border colour.
     let mut order: Vec<usize> = chosen;
-    order.sort_by(|&a, &b| brightness(&candidates[b]).total_cmp(&brightness(&candidates[a])));
+    order.sort_by(|&a, &b| luminance709(&candidates[b]).total_cmp(&luminance709(&candidates[a])));
     let registers: Vec<u8> = order.iter().map(|&i| bytes[i]).collect();
     let mut search = ColourSearch::new(order.iter().map(|&i| candidates[i]).collect());
-    dither(
-        &work.values,
-        screen.columns(),
-        screen.rows(),
-        ctx.dither,
-        &mut search,
-        &mut work.dither,
-        &mut work.indices,
-    );
+    work.dither(screen, ctx.dither, &mut search);
     Ok(Packet::image(
         GfxMode::Gr10,
         registers,
         pack(&work.indices, 4),
     )?)
-}
-
-fn brightness(c: &[f32; 3]) -> f32 {
-    0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
 }
 
 fn distance(a: &[f32; 3], b: &[f32; 3]) -> f32 {

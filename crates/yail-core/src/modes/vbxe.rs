@@ -13,7 +13,6 @@ use quantette::{PaletteBuf, PaletteSize};
 use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, PaletteMethod, Screen, Work, pack, working_values};
-use crate::dither::dither;
 use crate::error::Result;
 use crate::nearest::GridSearch;
 
@@ -55,15 +54,7 @@ pub(super) fn encode(
     }
     working_values(frame, screen, 3, ctx.blend, &mut work.values);
     let mut search = GridSearch::new(palette);
-    dither(
-        &work.values,
-        screen.columns(),
-        screen.rows(),
-        ctx.dither,
-        &mut search,
-        &mut work.dither,
-        &mut work.indices,
-    );
+    work.dither(screen, ctx.dither, &mut search);
     work.indices.iter_mut().for_each(|i| *i += 1);
     let bits = if mode == GfxMode::VbxeHiRes { 4 } else { 8 };
     Ok(Packet::image(mode, wire, pack(&work.indices, bits))?)
