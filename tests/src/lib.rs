@@ -71,6 +71,19 @@ impl Drop for TestServer {
     }
 }
 
+/// Reads `read` every 10 ms until it returns `expected` (at most 5 s), and
+/// returns the last value read, for the caller to assert on.
+pub async fn eventually<T: PartialEq>(expected: T, mut read: impl FnMut() -> T) -> T {
+    for _ in 0..500 {
+        let value = read();
+        if value == expected {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    read()
+}
+
 /// Defaults for tests: no prefetch (so conversion counts are exact) and
 /// two workers.
 pub fn test_config() -> Config {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use yail_server::Config;
-use yail_tests::{TestServer, photos_dir, test_config};
+use yail_tests::{TestServer, eventually, photos_dir, test_config};
 
 fn one_picture(cache_bytes: usize) -> Config {
     Config {
@@ -73,14 +73,7 @@ async fn prefetch_prepares_the_next_picture() {
     let mut atari = server.client().await;
     atari.request("gfx 16 files").await.unwrap();
     // While the Atari "shows" the picture, the other one gets converted.
-    let mut converted = 0;
-    for _ in 0..500 {
-        converted = server.state.metrics().snapshot().conversions.count;
-        if converted == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let converted = eventually(2, || server.state.metrics().snapshot().conversions.count).await;
     assert_eq!(converted, 2, "the next picture was not prepared");
     let packet = atari.request("next").await.unwrap();
     assert!(packet.image_data().is_some());

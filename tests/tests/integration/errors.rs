@@ -3,7 +3,7 @@
 
 use yail_proto::{GfxMode, Packet};
 use yail_server::client::Client;
-use yail_tests::{TestServer, test_config};
+use yail_tests::{TestServer, eventually, test_config};
 
 fn message(packet: &Packet) -> &str {
     packet
@@ -121,12 +121,6 @@ async fn quit_closes_the_session_and_it_is_deregistered() {
     still_serves(&mut atari).await;
     atari.send("quit").await.unwrap();
     assert!(atari.read_to_end().await.unwrap().is_empty());
-    for _ in 0..100 {
-        if server.state.connections() == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert_eq!(server.state.connections(), 0);
+    assert_eq!(eventually(0, || server.state.connections()).await, 0);
     assert!(server.state.sessions().is_empty());
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use yail_proto::GfxMode;
 use yail_server::Config;
-use yail_tests::{TestServer, photos_dir, test_config};
+use yail_tests::{TestServer, eventually, photos_dir, test_config};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("yail-it-{name}-{}", std::process::id()));
@@ -96,17 +96,9 @@ async fn slideshow_does_not_repeat_a_picture_twice_in_a_row() {
     }
 }
 
-/// Waits (up to two seconds) until the catalogue holds `n` files.
+/// Waits until the catalogue holds `n` files; returns how many it holds.
 async fn catalogue_reaches(server: &TestServer, n: usize) -> usize {
-    let mut found = 0;
-    for _ in 0..200 {
-        found = server.state.file_count();
-        if found == n {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    found
+    eventually(n, || server.state.file_count()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
