@@ -55,7 +55,8 @@ pub struct Pipeline {
 
 struct Inner {
     converter: Converter,
-    workers: Semaphore,
+    /// Shared with the blocking tasks, which hold a permit until they end.
+    workers: Arc<Semaphore>,
     cache: Mutex<PacketCache>,
     in_flight: Mutex<HashMap<String, Flight>>,
     state: ServerState,
@@ -71,7 +72,7 @@ impl Pipeline {
         Pipeline {
             inner: Arc::new(Inner {
                 converter: Converter::with_decode_options(DecodeOptions::default()),
-                workers: Semaphore::new(workers.max(1)),
+                workers: Arc::new(Semaphore::new(workers.max(1))),
                 cache: Mutex::new(PacketCache::new(cache_bytes)),
                 in_flight: Mutex::new(HashMap::new()),
                 state,
@@ -112,9 +113,8 @@ impl Pipeline {
                     name: name.to_string(),
                     reason: e.to_string(),
                 })?;
-                let packet = self.convert(name, bytes, settings.clone()).await?;
-                lock(&self.inner.cache).insert(key.clone(), packet.clone());
-                Ok(packet)
+                self.convert(name, bytes, settings.clone(), key.clone())
+                    .await
             })
             .await
             .clone();
@@ -131,31 +131,35 @@ impl Pipeline {
         name: &str,
         bytes: Arc<[u8]>,
         settings: Settings,
+        key: String,
     ) -> Result<Bytes, PipelineError> {
         let failed = |reason: String| PipelineError::Convert {
             name: name.to_string(),
             reason,
         };
-        let _slot = self
-            .inner
-            .workers
-            .acquire()
+        let slot = Arc::clone(&self.inner.workers)
+            .acquire_owned()
             .await
             .map_err(|e| failed(e.to_string()))?;
         let inner = Arc::clone(&self.inner);
         let started = Instant::now();
+        // The blocking task keeps its worker slot and caches its own result:
+        // if the request that started it times out, the slot stays taken
+        // until the work really ends, and the packet is not thrown away.
         let converted = tokio::task::spawn_blocking(move || {
-            inner
+            let _slot = slot;
+            let packet = inner
                 .converter
                 .convert(&bytes, &settings)
-                .map(|p| Bytes::from(p.to_bytes()))
+                .map(|p| Bytes::from(p.to_bytes()));
+            inner.state.metrics().record_conversion(started.elapsed());
+            if let Ok(packet) = &packet {
+                lock(&inner.cache).insert(key, packet.clone());
+            }
+            packet
         })
         .await
         .map_err(|e| failed(format!("conversion task failed: {e}")))?;
-        self.inner
-            .state
-            .metrics()
-            .record_conversion(started.elapsed());
         converted.map_err(|e| failed(e.to_string()))
     }
 
