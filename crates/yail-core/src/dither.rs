@@ -370,6 +370,18 @@ impl GreyLevels {
         }
     }
 
+    /// Moves the decision point between two levels to `fraction` of the
+    /// way from the darker to the brighter (0.5 is nearest). Error
+    /// diffusion keeps the local mean whatever the threshold; the threshold
+    /// only changes where the dots go. No effect with more than two levels.
+    pub fn with_threshold(mut self, fraction: f32) -> GreyLevels {
+        if self.gaps == 1 {
+            let (low, high) = (self.value_of_rank[0], self.value_of_rank[1]);
+            self.midpoints[0] = low + (high - low) * fraction;
+        }
+        self
+    }
+
     /// The straightforward search the midpoint table must agree with.
     #[cfg(test)]
     pub fn nearest_reference(&self, value: f32, count: usize) -> u8 {

@@ -3,8 +3,8 @@
 use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::color::luma601;
-use crate::dither::GreyLevels;
+use crate::color::{BlendSpace, luma601, srgb_to_linear};
+use crate::dither::{Dither, GreyLevels};
 use crate::error::Result;
 
 /// The Atari colour byte shown for each pixel value of a grey mode.
@@ -35,7 +35,13 @@ pub(super) fn encode(
         })
         .collect();
     let mut quantizer = GreyLevels::new(&levels);
-    working_values(frame, screen, 1, ctx.blend, &mut work.values);
+    let table = if mode == GfxMode::Gr8 && compensates(ctx) {
+        quantizer = quantizer.with_threshold(BINARY_THRESHOLD);
+        binary_tone_table()
+    } else {
+        ctx.blend.table()
+    };
+    working_values(frame, screen, 1, &table, &mut work.values);
     work.dither(screen, ctx.dither, &mut quantizer);
     let bits = match mode {
         GfxMode::Gr8 => 1,
@@ -43,4 +49,134 @@ pub(super) fn encode(
         _ => 4,
     };
     Ok(Packet::image(mode, Vec::new(), pack(&work.indices, bits))?)
+}
+
+// Tone compensation for the two-level screen (Graphics 8).
+//
+// Dithering in linear light keeps the local mean of the light, but a
+// viewer does not see the mean: the screen is blurred (by the eye, an LCD's
+// scaler) and what is seen is that blur, perceived on a roughly sRGB-like
+// scale. In dark areas the lit pixels are sparse, each a bright isolated
+// peak that the blur does not smooth away, and on a perceptual scale those
+// peaks are much worse than the uniform darkness they replace. Measured on
+// flat patches (Floyd–Steinberg, HVS-PSNR with a sigma-1 linear blur):
+//
+// - below sRGB value ~30 (1.3 % light) black beats any pattern;
+// - from there to ~110 a pattern a little denser than the linear value
+//   matches better, since the perceptual mean of a patterned area is lower
+//   than that of its light mean;
+// - above ~110 the linear value is right.
+//
+// `binary_tone_table` is the smooth curve fitted to those per-tone optima:
+// v -> 0 below `DARK_CUT`, else v + LIFT * max(0, 1 - v / LIFT_END), in
+// sRGB steps. On the photo set it adds 0.3-1.3 dB (docs/performance.md).
+// Pixels are only ever brighter or black: no tone is inverted.
+
+/// sRGB values below this show black on Graphics 8.
+const DARK_CUT: f32 = 30.0;
+/// sRGB steps added at the dark end, fading out at `LIFT_END`.
+const LIFT: f32 = 22.0;
+/// Where the lift reaches zero.
+const LIFT_END: f32 = 112.0;
+/// Decision point between black and lit, as a fraction of the gap: a dot
+/// a little earlier than halfway sits more evenly (error diffusion keeps
+/// the mean either way).
+const BINARY_THRESHOLD: f32 = 0.4;
+
+/// Whether the Graphics 8 tone compensation applies: it is tuned for
+/// linear-light mixing and for diffused or ordered patterns, not for plain
+/// thresholding or for the sRGB (CRT) blend.
+fn compensates(ctx: &EncodeContext<'_>) -> bool {
+    ctx.blend == BlendSpace::Linear && ctx.dither != Dither::None
+}
+
+/// Working (linear) value of each 8-bit grey for the two-level screen.
+fn binary_tone_table() -> [f32; 256] {
+    std::array::from_fn(|v| {
+        let v = v as f32;
+        if v < DARK_CUT {
+            0.0
+        } else {
+            let lifted = v + LIFT * (1.0 - v / LIFT_END).max(0.0);
+            srgb_to_linear((lifted / 255.0).min(1.0))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dither::DitherBuffers;
+    use crate::hvs_psnr;
+    use crate::palette::{AtariPalette, TvStandard};
+    use crate::picture::{Picture, PixelFormat};
+
+    #[test]
+    fn tone_table_is_monotone_and_only_lifts_or_blacks() {
+        let table = binary_tone_table();
+        let plain = BlendSpace::Linear.table();
+        assert!(table.windows(2).all(|w| w[0] <= w[1]));
+        for v in 0..256 {
+            assert!(table[v] == 0.0 || table[v] >= plain[v], "value {v}");
+        }
+        assert_eq!(table[29], 0.0);
+        assert!(table[30] > 0.0);
+        assert_eq!(table[200], plain[200]);
+        assert_eq!(table[255], plain[255]);
+    }
+
+    /// HVS-PSNR of a flat grey patch dithered to black and luminance 14
+    /// with `table` and `threshold`, the way Graphics 8 draws it.
+    fn flat_patch_score(grey: u8, table: &[f32; 256], threshold: f32) -> f64 {
+        let (w, h) = (160, 120);
+        let [r, g, b] = AtariPalette::of(TvStandard::Ntsc).rgb(0x0E);
+        let lit = luma601(r, g, b);
+        let mut levels =
+            GreyLevels::new(&[0.0, BlendSpace::Linear.from_u8(lit)]).with_threshold(threshold);
+        let values = vec![table[usize::from(grey)]; w * h];
+        let mut indices = Vec::new();
+        crate::dither::dither(
+            &values,
+            w,
+            h,
+            Dither::FloydSteinberg,
+            &mut levels,
+            &mut DitherBuffers::default(),
+            &mut indices,
+        );
+        let shown: Vec<u8> = indices
+            .iter()
+            .map(|&i| if i == 1 { lit } else { 0 })
+            .collect();
+        let shown = Picture::new(w as u32, h as u32, PixelFormat::Gray, shown).unwrap();
+        let ideal = Picture::new(w as u32, h as u32, PixelFormat::Gray, vec![grey; w * h]).unwrap();
+        hvs_psnr(&shown, &ideal, BlendSpace::Linear).unwrap()
+    }
+
+    #[test]
+    fn compensation_improves_dark_and_low_mid_tones() {
+        let plain = BlendSpace::Linear.table();
+        let compensated = binary_tone_table();
+        for grey in [16u8, 24, 40, 56, 72, 88] {
+            let before = flat_patch_score(grey, &plain, 0.5);
+            let after = flat_patch_score(grey, &compensated, BINARY_THRESHOLD);
+            assert!(
+                after > before,
+                "grey {grey}: {after:.2} dB <= {before:.2} dB"
+            );
+        }
+    }
+
+    #[test]
+    fn threshold_moves_only_the_two_level_decision() {
+        let two = GreyLevels::new(&[0.0, 1.0]).with_threshold(0.25);
+        let mut q = two.clone();
+        use crate::dither::Quantizer;
+        assert_eq!(q.nearest([0.2]), 0);
+        assert_eq!(q.nearest([0.3]), 1);
+        let mut three = GreyLevels::new(&[0.0, 0.5, 1.0]).with_threshold(0.25);
+        assert_eq!(three.nearest([0.2]), 0);
+        assert_eq!(three.nearest([0.3]), 1);
+        assert_eq!(three.nearest([0.74]), 1);
+    }
 }

@@ -29,7 +29,7 @@ pub(super) fn encode(
         .map(|&c| ctx.palette.rgb(c).map(|v| ctx.blend.from_u8(v)))
         .collect();
     let shown = palette[1..].iter().map(|c| luminance709(c)).sum::<f32>() / 15.0;
-    working_values(frame, screen, 3, ctx.blend, &mut work.values);
+    working_values(frame, screen, 3, &ctx.blend.table(), &mut work.values);
     for px in work.values.chunks_exact_mut(3) {
         let y = luminance709(px);
         if y > shown {

@@ -172,21 +172,22 @@ pub fn pack(values: &[u8], bits: u32) -> Vec<u8> {
         .collect()
 }
 
-/// Working-space values of an 8-bit frame, squeezed to wide pixels.
+/// Working-space values of an 8-bit frame, squeezed to wide pixels;
+/// `table` gives the working value of each 8-bit value (usually
+/// [`BlendSpace::table`]).
 fn working_values(
     frame: &[u8],
     screen: &Screen,
     channels: usize,
-    blend: BlendSpace,
+    table: &[f32; 256],
     out: &mut Vec<f32>,
 ) {
-    let table = blend.table();
     crate::resize::squeeze(
         frame,
         screen.grid.0 as usize,
         channels,
         screen.squeeze as usize,
-        &table,
+        table,
         out,
     );
 }

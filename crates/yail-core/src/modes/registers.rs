@@ -36,7 +36,7 @@ pub(super) fn encode(
         .iter()
         .map(|&c| ctx.palette.rgb(c).map(|v| ctx.blend.from_u8(v)))
         .collect();
-    working_values(frame, screen, 3, ctx.blend, &mut work.values);
+    working_values(frame, screen, 3, &ctx.blend.table(), &mut work.values);
 
     let mut votes = vec![0u32; candidates.len()];
     let mut all = ColourSearch::new(candidates.clone());

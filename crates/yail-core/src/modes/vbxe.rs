@@ -52,7 +52,7 @@ pub(super) fn encode(
         wire.extend_from_slice(&sent);
         palette.push(sent.map(|v| ctx.blend.from_u8(vbxe_shown(v))));
     }
-    working_values(frame, screen, 3, ctx.blend, &mut work.values);
+    working_values(frame, screen, 3, &ctx.blend.table(), &mut work.values);
     let mut search = GridSearch::new(palette);
     work.dither(screen, ctx.dither, &mut search);
     work.indices.iter_mut().for_each(|i| *i += 1);

@@ -41,9 +41,10 @@ fn graphics_9_quantises_to_the_real_grey_ramp() {
 
 #[test]
 fn graphics_8_in_linear_light() {
-    // Measured 26.59 dB (Python: 15.5). The target of 27 is not reached yet.
+    // Measured 27.07 dB with the dark-tone compensation (26.59 without;
+    // Python: 15.5). The issue asks for at least 27, which is the pin.
     let score = median_score(GfxMode::Gr8, BlendSpace::Linear, BlendSpace::Linear);
-    assert!(score >= 26.3, "GR.8 median {score:.2} dB");
+    assert!(score >= 27.0, "GR.8 median {score:.2} dB");
 }
 
 #[test]
