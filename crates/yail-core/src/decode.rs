@@ -4,7 +4,8 @@
 //! BMP, TIFF), with EXIF orientation applied, transparency composited on
 //! black and limits that stop decompression bombs before they allocate.
 //! Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale in the DCT domain when
-//! the caller only needs a small picture.
+//! the caller only needs a small picture; the common kinds of PNG take a
+//! faster path of their own (`png.rs`).
 
 use std::io::Cursor;
 
@@ -63,7 +64,7 @@ impl DecodeOptions {
         self
     }
 
-    fn check_size(&self, width: u32, height: u32) -> Result<()> {
+    pub(crate) fn check_size(&self, width: u32, height: u32) -> Result<()> {
         if width > self.max_width || height > self.max_height {
             return Err(Error::TooLarge {
                 width,
@@ -104,10 +105,15 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
     {
         return Ok(picture);
     }
+    if format == ImageFormat::Png
+        && let Some(picture) = crate::png::decode(bytes, options)?
+    {
+        return Ok(picture);
+    }
     decode_with_image(bytes, format, options)
 }
 
-fn decode_with_image(
+pub(crate) fn decode_with_image(
     bytes: &[u8],
     format: ImageFormat,
     options: &DecodeOptions,
@@ -212,7 +218,7 @@ fn unreachable_picture() -> Picture {
 
 /// A colour value with coverage `alpha`, composited on black.
 #[inline]
-fn over_black(value: u8, alpha: u8) -> u8 {
+pub(crate) fn over_black(value: u8, alpha: u8) -> u8 {
     ((value as u32 * alpha as u32 + 127) / 255) as u8
 }
 

@@ -12,6 +12,7 @@ mod modes;
 mod nearest;
 mod palette;
 mod picture;
+mod png;
 mod quality;
 mod render;
 mod resize;
