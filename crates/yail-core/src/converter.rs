@@ -204,5 +204,6 @@ fn decode_target(screen: Screen, fit: Fit) -> crate::decode::Target {
         width: screen.grid.0,
         height: screen.grid.1,
         fit,
+        grey: screen.grey,
     }
 }

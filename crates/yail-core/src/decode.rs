@@ -39,6 +39,9 @@ pub struct Target {
     pub height: u32,
     /// How the picture will be fitted.
     pub fit: Fit,
+    /// Whether only the grey (Rec. 601 luma) of the picture is needed: a
+    /// colour JPEG's luma plane is then decoded without its colour planes.
+    pub grey: bool,
 }
 
 /// A reduced-scale JPEG decode keeps at least this many decoded pixels per
@@ -58,9 +61,15 @@ impl Default for DecodeOptions {
 }
 
 impl DecodeOptions {
-    /// These options with a target frame for reduced-scale JPEG decoding.
+    /// These options with a target frame for reduced-scale JPEG decoding
+    /// (colour needed).
     pub fn with_target(mut self, width: u32, height: u32, fit: Fit) -> DecodeOptions {
-        self.target = Some(Target { width, height, fit });
+        self.target = Some(Target {
+            width,
+            height,
+            fit,
+            grey: false,
+        });
         self
     }
 
@@ -102,6 +111,12 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
     if format == ImageFormat::Jpeg
         && let Some(target) = options.target
         && let Some(picture) = decode_jpeg_scaled(bytes, target, options)?
+    {
+        return Ok(picture);
+    }
+    if format == ImageFormat::Jpeg
+        && options.target.is_some_and(|t| t.grey)
+        && let Some(picture) = decode_jpeg_luma(bytes, options)?
     {
         return Ok(picture);
     }
@@ -291,6 +306,52 @@ fn decode_jpeg_scaled(
     let picture = Picture::new(u32::from(sw), u32::from(sh), format, pixels)
         .map_err(|e| Error::Malformed(e.to_string()))?;
     Ok(Some(orient(picture, orientation)))
+}
+
+/// Decodes only the luma plane of a JPEG, for callers that need grey: the
+/// colour planes are entropy-decoded (they are interleaved with it) but not
+/// transformed or converted, about a fifth less work for a photo (rocket.jpg
+/// 2.7 to 2.1 ms) and half for a large one. JPEG's Y is the Rec. 601 luma
+/// of the colours, so this is the grey the pipeline would compute. `None`
+/// for what this path does not handle (CMYK, damaged files): the general
+/// path decodes those and words their errors.
+fn decode_jpeg_luma(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Picture>> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+
+    let settings = DecoderOptions::default()
+        .set_max_width(options.max_width as usize)
+        .set_max_height(options.max_height as usize)
+        .jpeg_set_out_colorspace(ColorSpace::Luma);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), settings);
+    if decoder.decode_headers().is_err() {
+        return Ok(None);
+    }
+    let (Some((width, height)), Some(colour)) = (decoder.dimensions(), decoder.input_colorspace())
+    else {
+        return Ok(None);
+    };
+    if !matches!(colour, ColorSpace::YCbCr | ColorSpace::Luma) {
+        return Ok(None);
+    }
+    let (width, height) = (width as u32, height as u32);
+    options.check_size(width, height)?;
+    if u64::from(width) * u64::from(height) > options.max_alloc {
+        return Err(Error::MemoryLimit {
+            limit: options.max_alloc,
+        });
+    }
+    let orientation = decoder
+        .exif()
+        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .unwrap_or(Orientation::NoTransforms);
+    let Ok(pixels) = decoder.decode() else {
+        return Ok(None);
+    };
+    Ok(Picture::new(width, height, PixelFormat::Gray, pixels)
+        .ok()
+        .map(|picture| orient(picture, orientation)))
 }
 
 /// Applies an EXIF orientation to a picture.

@@ -2,7 +2,7 @@
 //! `tools/make_format_fixtures.py`: the same 32x24 picture, left half red,
 //! right half blue.
 
-use yail_core::{DecodeOptions, Fit, PixelFormat, decode};
+use yail_core::{DecodeOptions, Fit, PixelFormat, Target, decode};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,5 +96,46 @@ fn large_rotated_jpeg_is_scaled_and_oriented() {
         px(w * 7 / 8)[2] > 200 && px(w * 7 / 8)[0] < 60,
         "right {:?}",
         px(w * 7 / 8)
+    );
+}
+
+#[test]
+fn grey_target_decodes_jpeg_luma_only_in_display_orientation() {
+    let grey = DecodeOptions {
+        target: Some(Target {
+            width: 16,
+            height: 12,
+            fit: Fit::Letterbox,
+            grey: true,
+        }),
+        ..DecodeOptions::default()
+    };
+    for name in ["baseline.jpg", "progressive.jpg", "exif_rotated.jpg"] {
+        let luma = decode(&fixture(name), &grey).unwrap();
+        let colour = decode(&fixture(name), &DecodeOptions::default()).unwrap();
+        assert_eq!(luma.format(), PixelFormat::Gray, "{name}");
+        assert_eq!(
+            (luma.width(), luma.height()),
+            (colour.width(), colour.height()),
+            "{name}"
+        );
+        // JPEG's Y plane is the Rec. 601 luma of the colours it encodes;
+        // only rounding differs, except at the red/blue edge, where the
+        // upsampled colour planes overshoot and the RGB decode clips.
+        let width = luma.width() as usize;
+        let worst = luma
+            .data()
+            .iter()
+            .zip(colour.to_gray().data())
+            .enumerate()
+            .filter(|(i, _)| !(14..18).contains(&(i % width)))
+            .map(|(_, (a, b))| a.abs_diff(*b))
+            .max();
+        assert!(worst <= Some(2), "{name}: luma differs by {worst:?}");
+    }
+    // CMYK has no luma plane: the general path decodes it in colour.
+    assert_eq!(
+        decode(&fixture("cmyk.jpg"), &grey).unwrap().format(),
+        PixelFormat::Rgb
     );
 }
