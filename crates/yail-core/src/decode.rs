@@ -44,10 +44,6 @@ pub struct Target {
     pub grey: bool,
 }
 
-/// A reduced-scale JPEG decode keeps at least this many decoded pixels per
-/// output pixel along each axis, so the final resize still filters properly.
-const DCT_MARGIN: f64 = 2.0;
-
 impl Default for DecodeOptions {
     /// 16384x16384 pixels at most, 512 MiB of decoder memory at most.
     fn default() -> Self {
@@ -103,20 +99,20 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
         return Err(Error::Empty);
     }
     let format = image::guess_format(bytes).map_err(|_| Error::UnknownFormat)?;
-    if format == ImageFormat::Jpeg && !jpeg_has_end(bytes) {
+    if format == ImageFormat::Jpeg && !crate::jpeg::has_end(bytes) {
         // JPEG decoders paint whatever is missing grey; a half-transferred
         // file should be reported, not shown as half a picture.
         return Err(Error::Malformed("the file ends too early".into()));
     }
     if format == ImageFormat::Jpeg
         && let Some(target) = options.target
-        && let Some(picture) = decode_jpeg_scaled(bytes, target, options)?
+        && let Some(picture) = crate::jpeg::decode_scaled(bytes, target, options)?
     {
         return Ok(picture);
     }
     if format == ImageFormat::Jpeg
         && options.target.is_some_and(|t| t.grey)
-        && let Some(picture) = decode_jpeg_luma(bytes, options)?
+        && let Some(picture) = crate::jpeg::decode_luma(bytes, options)?
     {
         return Ok(picture);
     }
@@ -155,14 +151,6 @@ pub(crate) fn decode_with_image(
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, options))?;
     image.apply_orientation(orientation);
     Ok(from_dynamic(image))
-}
-
-/// Whether a JPEG's end-of-image marker is present near its end (it cannot
-/// occur inside entropy-coded data, where `FF` is always followed by `00`
-/// or a restart marker).
-fn jpeg_has_end(bytes: &[u8]) -> bool {
-    let tail = &bytes[bytes.len().saturating_sub(4096)..];
-    tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 /// Maps the decoder's errors onto ours.
@@ -237,125 +225,8 @@ pub(crate) fn over_black(value: u8, alpha: u8) -> u8 {
     ((value as u32 * alpha as u32 + 127) / 255) as u8
 }
 
-/// Decodes a JPEG at a reduced DCT scale when the target needs at most half
-/// its size. Returns `None` when that does not apply (small picture, CMYK,
-/// 16-bit), so the general path handles it.
-fn decode_jpeg_scaled(
-    bytes: &[u8],
-    target: Target,
-    options: &DecodeOptions,
-) -> Result<Option<Picture>> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    if decoder.read_info().is_err() {
-        // Let the general decoder produce the error message.
-        return Ok(None);
-    }
-    let Some(info) = decoder.info() else {
-        return Ok(None);
-    };
-    let (width, height) = (u32::from(info.width), u32::from(info.height));
-    options.check_size(width, height)?;
-    let format = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => PixelFormat::Gray,
-        jpeg_decoder::PixelFormat::RGB24 => PixelFormat::Rgb,
-        _ => return Ok(None),
-    };
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    // The target is in display orientation; the decoder works in file orientation.
-    let (tw, th) = match orientation {
-        Orientation::Rotate90
-        | Orientation::Rotate270
-        | Orientation::Rotate90FlipH
-        | Orientation::Rotate270FlipH => (target.height, target.width),
-        _ => (target.width, target.height),
-    };
-    let (fw, fh) = (f64::from(width), f64::from(height));
-    let (sx, sy) = {
-        let (x, y) = (f64::from(tw) / fw, f64::from(th) / fh);
-        match target.fit {
-            Fit::Letterbox => (x.min(y), x.min(y)),
-            Fit::Crop => (x.max(y), x.max(y)),
-            Fit::Stretch => (x, y),
-        }
-    };
-    let (need_w, need_h) = ((fw * sx * DCT_MARGIN).ceil(), (fh * sy * DCT_MARGIN).ceil());
-    if need_w * 2.0 > fw || need_h * 2.0 > fh {
-        // Not even half scale would do: decode normally.
-        return Ok(None);
-    }
-    let request = |v: u32| u16::try_from(v.max(1)).unwrap_or(u16::MAX);
-    let (sw, sh) = decoder
-        .scale(request(need_w as u32), request(need_h as u32))
-        .map_err(|e| Error::Malformed(e.to_string()))?;
-    let channels = format.channels() as u64;
-    if u64::from(sw) * u64::from(sh) * channels > options.max_alloc {
-        return Err(Error::MemoryLimit {
-            limit: options.max_alloc,
-        });
-    }
-    decoder.set_max_decoding_buffer_size(usize::try_from(options.max_alloc).unwrap_or(usize::MAX));
-    let pixels = decoder.decode().map_err(|e| match e {
-        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            Error::Malformed("the file ends too early".into())
-        }
-        other => Error::Malformed(other.to_string()),
-    })?;
-    let picture = Picture::new(u32::from(sw), u32::from(sh), format, pixels)
-        .map_err(|e| Error::Malformed(e.to_string()))?;
-    Ok(Some(orient(picture, orientation)))
-}
-
-/// Decodes only the luma plane of a JPEG, for callers that need grey: the
-/// colour planes are entropy-decoded (they are interleaved with it) but not
-/// transformed or converted, about a fifth less work for a photo (rocket.jpg
-/// 2.7 to 2.1 ms) and half for a large one. JPEG's Y is the Rec. 601 luma
-/// of the colours, so this is the grey the pipeline would compute. `None`
-/// for what this path does not handle (CMYK, damaged files): the general
-/// path decodes those and words their errors.
-fn decode_jpeg_luma(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Picture>> {
-    use zune_core::bytestream::ZCursor;
-    use zune_core::colorspace::ColorSpace;
-    use zune_core::options::DecoderOptions;
-
-    let settings = DecoderOptions::default()
-        .set_max_width(options.max_width as usize)
-        .set_max_height(options.max_height as usize)
-        .jpeg_set_out_colorspace(ColorSpace::Luma);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), settings);
-    if decoder.decode_headers().is_err() {
-        return Ok(None);
-    }
-    let (Some((width, height)), Some(colour)) = (decoder.dimensions(), decoder.input_colorspace())
-    else {
-        return Ok(None);
-    };
-    if !matches!(colour, ColorSpace::YCbCr | ColorSpace::Luma) {
-        return Ok(None);
-    }
-    let (width, height) = (width as u32, height as u32);
-    options.check_size(width, height)?;
-    if u64::from(width) * u64::from(height) > options.max_alloc {
-        return Err(Error::MemoryLimit {
-            limit: options.max_alloc,
-        });
-    }
-    let orientation = decoder
-        .exif()
-        .and_then(|exif| Orientation::from_exif_chunk(exif))
-        .unwrap_or(Orientation::NoTransforms);
-    let Ok(pixels) = decoder.decode() else {
-        return Ok(None);
-    };
-    Ok(Picture::new(width, height, PixelFormat::Gray, pixels)
-        .ok()
-        .map(|picture| orient(picture, orientation)))
-}
-
 /// Applies an EXIF orientation to a picture.
-fn orient(picture: Picture, orientation: Orientation) -> Picture {
+pub(crate) fn orient(picture: Picture, orientation: Orientation) -> Picture {
     if orientation == Orientation::NoTransforms {
         return picture;
     }

@@ -8,6 +8,7 @@ mod decode;
 mod dither;
 mod error;
 mod fit;
+mod jpeg;
 mod modes;
 mod nearest;
 mod palette;
