@@ -5,7 +5,9 @@
 //! Options (before the files): `--srgb` dithers in sRGB, `--blur-srgb`
 //! scores with the CRT (sRGB) blur, `--pal` uses the PAL palette,
 //! `--kmeans` refines VBXE palettes, `--dither NAME`, `--save DIR` writes
-//! each rendering and ideal as PNG.
+//! each rendering and ideal as PNG, `--served` converts from the decode a
+//! server does for the mode (reduced JPEG scale, luma only for grey modes)
+//! while the ideal still comes from the full picture.
 
 use yail_core::{
     BlendSpace, Converter, GfxMode, PaletteMethod, Settings, TvStandard, decode, hvs_psnr, render,
@@ -16,12 +18,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut blur = BlendSpace::Linear;
     let mut files = Vec::new();
     let mut save: Option<std::path::PathBuf> = None;
+    let mut served = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--srgb" => settings.blend = BlendSpace::Srgb,
             "--blur-srgb" => blur = BlendSpace::Srgb,
             "--pal" => settings.tv = TvStandard::Pal,
+            "--served" => served = true,
             "--kmeans" => settings.palette_method = PaletteMethod::KMeans,
             "--save" => save = Some(args.next().ok_or("--save needs a folder")?.into()),
             "--dither" => settings.dither = args.next().ok_or("--dither needs a name")?.parse()?,
@@ -55,7 +59,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .to_string_lossy()
         );
         for (i, mode) in modes.iter().enumerate() {
-            let packet = converter.convert_picture(&picture, &settings.with_mode(*mode))?;
+            let packet = if served {
+                converter.convert(&bytes, &settings.with_mode(*mode))?
+            } else {
+                converter.convert_picture(&picture, &settings.with_mode(*mode))?
+            };
             let shown = render(&packet, settings.tv)?;
             let ideal = converter.fit(&picture, *mode, settings.fit)?;
             let score = hvs_psnr(&shown, &ideal, blur)?;

@@ -139,3 +139,26 @@ fn grey_target_decodes_jpeg_luma_only_in_display_orientation() {
         PixelFormat::Rgb
     );
 }
+
+#[test]
+fn tiny_target_decodes_a_progressive_jpeg_at_an_eighth() {
+    // 32x24 into 2x2 grey: the eighth-scale picture (4x3) is enough, and
+    // for a progressive file it comes from the DC scans alone (the unit tests in
+    // jpeg.rs check that those give the same pixels as the whole file).
+    let options = DecodeOptions {
+        target: Some(Target {
+            width: 2,
+            height: 2,
+            fit: Fit::Letterbox,
+            grey: true,
+        }),
+        ..DecodeOptions::default()
+    };
+    let small = decode(&fixture("progressive.jpg"), &options).unwrap();
+    assert_eq!((small.width(), small.height()), (4, 3));
+    for y in 0..3 {
+        let px = |x: usize| &small.data()[(y * 4 + x) * 3..(y * 4 + x) * 3 + 3];
+        assert!(px(0)[0] > 200 && px(0)[2] < 60, "left {:?}", px(0));
+        assert!(px(3)[2] > 200 && px(3)[0] < 60, "right {:?}", px(3));
+    }
+}
