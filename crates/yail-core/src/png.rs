@@ -362,6 +362,44 @@ mod tests {
             assert!(taken >= 5, "only {taken} photos took the fast path");
         }
 
+        /// `bytes` with a chunk of `kind` inserted right after IHDR (the
+        /// CRC is not checked by either decoder path here).
+        fn with_chunk(bytes: &[u8], kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+            let after_ihdr = SIGNATURE.len() + 8 + 13 + 4;
+            let mut out = bytes[..after_ihdr].to_vec();
+            out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            out.extend_from_slice(kind);
+            out.extend_from_slice(data);
+            out.extend_from_slice(&[0; 4]);
+            out.extend_from_slice(&bytes[after_ihdr..]);
+            out
+        }
+
+        #[test]
+        fn chunks_that_change_pixels_are_left_to_the_image_crate() {
+            let plain = encode(
+                2,
+                1,
+                image::ExtendedColorType::Rgb8,
+                FilterType::Sub,
+                &[1, 2, 3, 4, 5, 6],
+            );
+            let options = DecodeOptions::default();
+            // Text does not change pixels: still the fast path.
+            let text = with_chunk(&plain, b"tEXt", b"Comment\0hello");
+            assert!(decode(&text, &options).unwrap().is_some());
+            // A transparency key and EXIF do.
+            let keyed = with_chunk(&plain, b"tRNS", &[0, 1, 0, 2, 0, 3]);
+            assert_eq!(decode(&keyed, &options), Ok(None));
+            let exif = with_chunk(&plain, b"eXIf", b"MM\0*");
+            assert_eq!(decode(&exif, &options), Ok(None));
+            // An unknown critical chunk (upper-case first letter) too.
+            let critical = with_chunk(&plain, b"QQQQ", b"");
+            assert_eq!(decode(&critical, &options), Ok(None));
+            // Cut before IEND: not followed to the end.
+            assert_eq!(decode(&plain[..plain.len() - 12], &options), Ok(None));
+        }
+
         #[test]
         fn bombs_are_refused_before_allocating() {
             // A 30000x30000 grey PNG header: refused by size, not by memory.
