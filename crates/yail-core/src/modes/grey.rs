@@ -36,7 +36,11 @@ pub(super) fn encode(
         .collect();
     let mut quantizer = GreyLevels::new(&levels);
     let table = if mode == GfxMode::Gr8 && compensates(ctx) {
-        quantizer = quantizer.with_threshold(BINARY_THRESHOLD);
+        if matches!(ctx.dither, Dither::FloydSteinberg | Dither::Atkinson) {
+            // Error diffusion keeps the mean whatever the threshold; an
+            // ordered pattern would shift with it.
+            quantizer = quantizer.with_threshold(BINARY_THRESHOLD);
+        }
         binary_tone_table()
     } else {
         ctx.blend.table()
@@ -78,9 +82,10 @@ const DARK_CUT: f32 = 30.0;
 const LIFT: f32 = 22.0;
 /// Where the lift reaches zero.
 const LIFT_END: f32 = 112.0;
-/// Decision point between black and lit, as a fraction of the gap: a dot
-/// a little earlier than halfway sits more evenly (error diffusion keeps
-/// the mean either way).
+/// Decision point between black and lit for error diffusion, as a
+/// fraction of the gap: a dot a little earlier than halfway sits more
+/// evenly, and diffusion keeps the mean either way (ordered patterns would
+/// not, so they keep the midpoint).
 const BINARY_THRESHOLD: f32 = 0.4;
 
 /// Whether the Graphics 8 tone compensation applies: it is tuned for
@@ -165,6 +170,32 @@ mod tests {
                 "grey {grey}: {after:.2} dB <= {before:.2} dB"
             );
         }
+    }
+
+    #[test]
+    fn ordered_graphics_8_keeps_the_tone_of_a_flat_area() {
+        // Regression: the 40 % threshold, meant for error diffusion, once
+        // applied to ordered dithering too and lit 10 % of all pixels more
+        // (GR.8 ordered fell from 25.3 to 14.1 dB).
+        use crate::{Converter, Settings};
+        let grey = 150u8;
+        let picture = Picture::new(320, 220, PixelFormat::Gray, vec![grey; 320 * 220]).unwrap();
+        let settings = Settings {
+            dither: Dither::Ordered,
+            ..Settings::new(GfxMode::Gr8)
+        };
+        let packet = Converter::new()
+            .convert_picture(&picture, &settings)
+            .unwrap();
+        let data = packet.image_data().unwrap();
+        let lit = data.iter().map(|b| b.count_ones()).sum::<u32>() as f32 / (320.0 * 220.0);
+        let [r, g, b] = AtariPalette::of(TvStandard::Ntsc).rgb(0x0E);
+        let expected =
+            binary_tone_table()[usize::from(grey)] / BlendSpace::Linear.from_u8(luma601(r, g, b));
+        assert!(
+            (lit - expected).abs() < 0.02,
+            "{lit} lit, expected {expected}"
+        );
     }
 
     #[test]
