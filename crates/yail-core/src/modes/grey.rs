@@ -1,5 +1,7 @@
 //! Graphics 8, 9 and 15: grey levels.
 
+use std::sync::LazyLock;
+
 use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
@@ -41,7 +43,7 @@ pub(super) fn encode(
             // ordered pattern would shift with it.
             quantizer = quantizer.with_threshold(BINARY_THRESHOLD);
         }
-        binary_tone_table()
+        *BINARY_TONES
     } else {
         ctx.blend.table()
     };
@@ -94,6 +96,10 @@ const BINARY_THRESHOLD: f32 = 0.4;
 fn compensates(ctx: &EncodeContext<'_>) -> bool {
     ctx.blend == BlendSpace::Linear && ctx.dither != Dither::None
 }
+
+/// [`binary_tone_table`], computed once: 256 `powf` calls per picture
+/// would be wasted work on every Graphics 8 conversion.
+static BINARY_TONES: LazyLock<[f32; 256]> = LazyLock::new(binary_tone_table);
 
 /// Working (linear) value of each 8-bit grey for the two-level screen.
 fn binary_tone_table() -> [f32; 256] {
