@@ -84,6 +84,16 @@ impl DecodeOptions {
         Ok(())
     }
 
+    /// Refuses a decode that would allocate more than `max_alloc` bytes.
+    pub(crate) fn check_alloc(&self, bytes: u64) -> Result<()> {
+        if bytes > self.max_alloc {
+            return Err(Error::MemoryLimit {
+                limit: self.max_alloc,
+            });
+        }
+        Ok(())
+    }
+
     fn limits(&self) -> image::Limits {
         let mut limits = image::Limits::default();
         limits.max_image_width = Some(self.max_width);
@@ -141,11 +151,7 @@ pub(crate) fn decode_with_image(
     let mut decoder = reader.into_decoder().map_err(|e| image_error(e, options))?;
     let (width, height) = decoder.dimensions();
     options.check_size(width, height)?;
-    if decoder.total_bytes() > options.max_alloc {
-        return Err(Error::MemoryLimit {
-            limit: options.max_alloc,
-        });
-    }
+    options.check_alloc(decoder.total_bytes())?;
     // Orientation is metadata; a file whose EXIF block is broken still shows.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| image_error(e, options))?;
@@ -185,27 +191,9 @@ fn from_dynamic(image: DynamicImage) -> Picture {
         DynamicImage::ImageRgb8(img) => (PixelFormat::Rgb, img.into_raw()),
         DynamicImage::ImageLuma16(_) => (PixelFormat::Gray, image.to_luma8().into_raw()),
         DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
-            let la = image.to_luma_alpha8();
-            (
-                PixelFormat::Gray,
-                la.chunks_exact(2).map(|p| over_black(p[0], p[1])).collect(),
-            )
+            (PixelFormat::Gray, composite(&image.to_luma_alpha8(), 1))
         }
-        other if other.color().has_alpha() => {
-            let rgba = other.to_rgba8();
-            (
-                PixelFormat::Rgb,
-                rgba.chunks_exact(4)
-                    .flat_map(|p| {
-                        [
-                            over_black(p[0], p[3]),
-                            over_black(p[1], p[3]),
-                            over_black(p[2], p[3]),
-                        ]
-                    })
-                    .collect(),
-            )
-        }
+        other if other.color().has_alpha() => (PixelFormat::Rgb, composite(&other.to_rgba8(), 3)),
         other => (PixelFormat::Rgb, other.to_rgb8().into_raw()),
     };
     // Dimensions and length come from the decoder's own buffer.
@@ -221,7 +209,7 @@ fn unreachable_picture() -> Picture {
 
 /// A colour value with coverage `alpha`, composited on black.
 #[inline]
-pub(crate) fn over_black(value: u8, alpha: u8) -> u8 {
+fn over_black(value: u8, alpha: u8) -> u8 {
     ((value as u32 * alpha as u32 + 127) / 255) as u8
 }
 
@@ -242,6 +230,22 @@ pub(crate) fn orient(picture: Picture, orientation: Orientation) -> Picture {
     .unwrap_or_else(|| DynamicImage::new_luma8(1, 1));
     image.apply_orientation(orientation);
     from_dynamic(image)
+}
+
+/// Colour channels of pixels with a trailing alpha byte, composited on black.
+pub(crate) fn composite(pixels: &[u8], colours: usize) -> Vec<u8> {
+    let count = pixels.len() / (colours + 1);
+    let mut out = vec![0u8; count * colours];
+    for (to, from) in out
+        .chunks_exact_mut(colours)
+        .zip(pixels.chunks_exact(colours + 1))
+    {
+        let alpha = from[colours];
+        for (t, &v) in to.iter_mut().zip(from) {
+            *t = over_black(v, alpha);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -102,11 +102,7 @@ pub(crate) fn decode_scaled(
         .scale(request(need_w as u32), request(need_h as u32))
         .map_err(|e| Error::Malformed(e.to_string()))?;
     let channels = format.channels() as u64;
-    if u64::from(sw) * u64::from(sh) * channels > options.max_alloc {
-        return Err(Error::MemoryLimit {
-            limit: options.max_alloc,
-        });
-    }
+    options.check_alloc(u64::from(sw) * u64::from(sh) * channels)?;
     decoder.set_max_decoding_buffer_size(usize::try_from(options.max_alloc).unwrap_or(usize::MAX));
     let pixels = decoder.decode().map_err(|e| match e {
         jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -219,11 +215,7 @@ pub(crate) fn decode_luma(bytes: &[u8], options: &DecodeOptions) -> Result<Optio
     }
     let (width, height) = (width as u32, height as u32);
     options.check_size(width, height)?;
-    if u64::from(width) * u64::from(height) > options.max_alloc {
-        return Err(Error::MemoryLimit {
-            limit: options.max_alloc,
-        });
-    }
+    options.check_alloc(u64::from(width) * u64::from(height))?;
     let orientation = decoder
         .exif()
         .and_then(|exif| Orientation::from_exif_chunk(exif))

@@ -14,8 +14,8 @@
 //! identical. Only the size checks answer with an error here, before any
 //! pixel memory is reserved.
 
-use crate::decode::{DecodeOptions, over_black};
-use crate::error::{Error, Result};
+use crate::decode::{DecodeOptions, composite};
+use crate::error::Result;
 use crate::picture::{Picture, PixelFormat};
 
 const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
@@ -37,11 +37,7 @@ pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Pic
     );
     let stride = width * channels;
     let raw_len = (stride as u64 + 1) * height as u64;
-    if raw_len > options.max_alloc {
-        return Err(Error::MemoryLimit {
-            limit: options.max_alloc,
-        });
-    }
+    options.check_alloc(raw_len)?;
     let Some(data) = image_data(chunks) else {
         return Ok(None);
     };
@@ -230,25 +226,10 @@ fn paeth(a: i16, b: i16, c: i16) -> u8 {
     (if threshold <= low { high } else { otherwise }) as u8
 }
 
-/// Colour channels of pixels with a trailing alpha byte, composited on black.
-fn composite(pixels: &[u8], colours: usize) -> Vec<u8> {
-    let count = pixels.len() / (colours + 1);
-    let mut out = vec![0u8; count * colours];
-    for (to, from) in out
-        .chunks_exact_mut(colours)
-        .zip(pixels.chunks_exact(colours + 1))
-    {
-        let alpha = from[colours];
-        for (t, &v) in to.iter_mut().zip(from) {
-            *t = over_black(v, alpha);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn paeth_matches_the_specification() {
