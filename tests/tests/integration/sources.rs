@@ -1,8 +1,8 @@
 //! Local pictures from --paths.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use yail_proto::GfxMode;
+use yail_proto::{GfxMode, Packet};
 use yail_server::Config;
 use yail_tests::{TestServer, eventually, photos_dir, test_config};
 
@@ -11,6 +11,17 @@ fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The answer to `gfx 2 files` from a server serving only `dir`.
+async fn first_packet_from(dir: &Path) -> Packet {
+    let config = Config {
+        paths: vec![dir.to_path_buf()],
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    let mut atari = server.client().await;
+    atari.request("gfx 2 files").await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,13 +52,7 @@ async fn only_broken_files_give_an_error_packet() {
     let dir = temp_dir("all-broken");
     std::fs::write(dir.join("a.png"), b"\x89PNG\r\n\x1a\n truncated").unwrap();
     std::fs::write(dir.join("b.gif"), b"GIF89a").unwrap();
-    let config = Config {
-        paths: vec![dir.clone()],
-        ..test_config()
-    };
-    let server = TestServer::start(config).await;
-    let mut atari = server.client().await;
-    let packet = atari.request("gfx 2 files").await.unwrap();
+    let packet = first_packet_from(&dir).await;
     let message = packet.error_message().expect("an error packet");
     assert!(message.contains("no readable pictures"), "{message}");
     assert!(message.len() <= 255);
@@ -57,13 +62,7 @@ async fn only_broken_files_give_an_error_packet() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn empty_folders_say_there_is_nothing_to_show() {
     let dir = temp_dir("empty");
-    let config = Config {
-        paths: vec![dir.clone()],
-        ..test_config()
-    };
-    let server = TestServer::start(config).await;
-    let mut atari = server.client().await;
-    let packet = atari.request("gfx 2 files").await.unwrap();
+    let packet = first_packet_from(&dir).await;
     assert!(
         packet
             .error_message()
