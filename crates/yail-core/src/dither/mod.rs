@@ -5,6 +5,8 @@
 //! [`BlendSpace`](crate::BlendSpace)) with one or three channels and asks a
 //! [`Quantizer`] for the nearest available colour.
 
+mod grey;
+
 /// How pixels are dithered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Dither {
@@ -54,6 +56,11 @@ pub(crate) trait Quantizer<const C: usize> {
     }
     /// Typical distance between neighbouring colours, for ordered dithering.
     fn spread(&self) -> f32;
+    /// The levels, for a one-channel quantizer that is a set of greys:
+    /// those have a faster Floyd–Steinberg ([`grey`]).
+    fn grey_levels(&self) -> Option<&GreyLevels> {
+        None
+    }
 }
 
 /// The 8x8 Bayer threshold matrix, values 0..64.
@@ -72,6 +79,7 @@ const BAYER8: [[u8; 8]; 8] = [
 #[derive(Debug, Default)]
 pub(crate) struct DitherBuffers {
     rows: [Vec<f32>; 3],
+    fixed: grey::FixedRows,
 }
 
 /// Dithers `values` (`width * height` pixels of `C` channels, row-major)
@@ -90,7 +98,12 @@ pub(crate) fn dither<const C: usize, Q: Quantizer<C>>(
     out.clear();
     out.resize(width * height, 0);
     match method {
-        Dither::FloydSteinberg => floyd_steinberg(values, width, height, quantizer, buffers, out),
+        Dither::FloydSteinberg => match quantizer.grey_levels() {
+            Some(levels) => {
+                grey::floyd_steinberg(values, width, height, levels, &mut buffers.fixed, out)
+            }
+            None => floyd_steinberg(values, width, height, quantizer, buffers, out),
+        },
         Dither::Atkinson => diffuse(&ATKINSON, values, width, height, quantizer, buffers, out),
         Dither::Ordered => ordered(values, width, quantizer, out),
         Dither::None => {
@@ -198,7 +211,8 @@ fn diffuse<const C: usize, Q: Quantizer<C>>(
     }
 }
 
-/// Floyd–Steinberg, serpentine: the hot path of every mode.
+/// Floyd–Steinberg, serpentine, in floats: the hot path of the colour
+/// modes (grey levels take the fixed-point [`grey::floyd_steinberg`]).
 ///
 /// Each pixel waits for the error of the one before it, so a single row is
 /// a long chain of dependent arithmetic. The picture is therefore cut into
@@ -432,6 +446,10 @@ impl Quantizer<1> for GreyLevels {
 
     fn spread(&self) -> f32 {
         self.spread
+    }
+
+    fn grey_levels(&self) -> Option<&GreyLevels> {
+        Some(self)
     }
 }
 
