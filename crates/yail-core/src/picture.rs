@@ -163,14 +163,36 @@ impl Picture {
 
 /// Rec. 601 luma of packed RGB bytes, [`luma601`] per pixel.
 ///
-/// Sixteen pixels at a time as fixed-size arrays: the compiler unrolls the
-/// block without bounds checks and overlaps the independent multiplies.
-/// (It stays scalar: baseline x86-64 has no 32-bit vector multiply.)
-/// Measured on a 512x512 photo, the GR.8 fit stage went from 0.70 to
-/// 0.61 ms.
+/// Sixteen pixels at a time as fixed-size arrays, which the compiler turns
+/// into vector code when it may use AVX2: baseline x86-64 (SSE2) has no
+/// 32-bit vector multiply and no byte shuffle to pull the channels apart,
+/// so that build stays scalar. `pulp` compiles the loop a second time with
+/// AVX2 enabled and picks the version at run time, without `unsafe` here.
+/// Measured on astronaut.png (512x512), the GR.8 fit stage (luma, then
+/// resize) went from 0.61 to 0.39 ms.
 fn rgb_to_luma(rgb: &[u8]) -> Vec<u8> {
-    const BLOCK: usize = 16;
     let mut grey = vec![0u8; rgb.len() / 3];
+    pulp::Arch::new().dispatch(Luma(rgb, &mut grey));
+    grey
+}
+
+/// [`rgb_to_luma_into`] as a `pulp` operation: RGB in, grey out.
+struct Luma<'a>(&'a [u8], &'a mut [u8]);
+
+impl pulp::WithSimd for Luma<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        rgb_to_luma_into(self.0, self.1);
+    }
+}
+
+// Inlined into `pulp`'s per-instruction-set copies, so each is compiled
+// with that set's features.
+#[inline(always)]
+fn rgb_to_luma_into(rgb: &[u8], grey: &mut [u8]) {
+    const BLOCK: usize = 16;
     let mut blocks = grey.chunks_exact_mut(BLOCK);
     let mut sources = rgb.chunks_exact(BLOCK * 3);
     for (out, src) in (&mut blocks).zip(&mut sources) {
@@ -197,7 +219,6 @@ fn rgb_to_luma(rgb: &[u8]) -> Vec<u8> {
     {
         *g = luma601(p[0], p[1], p[2]);
     }
-    grey
 }
 
 #[cfg(test)]
@@ -229,7 +250,11 @@ mod tests {
         fn block_luma_matches_the_per_pixel_formula(rgb in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
             let whole = &rgb[..rgb.len() / 3 * 3];
             let expected: Vec<u8> = whole.chunks_exact(3).map(|p| luma601(p[0], p[1], p[2])).collect();
-            proptest::prop_assert_eq!(rgb_to_luma(whole), expected);
+            // Dispatched (AVX2 where the processor has it) and baseline.
+            proptest::prop_assert_eq!(&rgb_to_luma(whole), &expected);
+            let mut baseline = vec![0u8; expected.len()];
+            rgb_to_luma_into(whole, &mut baseline);
+            proptest::prop_assert_eq!(baseline, expected);
         }
     }
 }
