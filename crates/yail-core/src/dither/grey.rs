@@ -138,9 +138,9 @@ pub(super) fn floyd_steinberg(
     // Graphics 8, 15 and 9 have 1, 3 and 15 gaps; sixteen compares (a
     // whole number of vectors) measured faster than fifteen.
     match fixed.gaps {
-        0 | 1 => bands::<1>(values, width, height, &fixed, rows, out),
-        2 | 3 => bands::<3>(values, width, height, &fixed, rows, out),
-        _ => bands::<16>(values, width, height, &fixed, rows, out),
+        0 | 1 => bands::<1>(values, width, height, fixed, rows, out),
+        2 | 3 => bands::<3>(values, width, height, fixed, rows, out),
+        _ => bands::<16>(values, width, height, fixed, rows, out),
     }
     // The loop writes ranks (darkest first); most level sets are given in
     // that order already.
@@ -160,7 +160,7 @@ fn bands<const GAPS: usize>(
     values: &[f32],
     width: usize,
     height: usize,
-    levels: &FixedLevels,
+    levels: FixedLevels,
     rows: &mut FixedRows,
     out: &mut [u8],
 ) {
@@ -209,15 +209,14 @@ fn bands<const GAPS: usize>(
 }
 
 /// Dithers `N` rows in lockstep along `xs` (left to right or back).
+/// `levels` comes by value: the byte stores into `out` could alias a
+/// borrowed table, which would make every pixel reload it.
 #[inline(always)]
 fn run<const GAPS: usize, const N: usize>(
-    levels: &FixedLevels,
+    levels: FixedLevels,
     mut rows: [Row<'_>; N],
     mut xs: impl Iterator<Item = usize>,
 ) {
-    // A local copy: the byte stores into `out` could alias a borrowed
-    // table, which would make every pixel reload it.
-    let levels = *levels;
     let Some(first) = xs.next() else { return };
     let mut carry = [0i32; N];
     // Error collected for the position below the previous pixel, and for
