@@ -202,5 +202,29 @@ mod tests {
         assert_eq!(pack(&[3, 0, 1, 2], 2), [0b11_00_01_10]);
         assert_eq!(pack(&[0xA, 0x5], 4), [0xA5]);
         assert_eq!(pack(&[7, 9], 8), [7, 9]);
+        // A short last group starts at the byte's top.
+        assert_eq!(pack(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 1], 1), [0, 0xC0]);
+        assert_eq!(pack(&[1, 2, 3], 4), [0x12, 0x30]);
+    }
+
+    proptest::proptest! {
+        /// Every value comes back from its bits, in order, and the bits
+        /// past the last value are zero.
+        #[test]
+        fn packed_values_read_back(
+            bits in proptest::sample::select(vec![1u32, 2, 4, 8]),
+            values in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let mask = ((1u16 << bits) - 1) as u8;
+            let packed = pack(&values, bits);
+            let per = 8 / bits as usize;
+            proptest::prop_assert_eq!(packed.len(), values.len().div_ceil(per));
+            let read: Vec<u8> = packed
+                .iter()
+                .flat_map(|&byte| (0..per).map(move |i| (byte >> (8 - bits as usize * (i + 1))) & mask))
+                .collect();
+            proptest::prop_assert_eq!(&read[..values.len()], &values.iter().map(|v| v & mask).collect::<Vec<_>>()[..]);
+            proptest::prop_assert!(read[values.len()..].iter().all(|&v| v == 0));
+        }
     }
 }
