@@ -5,7 +5,7 @@
 //! black and limits that stop decompression bombs before they allocate.
 //! Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale in the DCT domain when
 //! the caller only needs a small picture; the common kinds of PNG take a
-//! faster path of their own (`png.rs`).
+//! faster path of their own (`png/`).
 
 use std::io::Cursor;
 
