@@ -169,20 +169,17 @@ fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize) -> bool {
         let paeth = filter == 4;
         let known = match (rows, above) {
             (4, Some(above)) => {
-                let rows = std::array::from_fn(|_| group());
-                #[cfg(target_arch = "x86_64")]
-                let done = sse2::unfilter_rows::<2, 4>(bpp, paeth, above, rows);
-                #[cfg(not(target_arch = "x86_64"))]
-                let done = false;
-                done
+                let [r0, r1, r2, r3] = std::array::from_fn(|_| group());
+                if !vector_rows::<2, 4>(bpp, paeth, above, [&mut *r0, &mut *r1, &mut *r2, &mut *r3])
+                {
+                    portable_pair(bpp, paeth, above, r0, r1);
+                    portable_pair(bpp, paeth, r1, r2, r3);
+                }
+                true
             }
             (2, Some(above)) => {
                 let [row, below] = std::array::from_fn(|_| group());
-                #[cfg(target_arch = "x86_64")]
-                let done = sse2::unfilter_rows::<1, 2>(bpp, paeth, above, [row, below]);
-                #[cfg(not(target_arch = "x86_64"))]
-                let done = false;
-                if !done {
+                if !vector_rows::<1, 2>(bpp, paeth, above, [&mut *row, &mut *below]) {
                     portable_pair(bpp, paeth, above, row, below);
                 }
                 true
@@ -200,6 +197,20 @@ fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize) -> bool {
         y += rows;
     }
     true
+}
+
+/// [`sse2::unfilter_rows`] where there is such a thing; `false` (nothing
+/// done) elsewhere.
+fn vector_rows<const V: usize, const ROWS: usize>(
+    bpp: usize,
+    paeth: bool,
+    above: &[u8],
+    rows: [&mut [u8]; ROWS],
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return sse2::unfilter_rows::<V, ROWS>(bpp, paeth, above, rows);
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
 }
 
 /// [`unfilter_pair`] for `bpp` bytes per pixel.

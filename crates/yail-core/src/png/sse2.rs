@@ -23,10 +23,10 @@ use std::arch::x86_64::__m128i;
 use pulp::x86::V1;
 
 /// Undoes `rows`, consecutive rows under the finished `above`, all
-/// filtered with Paeth (`paeth`) or Average, `bpp` bytes per pixel; two or
-/// four rows, in `V` vectors of two. `false`, with nothing done, for one or two bytes per pixel
-/// (the portable loop is as fast there: it has few bytes to move) or if
-/// the processor lacks SSE2.
+/// filtered with Paeth (`paeth`) or Average, `bpp` bytes per pixel: two or
+/// four rows, in `V` vectors of two. `false`, with nothing done, for one
+/// or two bytes per pixel (the portable loop is as fast there: it has few
+/// bytes to move) or if the processor lacks SSE2.
 pub(super) fn unfilter_rows<const V: usize, const ROWS: usize>(
     bpp: usize,
     paeth: bool,
