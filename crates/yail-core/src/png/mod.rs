@@ -153,9 +153,11 @@ fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize) -> bool {
         } else {
             1
         };
+        // Four rows go to the vector code where it serves them, else
+        // through two portable pairs.
         let rows = match run {
-            4 if cfg!(target_arch = "x86_64") && matches!(bpp, 3 | 4) => 4,
-            2.. => 2,
+            4 => 4,
+            2 | 3 => 2,
             _ => 1,
         };
         for r in y..y + rows {
