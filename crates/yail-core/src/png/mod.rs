@@ -45,8 +45,11 @@ pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Pic
         return Ok(None);
     };
     let mut raw = vec![0u8; raw_len as usize];
+    let Some(stream) = deflate_stream(&data) else {
+        return Ok(None);
+    };
     let mut inflater = libdeflater::Decompressor::new();
-    match inflater.zlib_decompress(&data, &mut raw) {
+    match inflater.deflate_decompress(stream, &mut raw) {
         Ok(n) if n == raw.len() => {}
         _ => return Ok(None),
     }
@@ -61,6 +64,24 @@ pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Pic
         _ => (PixelFormat::Rgb, composite(&raw, 3)),
     };
     Ok(Picture::new(header.width, header.height, format, pixels).ok())
+}
+
+/// The deflate stream inside zlib-wrapped `data`, if the two-byte zlib
+/// header is valid and asks for no preset dictionary.
+///
+/// The Adler-32 checksum at the end is not checked (about 1 % of a
+/// conversion): PNG chunks carry CRCs of their own, and the `image`
+/// crate's decoder does not check it either, so both paths accept the
+/// same files.
+fn deflate_stream(data: &[u8]) -> Option<&[u8]> {
+    let [method, flags, ..] = *data else {
+        return None;
+    };
+    let valid = method & 0x0F == 8
+        && method >> 4 <= 7
+        && flags & 0x20 == 0
+        && (u16::from(method) << 8 | u16::from(flags)) % 31 == 0;
+    valid.then(|| &data[2..])
 }
 
 /// The fields of IHDR this path needs, if it can handle the picture.
@@ -620,6 +641,65 @@ mod tests {
             assert_eq!(decode(&critical, &options), Ok(None));
             // Cut before IEND: not followed to the end.
             assert_eq!(decode(&plain[..plain.len() - 12], &options), Ok(None));
+        }
+
+        /// CRC-32 as PNG chunks use it (bit by bit; tests only).
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut crc = !0u32;
+            for &byte in bytes {
+                crc ^= u32::from(byte);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        crc >> 1 ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+
+        #[test]
+        fn a_wrong_adler_checksum_decodes_as_the_image_crate_decodes_it() {
+            let data: Vec<u8> = (0..3 * 16 * 4).map(|i| (i * 7) as u8).collect();
+            let mut bytes = encode(
+                16,
+                4,
+                image::ExtendedColorType::Rgb8,
+                FilterType::Paeth,
+                &data,
+            );
+            // The checksum is the last four bytes of the (single) IDAT's data.
+            let at = bytes.windows(4).position(|w| w == b"IDAT").unwrap() - 4;
+            let length = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+            let end = at + 8 + length;
+            bytes[end - 1] ^= 0x55;
+            let crc = crc32(&bytes[at + 4..end]);
+            bytes[end..end + 4].copy_from_slice(&crc.to_be_bytes());
+            let options = DecodeOptions::default();
+            let fast = decode(&bytes, &options).unwrap();
+            let reference = decode_with_image(&bytes, image::ImageFormat::Png, &options).ok();
+            assert_eq!(fast, reference);
+            assert!(fast.is_some_and(|p| p.data() == &data[..]));
+        }
+
+        #[test]
+        fn zlib_headers_are_checked() {
+            // Deflate with a 32 KiB window, any level: accepted.
+            for header in [[0x78, 0x01], [0x78, 0x5E], [0x78, 0x9C], [0x78, 0xDA]] {
+                assert_eq!(deflate_stream(&[header[0], header[1], 7]), Some(&[7u8][..]));
+            }
+            // A broken header check, a preset dictionary, another method,
+            // a window over 32 KiB, too short.
+            for bad in [
+                &[0x78, 0x9D][..],
+                &[0x78, 0xBB],
+                &[0x79, 0x9C],
+                &[0x88, 0x98],
+                &[0x78],
+            ] {
+                assert_eq!(deflate_stream(bad), None, "{bad:?}");
+            }
         }
 
         #[test]
