@@ -92,8 +92,15 @@ fn group<const BPP: usize, const PAETH: bool, const V: usize, const ROWS: usize>
     // Before their first pixel all rows' lanes hold zeros, which are their
     // left and upper-left neighbours there.
     let mut carry = [Carry { a: zero, c: zero }; V];
-    // The first and last steps reach only some of the rows.
-    let full = ROWS - 1..pixels.max(ROWS - 1);
+    // The first and last steps reach only some of the rows. Steps between
+    // read four bytes per pixel, so for three-byte pixels the step that
+    // reaches row 0's last pixel counts as a last step too.
+    let last = if BPP == 3 {
+        pixels.saturating_sub(1)
+    } else {
+        pixels
+    };
+    let full = ROWS - 1..last.max(ROWS - 1);
     for k in 0..full.start {
         group_step::<BPP, PAETH, V, ROWS, true>(simd, k, pixels, above, &mut rows, &mut carry);
     }
@@ -129,9 +136,18 @@ fn group_step<
 ) {
     let sse2 = simd.sse2;
     let at = |j: usize| (!EDGE || (k >= j && k - j < pixels)).then(|| (k - j) * BPP);
+    // Away from the edges a three-byte pixel is read as four bytes: one
+    // load instead of two and a merge. The fourth byte (the next pixel's
+    // first, still filtered) only reaches a lane whose result is never
+    // written; lanes do not mix. It does not overlap the previous step's
+    // three-byte write either, so nothing waits for that store.
     let read = |bytes: &[u8]| {
         let mut word = [0u8; 4];
-        word[..BPP].copy_from_slice(&bytes[..BPP]);
+        if EDGE {
+            word[..BPP].copy_from_slice(&bytes[..BPP]);
+        } else {
+            word.copy_from_slice(&bytes[..4]);
+        }
         u64::from(u32::from_le_bytes(word))
     };
     let up = at(0).map_or(0, |s| read(&above[s..]));
