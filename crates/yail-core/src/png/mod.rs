@@ -44,10 +44,10 @@ pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Pic
     let Some(data) = image_data(chunks) else {
         return Ok(None);
     };
-    let mut raw = vec![0u8; raw_len as usize];
     let Some(stream) = deflate_stream(&data) else {
         return Ok(None);
     };
+    let mut raw = vec![0u8; raw_len as usize];
     let mut inflater = libdeflater::Decompressor::new();
     match inflater.deflate_decompress(stream, &mut raw) {
         Ok(n) if n == raw.len() => {}
@@ -69,10 +69,11 @@ pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Pic
 /// The deflate stream inside zlib-wrapped `data`, if the two-byte zlib
 /// header is valid and asks for no preset dictionary.
 ///
-/// The Adler-32 checksum at the end is not checked (about 1 % of a
-/// conversion): PNG chunks carry CRCs of their own, and the `image`
-/// crate's decoder does not check it either, so both paths accept the
-/// same files.
+/// The Adler-32 checksum at the end is not checked (it cost about 1 % of
+/// a conversion). The `image` crate's decoder does not check it either,
+/// so both paths accept the same files, and damaged data rarely inflates
+/// to exactly the expected number of bytes: such a file is still left to
+/// the general decoder.
 fn deflate_stream(data: &[u8]) -> Option<&[u8]> {
     let [method, flags, ..] = *data else {
         return None;
