@@ -15,6 +15,8 @@
 //! pixel memory is reserved.
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod sse2;
 
 use crate::decode::{DecodeOptions, composite};
@@ -166,19 +168,20 @@ fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize) -> bool {
     while y < height {
         let filter = filter_of(raw, y);
         // Rows in a row with the same predicting filter (Paeth or Average)
-        // go through together, four or two at a time; the first row has
-        // none above.
+        // go through together, eight (Paeth only), four or two at a time;
+        // the first row has none above.
         let run = if y > 0 && matches!(filter, 3 | 4) {
-            (y..height.min(y + 4))
+            (y..height.min(y + 8))
                 .take_while(|&r| filter_of(raw, r) == filter)
                 .count()
         } else {
             1
         };
-        // Four rows go to the vector code where it serves them, else
-        // through two portable pairs.
+        // Eight and four rows go to the vector code where it serves them,
+        // else through portable pairs.
         let rows = match run {
-            4 => 4,
+            8 if filter == 4 => 8,
+            4..=8 => 4,
             2 | 3 => 2,
             _ => 1,
         };
@@ -192,13 +195,19 @@ fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize) -> bool {
         let mut group = || group.next().unwrap_or_default();
         let paeth = filter == 4;
         let known = match (rows, above) {
-            (4, Some(above)) => {
-                let [r0, r1, r2, r3] = std::array::from_fn(|_| group());
-                if !vector_rows::<2, 4>(bpp, paeth, above, [&mut *r0, &mut *r1, &mut *r2, &mut *r3])
-                {
-                    portable_pair(bpp, paeth, above, r0, r1);
-                    portable_pair(bpp, paeth, r1, r2, r3);
+            (8, Some(above)) => {
+                let [r0, r1, r2, r3, r4, r5, r6, r7] = std::array::from_fn(|_| group());
+                let eight = [
+                    &mut *r0, &mut *r1, &mut *r2, &mut *r3, &mut *r4, &mut *r5, &mut *r6, &mut *r7,
+                ];
+                if !vector_eight(bpp, above, eight) {
+                    four_rows(bpp, paeth, above, [r0, r1, r2, &mut *r3]);
+                    four_rows(bpp, paeth, r3, [r4, r5, r6, r7]);
                 }
+                true
+            }
+            (4, Some(above)) => {
+                four_rows(bpp, paeth, above, std::array::from_fn(|_| group()));
                 true
             }
             (2, Some(above)) => {
@@ -221,6 +230,25 @@ fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize) -> bool {
         y += rows;
     }
     true
+}
+
+/// Four rows under `above` with the same filter, Paeth (`paeth`) or
+/// Average: in vectors where the processor has them, else as two pairs.
+fn four_rows(bpp: usize, paeth: bool, above: &[u8], rows: [&mut [u8]; 4]) {
+    let [r0, r1, r2, r3] = rows;
+    if !vector_rows::<2, 4>(bpp, paeth, above, [&mut *r0, &mut *r1, &mut *r2, &mut *r3]) {
+        portable_pair(bpp, paeth, above, r0, r1);
+        portable_pair(bpp, paeth, r1, r2, r3);
+    }
+}
+
+/// [`avx2::unfilter_eight`] (eight Paeth rows) where there is such a
+/// thing; `false` (nothing done) elsewhere.
+fn vector_eight(bpp: usize, above: &[u8], rows: [&mut [u8]; 8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return avx2::unfilter_eight(bpp, above, rows);
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
 }
 
 /// [`sse2::unfilter_rows`] where there is such a thing; `false` (nothing
@@ -490,12 +518,12 @@ mod tests {
             bpp in 1usize..=4,
             width in 1usize..30,
             runs in proptest::collection::vec(
-                (proptest::sample::select(vec![0u8, 1, 2, 3, 4]), 1usize..7),
+                (proptest::sample::select(vec![0u8, 1, 2, 3, 4]), 1usize..11),
                 1..6,
             ),
             seed in proptest::prelude::any::<u64>(),
         ) {
-            // Runs of one filter, so that groups of two and four rows, and
+            // Runs of one filter, so that groups of two, four and eight rows, and
             // the rows left over after them, all come up.
             let filters: Vec<u8> = runs.iter().flat_map(|&(f, n)| std::iter::repeat_n(f, n)).collect();
             let (stride, height) = (width * bpp, filters.len());
