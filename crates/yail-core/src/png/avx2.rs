@@ -10,8 +10,8 @@
 //! same. About two thirds of the Paeth rows of the photos in
 //! `assets/photos` come in runs of eight or more.
 //!
-//! Measured (`stages decode`, minimum of 2000): astronaut.png 0.562 to
-//! 0.529 ms, chelsea.png 1.147 to 1.134 ms. Average rows stay with
+//! Measured (`stages decode`, minimum of 2000): astronaut.png 0.564 to
+//! 0.525 ms, chelsea.png 1.145 to 1.129 ms. Average rows stay with
 //! [`super::sse2`]: their chain is short, the loop is bound by its loads
 //! and stores, and eight at a time made coffee.png 1 % slower.
 
