@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use yail_proto::{GfxMode, Packet};
 
 use crate::color::BlendSpace;
-use crate::decode::{DecodeOptions, decode};
+use crate::decode::{DecodeBuffers, DecodeOptions, decode_reusing};
 use crate::dither::Dither;
 use crate::error::Result;
 use crate::fit::Fit;
@@ -85,9 +85,37 @@ impl Settings {
 /// Buffers one conversion needs, kept between conversions.
 #[derive(Debug, Default)]
 struct Scratch {
+    /// Memory for the next decoded picture (see [`Scratch::keep_decoded`]).
+    decoded: DecodeBuffers,
     fitter: Fitter,
     frame: Vec<u8>,
     work: Work,
+}
+
+/// The largest decode buffer a scratch set keeps: enough for a 2000x2000
+/// RGB picture. Bigger ones are rare enough to allocate each time, and a
+/// server should not hold that much per worker.
+const KEEP_DECODED_AT_MOST: usize = 12 << 20;
+
+impl Scratch {
+    /// Keeps a finished picture's memory for the next one, if it is the
+    /// larger buffer and not too large.
+    ///
+    /// Without this every picture's pixels were a fresh allocation, and
+    /// whenever glibc had no free block that large it grew its heap, so the
+    /// buffer's first writes took page faults: about 190 for a 512x512 RGB
+    /// PNG, in the second and third conversions of a process and again
+    /// whenever sizes changed. On this VM each fault costs about 5 us.
+    fn keep_decoded(&mut self, data: Vec<u8>) {
+        let kept = &mut self.decoded.pixels;
+        if data.capacity() > kept.capacity() && data.capacity() <= KEEP_DECODED_AT_MOST {
+            *kept = data;
+        }
+        // The joined compressed data is dropped when it gets that large too.
+        if self.decoded.compressed.capacity() > KEEP_DECODED_AT_MOST {
+            self.decoded.compressed = Vec::new();
+        }
+    }
 }
 
 /// Converts pictures to packets. Cheap to share: any number of threads may
@@ -122,43 +150,44 @@ impl Converter {
     /// Decodes a picture file and converts it. The packet's header names the
     /// mode actually encoded (a concrete mode when `settings.mode` is random).
     pub fn convert(&self, bytes: &[u8], settings: &Settings) -> Result<Packet> {
-        let mode = settings.resolve_mode();
-        let picture = self.decode_for(bytes, mode, settings.fit)?;
-        self.convert_picture(&picture, &settings.with_mode(mode))
+        let settings = settings.with_mode(settings.resolve_mode());
+        let mut scratch = self.take_scratch();
+        let result = self
+            .decode_reusing(bytes, settings.mode, settings.fit, &mut scratch.decoded)
+            .and_then(|picture| {
+                let packet = convert_with(&picture, &settings, &mut scratch);
+                scratch.keep_decoded(picture.into_data());
+                packet
+            });
+        self.return_scratch(scratch);
+        result
     }
 
     /// Decodes a picture file at a size suited to `mode` (large JPEGs are
     /// decoded at a reduced scale).
     pub fn decode_for(&self, bytes: &[u8], mode: GfxMode, fit: Fit) -> Result<Picture> {
+        self.decode_reusing(bytes, mode, fit, &mut DecodeBuffers::default())
+    }
+
+    fn decode_reusing(
+        &self,
+        bytes: &[u8],
+        mode: GfxMode,
+        fit: Fit,
+        buffers: &mut DecodeBuffers,
+    ) -> Result<Picture> {
         let screen = Screen::of(mode).or(Screen::of(GfxMode::VbxeHiRes));
         let mut options = self.decode.clone();
         if let Some(screen) = screen {
             options.target = Some(decode_target(screen, fit));
         }
-        decode(bytes, &options)
+        decode_reusing(bytes, &options, buffers)
     }
 
     /// Converts a decoded picture.
     pub fn convert_picture(&self, picture: &Picture, settings: &Settings) -> Result<Packet> {
-        let mode = settings.resolve_mode();
-        let screen = Screen::of(mode).ok_or(yail_proto::PacketError::NotConcrete)?;
         let mut scratch = self.take_scratch();
-        let result = (|| {
-            let source = prepared(picture, &screen);
-            let Scratch {
-                fitter,
-                frame,
-                work,
-            } = &mut scratch;
-            fitter.fit(&source, settings.fit, screen.shape, screen.grid, frame)?;
-            let ctx = EncodeContext {
-                dither: settings.dither,
-                blend: settings.blend,
-                palette: AtariPalette::of(settings.tv),
-                method: settings.palette_method,
-            };
-            modes::encode(mode, frame, &ctx, work)
-        })();
+        let result = convert_with(picture, settings, &mut scratch);
         self.return_scratch(scratch);
         result
     }
@@ -186,6 +215,27 @@ impl Converter {
         let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
         pool.push(scratch);
     }
+}
+
+/// Converts a decoded picture with `scratch`'s buffers.
+fn convert_with(picture: &Picture, settings: &Settings, scratch: &mut Scratch) -> Result<Packet> {
+    let mode = settings.resolve_mode();
+    let screen = Screen::of(mode).ok_or(yail_proto::PacketError::NotConcrete)?;
+    let source = prepared(picture, &screen);
+    let Scratch {
+        fitter,
+        frame,
+        work,
+        ..
+    } = scratch;
+    fitter.fit(&source, settings.fit, screen.shape, screen.grid, frame)?;
+    let ctx = EncodeContext {
+        dither: settings.dither,
+        blend: settings.blend,
+        palette: AtariPalette::of(settings.tv),
+        method: settings.palette_method,
+    };
+    modes::encode(mode, frame, &ctx, work)
 }
 
 /// The source in the channels the mode needs: grey modes work on luma, so

@@ -105,6 +105,25 @@ impl DecodeOptions {
 
 /// Decodes a picture file.
 pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
+    decode_reusing(bytes, options, &mut DecodeBuffers::default())
+}
+
+/// Memory a decoder may reuse from one picture to the next (see
+/// [`crate::png::decode_into`]).
+#[derive(Debug, Default)]
+pub(crate) struct DecodeBuffers {
+    /// For the pixels.
+    pub pixels: Vec<u8>,
+    /// For compressed data that has to be joined first.
+    pub compressed: Vec<u8>,
+}
+
+/// [`decode`], with `buffers`' memory used where the decoder can.
+pub(crate) fn decode_reusing(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    buffers: &mut DecodeBuffers,
+) -> Result<Picture> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
@@ -127,7 +146,7 @@ pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {
         return Ok(picture);
     }
     if format == ImageFormat::Png
-        && let Some(picture) = crate::png::decode(bytes, options)?
+        && let Some(picture) = crate::png::decode_into(bytes, options, buffers)?
     {
         return Ok(picture);
     }

@@ -19,14 +19,30 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod sse2;
 
-use crate::decode::{DecodeOptions, composite};
+use crate::decode::{DecodeBuffers, DecodeOptions, composite};
 use crate::error::Result;
 use crate::picture::{Picture, PixelFormat};
 
 const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
 
-/// Decodes `bytes` if they are a PNG of the common kind; `None` otherwise.
+/// [`decode_into`] with a new buffer.
+#[cfg(test)]
 pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Picture>> {
+    decode_into(bytes, options, &mut DecodeBuffers::default())
+}
+
+/// Decodes `bytes` if they are a PNG of the common kind; `None` otherwise.
+///
+/// The pixels are inflated into `buffers.pixels`' memory, which the
+/// picture then owns (for grey and RGB files) and the caller may hand back
+/// for the next picture; otherwise `buffers` keeps it. A buffer that is
+/// long enough is not cleared first: inflating writes every byte of it.
+/// Image data split over several chunks is joined in `buffers.compressed`.
+pub(crate) fn decode_into(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    buffers: &mut DecodeBuffers,
+) -> Result<Option<Picture>> {
     let Some(rest) = bytes.strip_prefix(&SIGNATURE) else {
         return Ok(None);
     };
@@ -43,27 +59,44 @@ pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Pic
     let stride = width * channels;
     let raw_len = (stride as u64 + 1) * height as u64;
     options.check_alloc(raw_len)?;
-    let Some(data) = image_data(chunks) else {
+    let DecodeBuffers { pixels, compressed } = buffers;
+    let Some(data) = image_data(chunks, compressed) else {
         return Ok(None);
     };
-    let Some(stream) = deflate_stream(&data) else {
+    let Some(stream) = deflate_stream(data) else {
         return Ok(None);
     };
-    let mut raw = vec![0u8; raw_len as usize];
-    let mut inflater = libdeflater::Decompressor::new();
-    match inflater.deflate_decompress(stream, &mut raw) {
-        Ok(n) if n == raw.len() => {}
-        _ => return Ok(None),
+    let raw_len = raw_len as usize;
+    let mut raw = std::mem::take(pixels);
+    if raw.capacity() < raw_len {
+        // Growing would copy the old contents, which nobody needs.
+        raw = vec![0u8; raw_len];
+    } else if raw.len() < raw_len {
+        raw.resize(raw_len, 0);
     }
-    if !unfilter(&mut raw, stride, height, channels) {
+    let mut inflater = libdeflater::Decompressor::new();
+    let inflated = matches!(
+        inflater.deflate_decompress(stream, &mut raw[..raw_len]),
+        Ok(n) if n == raw_len
+    );
+    if !inflated || !unfilter(&mut raw[..raw_len], stride, height, channels) {
+        *pixels = raw;
         return Ok(None);
     }
     raw.truncate(stride * height);
     let (format, pixels) = match channels {
         1 => (PixelFormat::Gray, raw),
         3 => (PixelFormat::Rgb, raw),
-        2 => (PixelFormat::Gray, composite(&raw, 1)),
-        _ => (PixelFormat::Rgb, composite(&raw, 3)),
+        _ => {
+            let format = if channels == 2 {
+                PixelFormat::Gray
+            } else {
+                PixelFormat::Rgb
+            };
+            let composited = composite(&raw, channels - 1);
+            *pixels = raw;
+            (format, composited)
+        }
     };
     Ok(Picture::new(header.width, header.height, format, pixels).ok())
 }
@@ -138,7 +171,7 @@ impl<'a> Iterator for Chunks<'a> {
 /// The concatenated IDAT data, or `None` if the file has a chunk that
 /// changes how pixels look (transparency key, EXIF orientation, an unknown
 /// critical chunk) or no proper end.
-fn image_data<'a>(chunks: Chunks<'a>) -> Option<std::borrow::Cow<'a, [u8]>> {
+fn image_data<'a>(chunks: Chunks<'a>, joined: &'a mut Vec<u8>) -> Option<&'a [u8]> {
     let mut parts: Vec<&[u8]> = Vec::new();
     for (kind, data) in chunks {
         match &kind {
@@ -146,8 +179,14 @@ fn image_data<'a>(chunks: Chunks<'a>) -> Option<std::borrow::Cow<'a, [u8]>> {
             b"IEND" => {
                 return match parts.as_slice() {
                     [] => None,
-                    [one] => Some((*one).into()),
-                    _ => Some(parts.concat().into()),
+                    [one] => Some(one),
+                    _ => {
+                        joined.clear();
+                        for part in &parts {
+                            joined.extend_from_slice(part);
+                        }
+                        Some(joined)
+                    }
                 };
             }
             b"tRNS" | b"eXIf" | b"PLTE" => return None,
@@ -617,21 +656,40 @@ mod tests {
         #[test]
         fn photos_decode_the_same() {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/photos");
+            let mut paths: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .filter(|path| path.extension().is_some_and(|e| e == "png"))
+                .collect();
+            paths.sort();
+            let options = DecodeOptions::default();
             let mut taken = 0;
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.extension().is_some_and(|e| e == "png") {
-                    let bytes = std::fs::read(&path).unwrap();
-                    let options = DecodeOptions::default();
-                    let reference =
-                        decode_with_image(&bytes, image::ImageFormat::Png, &options).unwrap();
-                    if let Some(fast) = decode(&bytes, &options).unwrap() {
-                        assert_eq!(fast, reference, "{}", path.display());
-                        taken += 1;
-                    }
+            for path in &paths {
+                let bytes = std::fs::read(path).unwrap();
+                let reference =
+                    decode_with_image(&bytes, image::ImageFormat::Png, &options).unwrap();
+                if let Some(fast) = decode(&bytes, &options).unwrap() {
+                    assert_eq!(fast, reference, "{}", path.display());
+                    taken += 1;
                 }
             }
             assert!(taken >= 5, "only {taken} photos took the fast path");
+            // Buffers handed from picture to picture, as the converter does,
+            // in both orders (longer and shorter than needed; data in one
+            // chunk and in up to 97), change nothing.
+            let mut buffers = DecodeBuffers::default();
+            for path in paths.iter().chain(paths.iter().rev()) {
+                let bytes = std::fs::read(path).unwrap();
+                let fresh = decode(&bytes, &options).unwrap();
+                let reused = decode_into(&bytes, &options, &mut buffers).unwrap();
+                assert_eq!(reused, fresh, "{}", path.display());
+                if let Some(picture) = reused {
+                    let data = picture.into_data();
+                    if data.capacity() > buffers.pixels.capacity() {
+                        buffers.pixels = data;
+                    }
+                }
+            }
         }
 
         /// `bytes` with a chunk of `kind` inserted right after IHDR (the

@@ -5,6 +5,7 @@ mod hostile;
 mod layout;
 mod palette;
 mod quality;
+mod reuse;
 mod sizes;
 
 /// The repository's photo folder.
