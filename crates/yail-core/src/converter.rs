@@ -92,10 +92,10 @@ struct Scratch {
     work: Work,
 }
 
-/// The largest decode buffer a scratch set keeps: enough for a 2000x2000
-/// RGB picture. Bigger ones are rare enough to allocate each time, and a
-/// server should not hold that much per worker.
-const KEEP_DECODED_AT_MOST: usize = 12 << 20;
+/// The largest decode buffer (of each kind) a scratch set keeps: enough for
+/// a 1600x1600 RGB picture. Bigger ones are rare enough to allocate each
+/// time, and a server should not hold more per conversion slot.
+const KEEP_DECODED_AT_MOST: usize = 8 << 20;
 
 impl Scratch {
     /// Keeps a finished picture's memory for the next one, if it is the
@@ -120,7 +120,9 @@ impl Scratch {
 
 /// Converts pictures to packets. Cheap to share: any number of threads may
 /// call it at once; each call borrows a set of scratch buffers from an
-/// internal pool, so steady-state conversions allocate little.
+/// internal pool, so steady-state conversions allocate little. The pool
+/// holds one set per conversion that ran at the same time, each keeping up
+/// to 16 MB of decode buffers besides its (smaller) screen-sized ones.
 #[derive(Debug, Default)]
 pub struct Converter {
     decode: DecodeOptions,
