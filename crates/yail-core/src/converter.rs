@@ -259,3 +259,29 @@ fn decode_target(screen: Screen, fit: Fit) -> crate::decode::Target {
         grey: screen.grey,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_keeps_the_larger_decode_buffer_up_to_the_limit() {
+        let mut scratch = Scratch::default();
+        scratch.keep_decoded(Vec::with_capacity(1000));
+        assert_eq!(scratch.decoded.pixels.capacity(), 1000);
+        // A smaller one is dropped, the kept one stays.
+        scratch.keep_decoded(Vec::with_capacity(10));
+        assert_eq!(scratch.decoded.pixels.capacity(), 1000);
+        scratch.keep_decoded(Vec::with_capacity(KEEP_DECODED_AT_MOST));
+        assert_eq!(scratch.decoded.pixels.capacity(), KEEP_DECODED_AT_MOST);
+        // Beyond the limit nothing is kept, and joined data that grew past
+        // it is let go.
+        scratch.decoded = DecodeBuffers {
+            pixels: Vec::new(),
+            compressed: Vec::with_capacity(KEEP_DECODED_AT_MOST + 1),
+        };
+        scratch.keep_decoded(Vec::with_capacity(KEEP_DECODED_AT_MOST + 1));
+        assert_eq!(scratch.decoded.pixels.capacity(), 0);
+        assert_eq!(scratch.decoded.compressed.capacity(), 0);
+    }
+}
