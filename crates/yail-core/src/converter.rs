@@ -104,8 +104,9 @@ impl Scratch {
     /// Without this every picture's pixels were a fresh allocation, and
     /// whenever glibc had no free block that large it grew its heap, so the
     /// buffer's first writes took page faults: about 190 for a 512x512 RGB
-    /// PNG, in the second and third conversions of a process and again
-    /// whenever sizes changed. On this VM each fault costs about 5 us.
+    /// PNG in the second conversion of a process, and more whenever a
+    /// larger picture came. That conversion took about 1 ms longer on the
+    /// development VM (docs/performance.md).
     fn keep_decoded(&mut self, data: Vec<u8>) {
         let kept = &mut self.decoded.pixels;
         if data.capacity() > kept.capacity() && data.capacity() <= KEEP_DECODED_AT_MOST {
