@@ -19,6 +19,8 @@ use std::arch::x86_64::{__m128i, __m256i};
 
 use pulp::x86::V3;
 
+use super::sse2::{full_steps, pixel_at, read_pixel};
+
 /// The number of rows undone together.
 pub(super) const ROWS: usize = 8;
 
@@ -95,14 +97,7 @@ fn group<const BPP: usize>(simd: V3, above: &[u8], rows: [&mut [u8]; ROWS]) {
         a: [zero; 2],
         c: [zero; 2],
     };
-    // As in `sse2::group`: the steps at both ends reach only some rows, and
-    // a three-byte pixel is read as four bytes only where a fourth exists.
-    let last = if BPP == 3 {
-        pixels.saturating_sub(1)
-    } else {
-        pixels
-    };
-    let full = ROWS - 1..last.max(ROWS - 1);
+    let full = full_steps::<BPP>(pixels, ROWS);
     for k in 0..full.start {
         step::<BPP, true>(simd, k, pixels, above, &mut rows, &mut carry);
     }
@@ -126,18 +121,8 @@ fn step<const BPP: usize, const EDGE: bool>(
     carry: &mut Carry,
 ) {
     let (sse41, avx2) = (simd.sse4_1, simd.avx2);
-    let at = |j: usize| (!EDGE || (k >= j && k - j < pixels)).then(|| (k - j) * BPP);
-    // Four bytes for a three-byte pixel away from the row ends, as in
-    // `sse2::group_step`: the fourth only reaches lanes never written.
-    let read = |bytes: &[u8]| {
-        let mut word = [0u8; 4];
-        if EDGE {
-            word[..BPP].copy_from_slice(&bytes[..BPP]);
-        } else {
-            word.copy_from_slice(&bytes[..4]);
-        }
-        u64::from(u32::from_le_bytes(word))
-    };
+    let at = |j: usize| pixel_at::<BPP, EDGE>(k, j, pixels);
+    let read = read_pixel::<BPP, EDGE>;
     let load = |j: usize| at(j).map_or(0, |s| read(&rows[j][s..]));
     // No closure may hold an AVX2 intrinsic: a closure's body is a
     // function of its own, compiled without AVX2, where every intrinsic

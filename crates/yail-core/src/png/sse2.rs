@@ -19,6 +19,7 @@
 //! x86-64, so the check never fails in practice.
 
 use std::arch::x86_64::__m128i;
+use std::ops::Range;
 
 use pulp::x86::{V1, V3};
 
@@ -92,15 +93,7 @@ fn group<const BPP: usize, const PAETH: bool, const V: usize, const ROWS: usize>
     // Before their first pixel all rows' lanes hold zeros, which are their
     // left and upper-left neighbours there.
     let mut carry = [Carry { a: zero, c: zero }; V];
-    // The first and last steps reach only some of the rows. Steps between
-    // read four bytes per pixel, so for three-byte pixels the step that
-    // reaches row 0's last pixel counts as a last step too.
-    let last = if BPP == 3 {
-        pixels.saturating_sub(1)
-    } else {
-        pixels
-    };
-    let full = ROWS - 1..last.max(ROWS - 1);
+    let full = full_steps::<BPP>(pixels, ROWS);
     for k in 0..full.start {
         group_step::<BPP, PAETH, V, ROWS, true>(simd, k, pixels, above, &mut rows, &mut carry);
     }
@@ -110,6 +103,51 @@ fn group<const BPP: usize, const PAETH: bool, const V: usize, const ROWS: usize>
     for k in full.end..pixels + ROWS - 1 {
         group_step::<BPP, PAETH, V, ROWS, true>(simd, k, pixels, above, &mut rows, &mut carry);
     }
+}
+
+/// The steps of a group of `rows` rows, row `j` running `j` pixels behind
+/// row 0, over `pixels` pixels, that reach every row. The steps before
+/// them and after them up to `pixels + rows - 1` reach only some (`EDGE`
+/// steps). Steps between read four bytes per pixel, so for three-byte
+/// pixels the step that reaches row 0's last pixel counts as a last step
+/// too. Shared with [`super::avx2`].
+#[inline(always)]
+pub(super) fn full_steps<const BPP: usize>(pixels: usize, rows: usize) -> Range<usize> {
+    let last = if BPP == 3 {
+        pixels.saturating_sub(1)
+    } else {
+        pixels
+    };
+    rows - 1..last.max(rows - 1)
+}
+
+/// Where step `k` of a group finds row `j`'s pixel (`k - j`): its byte
+/// offset, or `None` if the row has no such pixel (never, unless `EDGE`).
+#[inline(always)]
+pub(super) fn pixel_at<const BPP: usize, const EDGE: bool>(
+    k: usize,
+    j: usize,
+    pixels: usize,
+) -> Option<usize> {
+    (!EDGE || (k >= j && k - j < pixels)).then(|| (k - j) * BPP)
+}
+
+/// The pixel at the start of `bytes` as the low bytes of a word.
+///
+/// Away from the edges a three-byte pixel is read as four bytes: one load
+/// instead of two and a merge. The fourth byte (the next pixel's first,
+/// still filtered) only reaches a lane whose result is never written;
+/// lanes do not mix. It does not overlap the previous step's three-byte
+/// write either, so nothing waits for that store.
+#[inline(always)]
+pub(super) fn read_pixel<const BPP: usize, const EDGE: bool>(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 4];
+    if EDGE {
+        word[..BPP].copy_from_slice(&bytes[..BPP]);
+    } else {
+        word.copy_from_slice(&bytes[..4]);
+    }
+    u64::from(u32::from_le_bytes(word))
 }
 
 /// Step `k` of [`group`]: pixel `k - j` of each row `j`, if that is one of
@@ -135,21 +173,8 @@ fn group_step<
     carry: &mut [Carry; V],
 ) {
     let sse2 = simd.sse2;
-    let at = |j: usize| (!EDGE || (k >= j && k - j < pixels)).then(|| (k - j) * BPP);
-    // Away from the edges a three-byte pixel is read as four bytes: one
-    // load instead of two and a merge. The fourth byte (the next pixel's
-    // first, still filtered) only reaches a lane whose result is never
-    // written; lanes do not mix. It does not overlap the previous step's
-    // three-byte write either, so nothing waits for that store.
-    let read = |bytes: &[u8]| {
-        let mut word = [0u8; 4];
-        if EDGE {
-            word[..BPP].copy_from_slice(&bytes[..BPP]);
-        } else {
-            word.copy_from_slice(&bytes[..4]);
-        }
-        u64::from(u32::from_le_bytes(word))
-    };
+    let at = |j: usize| pixel_at::<BPP, EDGE>(k, j, pixels);
+    let read = read_pixel::<BPP, EDGE>;
     let up = at(0).map_or(0, |s| read(&above[s..]));
     // The previous step's results.
     let left = carry.map(|c| c.a);
