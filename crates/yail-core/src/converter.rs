@@ -87,6 +87,9 @@ impl Settings {
 struct Scratch {
     /// Memory for the next decoded picture (see [`Scratch::keep_decoded`]).
     decoded: DecodeBuffers,
+    /// Memory for the copy [`prepared`] makes (grey modes: the luma of an
+    /// RGB picture), kept up to [`KEEP_GREY_AT_MOST`].
+    grey: Vec<u8>,
     fitter: Fitter,
     frame: Vec<u8>,
     work: Work,
@@ -96,6 +99,10 @@ struct Scratch {
 /// a 1600x1600 RGB picture. Bigger ones are rare enough to allocate each
 /// time, and a server should not hold more per conversion slot.
 const KEEP_DECODED_AT_MOST: usize = 8 << 20;
+
+/// The largest grey copy a scratch set keeps: the luma of the largest
+/// RGB picture whose decode buffer is kept.
+const KEEP_GREY_AT_MOST: usize = KEEP_DECODED_AT_MOST / 3;
 
 impl Scratch {
     /// Keeps a finished picture's memory for the next one, if it is the
@@ -123,7 +130,8 @@ impl Scratch {
 /// call it at once; each call borrows a set of scratch buffers from an
 /// internal pool, so steady-state conversions allocate little. The pool
 /// holds one set per conversion that ran at the same time, each keeping up
-/// to 16 MB of decode buffers besides its (smaller) screen-sized ones.
+/// to 16 MB of decode buffers and a grey copy of up to a third of 8 MB,
+/// besides its (smaller) screen-sized ones.
 #[derive(Debug, Default)]
 pub struct Converter {
     decode: DecodeOptions,
@@ -201,7 +209,7 @@ impl Converter {
     /// and a faithful preview of the framing.
     pub fn fit(&self, picture: &Picture, mode: GfxMode, fit: Fit) -> Result<Picture> {
         let screen = Screen::of(mode).ok_or(yail_proto::PacketError::NotConcrete)?;
-        let source = prepared(picture, &screen);
+        let source = prepared(picture, &screen, Vec::new());
         let mut frame = Vec::new();
         Fitter::default().fit(&source, fit, screen.shape, screen.grid, &mut frame)?;
         Picture::new(screen.grid.0, screen.grid.1, source.format(), frame)
@@ -224,14 +232,22 @@ impl Converter {
 fn convert_with(picture: &Picture, settings: &Settings, scratch: &mut Scratch) -> Result<Packet> {
     let mode = settings.resolve_mode();
     let screen = Screen::of(mode).ok_or(yail_proto::PacketError::NotConcrete)?;
-    let source = prepared(picture, &screen);
     let Scratch {
+        grey,
         fitter,
         frame,
         work,
         ..
     } = scratch;
-    fitter.fit(&source, settings.fit, screen.shape, screen.grid, frame)?;
+    let source = prepared(picture, &screen, std::mem::take(grey));
+    let fitted = fitter.fit(&source, settings.fit, screen.shape, screen.grid, frame);
+    if let std::borrow::Cow::Owned(copy) = source {
+        let copy = copy.into_data();
+        if copy.capacity() <= KEEP_GREY_AT_MOST {
+            *grey = copy;
+        }
+    }
+    fitted?;
     let ctx = EncodeContext {
         dither: settings.dither,
         blend: settings.blend,
@@ -242,10 +258,15 @@ fn convert_with(picture: &Picture, settings: &Settings, scratch: &mut Scratch) -
 }
 
 /// The source in the channels the mode needs: grey modes work on luma, so
-/// the (cheaper) one-channel picture is what gets resized.
-fn prepared<'a>(picture: &'a Picture, screen: &Screen) -> std::borrow::Cow<'a, Picture> {
+/// the (cheaper) one-channel picture is what gets resized. A grey copy is
+/// made in `buffer`'s memory.
+fn prepared<'a>(
+    picture: &'a Picture,
+    screen: &Screen,
+    buffer: Vec<u8>,
+) -> std::borrow::Cow<'a, Picture> {
     match (screen.grey, picture.format()) {
-        (true, PixelFormat::Rgb) => std::borrow::Cow::Owned(picture.to_gray()),
+        (true, PixelFormat::Rgb) => std::borrow::Cow::Owned(picture.to_gray_in(buffer)),
         (false, PixelFormat::Gray) => std::borrow::Cow::Owned(picture.to_rgb()),
         _ => std::borrow::Cow::Borrowed(picture),
     }

@@ -25,10 +25,12 @@ impl Fitter {
         frame: &mut Vec<u8>,
     ) -> Result<()> {
         let channels = src.format().channels();
-        frame.clear();
+        // The picture's window is written in full below, so only what
+        // lies outside it is cleared, not the whole frame each time.
         frame.resize(grid.0 as usize * grid.1 as usize * channels, 0);
         let placement = place((src.width(), src.height()), shape, grid, fit);
         let [dx, dy, dw, dh] = placement.dst;
+        clear_outside(frame, grid.0 as usize * channels, placement.dst, channels);
         let [sl, st, sw, sh] = placement.src;
         let whole =
             sl == 0.0 && st == 0.0 && sw == f64::from(src.width()) && sh == f64::from(src.height());
@@ -60,6 +62,21 @@ impl Fitter {
         self.resizer
             .resize(&src_view, &mut window, &options)
             .map_err(|e| resize_error(&e))
+    }
+}
+
+/// Sets to black every pixel of `frame` (rows of `stride` bytes) outside
+/// the window `[x, y, width, height]`.
+fn clear_outside(frame: &mut [u8], stride: usize, window: [u32; 4], channels: usize) {
+    let [x, y, width, height] = window.map(|v| v as usize);
+    let (left, right) = (x * channels, (x + width) * channels);
+    for (row, line) in frame.chunks_exact_mut(stride).enumerate() {
+        if (y..y + height).contains(&row) {
+            line[..left].fill(0);
+            line[right..].fill(0);
+        } else {
+            line.fill(0);
+        }
     }
 }
 
@@ -208,6 +225,32 @@ mod tests {
             .fit(&src, Fit::Letterbox, (4, 2), (4, 2), &mut frame)
             .unwrap();
         assert_eq!(frame, [0, 10, 20, 0, 0, 30, 40, 0]);
+    }
+
+    #[test]
+    fn a_reused_frame_gives_what_a_fresh_one_gives() {
+        // Placements that leave bars on either axis, or none, one after
+        // another in the same frame.
+        let sources = [
+            Picture::filled(400, 100, [90, 90, 90]).unwrap(),
+            Picture::filled(100, 400, [200, 10, 50]).unwrap(),
+            Picture::filled(320, 220, [1, 2, 3]).unwrap(),
+            Picture::filled(50, 50, [255, 255, 255]).unwrap(),
+        ];
+        let mut fitter = Fitter::default();
+        let mut reused = vec![0xA5; 320 * 220 * 3];
+        for fit in [Fit::Letterbox, Fit::Crop, Fit::Stretch] {
+            for src in sources.iter().chain(sources.iter().rev()) {
+                let mut fresh = Vec::new();
+                Fitter::default()
+                    .fit(src, fit, (320, 220), (320, 220), &mut fresh)
+                    .unwrap();
+                fitter
+                    .fit(src, fit, (320, 220), (320, 220), &mut reused)
+                    .unwrap();
+                assert!(reused == fresh, "{fit:?} {}x{}", src.width(), src.height());
+            }
+        }
     }
 
     #[test]
