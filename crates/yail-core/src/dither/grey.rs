@@ -116,18 +116,72 @@ struct Row<'a> {
     below: &'a mut [i32],
 }
 
-/// Adds a row of values, in fixed point, to the error it received (a
-/// vectorised pass, off the dithering loop's critical path).
-fn add_values(error: &mut [i32], values: &[f32]) {
-    for (e, &v) in error.iter_mut().zip(values) {
-        *e += to_fixed(v);
+/// Where the dithering loop's pixel values come from: working values, or
+/// a frame's bytes through a table of their working values.
+pub(super) trait Values: Copy {
+    /// The values from `at` on, and those before it.
+    fn split_at(self, at: usize) -> (Self, Self);
+    /// Adds the values in `range`, in fixed point, to the error `row`
+    /// received (a vectorised pass, off the dithering loop's critical path).
+    fn add_to(self, row: &mut [i32], range: std::ops::Range<usize>);
+}
+
+impl Values for &[f32] {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        <[f32]>::split_at(self, at)
+    }
+
+    #[inline(always)]
+    fn add_to(self, row: &mut [i32], range: std::ops::Range<usize>) {
+        for (e, &v) in row.iter_mut().zip(&self[range]) {
+            *e += to_fixed(v);
+        }
+    }
+}
+
+/// 8-bit pixels and the working value of each byte.
+#[derive(Clone, Copy)]
+pub(super) struct Bytes<'a> {
+    pixels: &'a [u8],
+    fixed: &'a [i32; 256],
+}
+
+impl<'a> Bytes<'a> {
+    /// `table` in fixed point, written into `fixed`: each byte then gives
+    /// exactly what its working value would.
+    pub fn new(pixels: &'a [u8], table: &[f32; 256], fixed: &'a mut [i32; 256]) -> Bytes<'a> {
+        *fixed = table.map(to_fixed);
+        Bytes { pixels, fixed }
+    }
+}
+
+impl Values for Bytes<'_> {
+    fn split_at(self, at: usize) -> (Self, Self) {
+        let (low, high) = self.pixels.split_at(at);
+        (
+            Bytes {
+                pixels: low,
+                ..self
+            },
+            Bytes {
+                pixels: high,
+                ..self
+            },
+        )
+    }
+
+    #[inline(always)]
+    fn add_to(self, row: &mut [i32], range: std::ops::Range<usize>) {
+        for (e, &v) in row.iter_mut().zip(&self.pixels[range]) {
+            *e += self.fixed[usize::from(v)];
+        }
     }
 }
 
 /// Serpentine Floyd–Steinberg of `values` (`width * height`, one channel)
 /// onto `levels`, one index per pixel into `out`.
 pub(super) fn floyd_steinberg(
-    values: &[f32],
+    values: impl Values,
     width: usize,
     height: usize,
     levels: &GreyLevels,
@@ -157,7 +211,7 @@ pub(super) fn floyd_steinberg(
 }
 
 fn bands<const GAPS: usize>(
-    values: &[f32],
+    values: impl Values,
     width: usize,
     height: usize,
     levels: FixedLevels,
@@ -180,7 +234,7 @@ fn bands<const GAPS: usize>(
         let (input_0, input_1) = rows.above.split_at_mut(width);
         let (below_0, below_1) = rows.below.split_at_mut(width);
         let at = y * width..(y + 1) * width;
-        add_values(input_1, &values_1[at.clone()]);
+        values_1.add_to(input_1, at.clone());
         let second = Row {
             input: input_1,
             out: &mut out_1[at.clone()],
@@ -188,7 +242,7 @@ fn bands<const GAPS: usize>(
         };
         let forward = y % 2 == 0;
         if at.end <= split {
-            add_values(input_0, &values_0[at.clone()]);
+            values_0.add_to(input_0, at.clone());
             let first = Row {
                 input: input_0,
                 out: &mut out_0[at],
@@ -304,6 +358,27 @@ mod tests {
 
     proptest! {
         #[test]
+        fn bytes_dither_as_their_looked_up_values(
+            width in 1usize..40,
+            height in 1usize..24,
+            seed in any::<u64>(),
+            levels in proptest::collection::vec(0.0f32..1.0, 1..16),
+        ) {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let pixels: Vec<u8> = (0..width * height).map(|_| rng.u8(..)).collect();
+            // Any increasing table, reaching a little past 0..1.
+            let table: [f32; 256] = std::array::from_fn(|v| (v as f32 / 255.0).powf(2.2) * 1.3 - 0.1);
+            let q = GreyLevels::new(&levels);
+            let mut rows = FixedRows::default();
+            let (mut from_bytes, mut from_floats) = (vec![0; width * height], vec![0; width * height]);
+            let mut fixed = [0; 256];
+            floyd_steinberg(Bytes::new(&pixels, &table, &mut fixed), width, height, &q, &mut rows, &mut from_bytes);
+            let values: Vec<f32> = pixels.iter().map(|&v| table[usize::from(v)]).collect();
+            floyd_steinberg(&values[..], width, height, &q, &mut rows, &mut from_floats);
+            prop_assert_eq!(from_bytes, from_floats);
+        }
+
+        #[test]
         fn banded_loop_matches_the_textbook_form(
             width in 1usize..40,
             height in 1usize..24,
@@ -321,9 +396,9 @@ mod tests {
             // Rows left over from a picture of another size must not matter.
             let mut rows = FixedRows::default();
             let mut scratch = vec![0; 7 * 5];
-            floyd_steinberg(&[0.7; 7 * 5], 7, 5, &q, &mut rows, &mut scratch);
+            floyd_steinberg(&[0.7; 7 * 5][..], 7, 5, &q, &mut rows, &mut scratch);
             let mut fast = vec![0; width * height];
-            floyd_steinberg(&values, width, height, &q, &mut rows, &mut fast);
+            floyd_steinberg(&values[..], width, height, &q, &mut rows, &mut fast);
             let starts = band_starts(height);
             let plain: Vec<u8> = (0..BANDS)
                 .flat_map(|b| {

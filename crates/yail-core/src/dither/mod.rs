@@ -114,6 +114,26 @@ pub(crate) fn dither<const C: usize, Q: Quantizer<C>>(
     }
 }
 
+/// Floyd–Steinberg of one-channel 8-bit `pixels` (`width * height`), whose
+/// working values `table` gives, onto `levels`; the same indices as
+/// [`dither`] of the looked-up values, without writing those out.
+pub(crate) fn floyd_steinberg_bytes(
+    pixels: &[u8],
+    table: &[f32; 256],
+    width: usize,
+    height: usize,
+    levels: &GreyLevels,
+    buffers: &mut DitherBuffers,
+    out: &mut Vec<u8>,
+) {
+    debug_assert_eq!(pixels.len(), width * height);
+    out.clear();
+    out.resize(width * height, 0);
+    let mut fixed = [0; 256];
+    let values = grey::Bytes::new(pixels, table, &mut fixed);
+    grey::floyd_steinberg(values, width, height, levels, &mut buffers.fixed, out);
+}
+
 /// How far past 0..1 a value plus its diffused error may go. Some overshoot
 /// lets saturated colours borrow from neighbours (VBXE gains about 1.5 dB);
 /// a bound stops unreachable targets from piling up error without end.

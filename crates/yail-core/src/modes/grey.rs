@@ -47,8 +47,22 @@ pub(super) fn encode(
     } else {
         ctx.blend.table()
     };
-    working_values(frame, screen, 1, &table, &mut work.values);
-    work.dither(screen, ctx.dither, &mut quantizer);
+    if ctx.dither == Dither::FloydSteinberg && screen.squeeze == 1 {
+        // Graphics 8 (no squeeze) reads the frame's bytes: a float copy
+        // of the frame would be 280 kB written and read again.
+        crate::dither::floyd_steinberg_bytes(
+            frame,
+            &table,
+            screen.columns(),
+            screen.rows(),
+            &quantizer,
+            &mut work.dither,
+            &mut work.indices,
+        );
+    } else {
+        working_values(frame, screen, 1, &table, &mut work.values);
+        work.dither(screen, ctx.dither, &mut quantizer);
+    }
     let bits = match mode {
         GfxMode::Gr8 => 1,
         GfxMode::Gr15 => 2,
