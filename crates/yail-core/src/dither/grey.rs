@@ -119,7 +119,7 @@ struct Row<'a> {
 /// Where the dithering loop's pixel values come from: working values, or
 /// a frame's bytes through a table of their working values.
 pub(super) trait Values: Copy {
-    /// The values from `at` on, and those before it.
+    /// The values before `at`, and those from `at` on.
     fn split_at(self, at: usize) -> (Self, Self);
     /// Adds the values in `range`, in fixed point, to the error `row`
     /// received (a vectorised pass, off the dithering loop's critical path).
