@@ -6,7 +6,8 @@ matches (back-references), with the match lengths and literal code lengths.
 
 Written to see what bounds inflating (docs/performance.md): a stream of
 short matches costs two dependent table lookups per symbol, one of mostly
-literals one. Plain Python, standard library only; a few seconds per file.
+literals one; how many bits a whole match takes says whether one lookup
+could decode it. Plain Python, standard library only; a few seconds per file.
 """
 import collections
 import struct
@@ -98,6 +99,9 @@ def count_symbols(stream):
     bits = Bits(stream[2:])  # after the zlib header
     stats = {"blocks": 0, "stored bytes": 0, "literals": 0, "matches": 0}
     literal_code_lengths, match_lengths = collections.Counter(), collections.Counter()
+    # Distance codes, and the bits each whole match takes (length code and
+    # extra bits, distance code and extra bits).
+    distance_codes, match_bits = collections.Counter(), collections.Counter()
     while True:
         final, kind = bits.take(1), bits.take(2)
         stats["blocks"] += 1
@@ -121,15 +125,18 @@ def count_symbols(stream):
                 length = LENGTH_BASE[index] + bits.take(LENGTH_EXTRA[index])
                 stats["matches"] += 1
                 match_lengths[length] += 1
-                distance_symbol, _ = decode_symbol(bits, distance)
+                distance_symbol, distance_length = decode_symbol(bits, distance)
                 bits.take(DISTANCE_EXTRA[distance_symbol])
+                distance_codes[distance_symbol] += 1
+                match_bits[code_length + LENGTH_EXTRA[index] + distance_length
+                           + DISTANCE_EXTRA[distance_symbol]] += 1
         if final:
-            return stats, literal_code_lengths, match_lengths
+            return stats, literal_code_lengths, match_lengths, distance_codes, match_bits
 
 
 def main():
     for path in sys.argv[1:]:
-        stats, code_lengths, lengths = count_symbols(image_data(path))
+        stats, code_lengths, lengths, distances, match_bits = count_symbols(image_data(path))
         matched = sum(n * k for n, k in lengths.items())
         mean = matched / stats["matches"] if stats["matches"] else 0
         print(f"{path}: {stats['blocks']} blocks, {stats['stored bytes']} stored bytes, "
@@ -137,6 +144,12 @@ def main():
               f"({matched} bytes, {mean:.2f} per match)")
         print("  literal code lengths:", dict(sorted(code_lengths.items())))
         print("  commonest match lengths:", dict(lengths.most_common(6)))
+        print("  commonest distance codes:", dict(distances.most_common(8)))
+        if stats["matches"]:
+            short = sum(k for n, k in match_bits.items() if n <= 12)
+            ordered = sorted(match_bits.elements())
+            print(f"  bits per match: median {ordered[len(ordered) // 2]}, "
+                  f"{short / stats['matches']:.0%} take 12 or fewer")
 
 
 if __name__ == "__main__":
