@@ -167,25 +167,44 @@ pub fn pack(values: &[u8], bits: u32) -> Vec<u8> {
             byte | (v & mask) << (8 - bits as usize * (i + 1))
         })
     };
-    if bits != 1 {
-        return values.chunks(per_byte).map(pack_group).collect();
+    match bits {
+        // Graphics 8: eight pixels to a byte in one multiplication. With
+        // the eight values' low bits as bytes 0..8 of a little-endian word,
+        // the product with 0x8040201008040201 (bit 9j set for j in 0..8)
+        // has value i's bit at position 63 - i, and no other partial
+        // product reaches the top byte or carries into it. A fifth of the
+        // time of the general loop, which took 0.02 ms per screen.
+        1 => pack_groups(values, pack_group, |group: [u8; 8]| {
+            let word = u64::from_le_bytes(group);
+            ((word & 0x0101_0101_0101_0101).wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8
+        }),
+        // Fixed group sizes, so the loop is a few shifts per byte that the
+        // compiler can vectorise; `pack_group` with its shift per position
+        // took 5 % of Graphics 9's convert stage.
+        2 => pack_groups(values, pack_group, |group: [u8; 4]| {
+            group.iter().fold(0, |byte, &v| byte << 2 | (v & 3))
+        }),
+        4 => pack_groups(values, pack_group, |group: [u8; 2]| {
+            (group[0] & 15) << 4 | (group[1] & 15)
+        }),
+        _ => values.chunks(per_byte).map(pack_group).collect(),
     }
-    // Graphics 8: eight pixels to a byte in one multiplication. With the
-    // eight values' low bits as bytes 0..8 of a little-endian word, the
-    // product with 0x8040201008040201 (bit 9j set for j in 0..8) has value
-    // i's bit at position 63 - i, and no other partial product reaches
-    // the top byte or carries into it. A fifth of the time of the general
-    // loop, which took 0.02 ms per screen.
-    let groups = values.chunks_exact(8);
+}
+
+/// [`pack`] by whole groups of `N` values, through `whole`; a shorter last
+/// group goes through `part`.
+fn pack_groups<const N: usize>(
+    values: &[u8],
+    part: impl Fn(&[u8]) -> u8,
+    whole: impl Fn([u8; N]) -> u8,
+) -> Vec<u8> {
+    let groups = values.chunks_exact(N);
     let tail = groups.remainder();
     let mut out: Vec<u8> = groups
-        .map(|group| {
-            let word = u64::from_le_bytes(group.try_into().unwrap_or([0; 8]));
-            ((word & 0x0101_0101_0101_0101).wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8
-        })
+        .map(|group| whole(group.try_into().unwrap_or([0; N])))
         .collect();
     if !tail.is_empty() {
-        out.push(pack_group(tail));
+        out.push(part(tail));
     }
     out
 }
