@@ -15,6 +15,7 @@ baseline (run it with the Python that has them).
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,11 @@ def main():
     parser.add_argument("--stages", default="target/release/examples/stages")
     parser.add_argument("inputs", nargs="+")
     args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian: apt install valgrind)")
+    if not os.path.exists(args.stages):
+        sys.exit(f"{args.stages} is missing: "
+                 "cargo build --release -p yail-core --example stages")
     script = PILLOW.format(tools=TOOLS)
     print(f"mode {args.mode}; millions of instructions per conversion")
     print(f"{'picture':<16}{'yail':>10}{'Pillow':>10}{'ratio':>10}")
