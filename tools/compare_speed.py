@@ -26,7 +26,7 @@ import pillow_baseline  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["gr8", "gr9", "vbxe"], default="gr8")
+    parser.add_argument("--mode", choices=pillow_baseline.MODES, default="gr8")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--yail", default="target/release/yail")
     parser.add_argument("inputs", nargs="+")
@@ -34,13 +34,8 @@ def main():
     ours = {path: [] for path in args.inputs}
     theirs = {path: [] for path in args.inputs}
     data = {path: open(path, "rb").read() for path in args.inputs}
-    run = {
-        "vbxe": lambda d: pillow_baseline.vbxe_pipeline(d),
-        "gr8": lambda d: pillow_baseline.grey_pipeline(d, "gr8"),
-        "gr9": lambda d: pillow_baseline.grey_pipeline(d, "gr9"),
-    }[args.mode]
     for d in data.values():
-        run(d)  # warm-up
+        pillow_baseline.pipeline(d, args.mode)  # warm-up
     with tempfile.TemporaryDirectory() as out:
         for _ in range(args.rounds):
             lines = subprocess.run(
@@ -55,7 +50,7 @@ def main():
                 ours[record["input"]].append(record["ms"])
             for path, d in data.items():
                 start = time.perf_counter()
-                run(d)
+                pillow_baseline.pipeline(d, args.mode)
                 theirs[path].append((time.perf_counter() - start) * 1000)
     print(f"mode {args.mode}, {args.rounds} rounds; ms as median (min); "
           "speed-up by medians (by minimums)")

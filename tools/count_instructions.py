@@ -21,6 +21,8 @@ import sys
 import tempfile
 
 TOOLS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, TOOLS)
+import pillow_baseline  # noqa: E402
 
 # Converts argv[3] argv[1] + 1 times the way the Python servers do.
 PILLOW = """
@@ -28,10 +30,8 @@ import sys
 sys.path.insert(0, {tools!r})
 import pillow_baseline
 data = open(sys.argv[3], "rb").read()
-run = (lambda: pillow_baseline.vbxe_pipeline(data)) if sys.argv[2] == "vbxe" \\
-    else (lambda: pillow_baseline.grey_pipeline(data, sys.argv[2]))
 for _ in range(int(sys.argv[1]) + 1):
-    run()
+    pillow_baseline.pipeline(data, sys.argv[2])
 """
 
 
@@ -57,7 +57,7 @@ def per_conversion(command_for, rounds):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["gr8", "gr9", "vbxe"], default="gr8")
+    parser.add_argument("--mode", choices=pillow_baseline.MODES, default="gr8")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--stages", default="target/release/examples/stages")
     parser.add_argument("inputs", nargs="+")

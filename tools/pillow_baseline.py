@@ -61,21 +61,28 @@ def vbxe_pipeline(data):
     return bytes([0, 0, 0] + palette[:-3]) + pixels
 
 
+MODES = ["gr8", "gr9", "vbxe"]
+
+
+def pipeline(data, mode):
+    """The payload the Python servers make of `data` for `mode` (one of MODES)."""
+    return vbxe_pipeline(data) if mode == "vbxe" else grey_pipeline(data, mode)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--mode", choices=["gr8", "gr9", "vbxe"], default="gr8")
+    parser.add_argument("--mode", choices=MODES, default="gr8")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--out")
     parser.add_argument("inputs", nargs="+")
     args = parser.parse_args()
     for path in args.inputs:
         data = open(path, "rb").read()
-        run = (lambda: vbxe_pipeline(data)) if args.mode == "vbxe" else (lambda: grey_pipeline(data, args.mode))
-        payload = run()
+        payload = pipeline(data, args.mode)
         best = float("inf")
         for _ in range(args.repeat):
             start = time.perf_counter()
-            run()
+            pipeline(data, args.mode)
             best = min(best, time.perf_counter() - start)
         if args.out:
             name = path.rsplit("/", 1)[-1]
