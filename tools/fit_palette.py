@@ -2,8 +2,8 @@
 """Fits the constants of yail-core's Atari palette model (src/palette.rs) to
 reference palettes (256 x RGB files, entry = Atari colour byte).
 
-    python3 tools/fit_palette.py crates/yail-core/tests/data/altirra_ntsc_xl.pal ntsc
-    python3 tools/fit_palette.py crates/yail-core/tests/data/altirra_pal_xl.pal pal
+    python3 tools/fit_palette.py yail-core/tests/data/altirra_ntsc_xl.pal ntsc
+    python3 tools/fit_palette.py yail-core/tests/data/altirra_pal_xl.pal pal
 
 Needs numpy and scipy. Prints the fitted parameters and the errors.
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the small decoder fixtures in crates/yail-core/tests/data/formats/.
+"""Writes the small decoder fixtures in yail-core/tests/data/formats/.
 
 Every file shows the same 32x24 picture: the left half red, the right half
 blue (the EXIF case stores it rotated and says so in its orientation tag).
@@ -10,7 +10,7 @@ import pathlib
 
 from PIL import Image
 
-out = pathlib.Path(__file__).resolve().parent.parent / "crates/yail-core/tests/data/formats"
+out = pathlib.Path(__file__).resolve().parent.parent / "yail-core/tests/data/formats"
 out.mkdir(parents=True, exist_ok=True)
 
 picture = Image.new("RGB", (32, 24), (255, 0, 0))

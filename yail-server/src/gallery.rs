@@ -15,7 +15,7 @@ macro_rules! photo {
     ($name:literal) => {
         GalleryImage {
             name: $name,
-            bytes: include_bytes!(concat!("../../../assets/photos/", $name)),
+            bytes: include_bytes!(concat!("../../assets/photos/", $name)),
         }
     };
 }
@@ -31,7 +31,7 @@ pub const GALLERY: &[GalleryImage] = &[
 ];
 
 /// The licence table of the gallery.
-pub const LICENSES: &str = include_str!("../../../assets/photos/LICENSES.md");
+pub const LICENSES: &str = include_str!("../../assets/photos/LICENSES.md");
 
 /// The gallery picture called `name`.
 pub fn find(name: &str) -> Option<&'static GalleryImage> {

@@ -11,7 +11,7 @@ mod sizes;
 /// The repository's photo folder.
 pub fn photo(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../assets/photos")
+        .join("../assets/photos")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

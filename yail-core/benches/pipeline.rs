@@ -15,7 +15,7 @@ const MODES: [GfxMode; 4] = [GfxMode::Gr8, GfxMode::Gr9, GfxMode::Gr10, GfxMode:
 
 fn photo(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../assets/photos")
+        .join("../assets/photos")
         .join(name);
     std::fs::read(path).expect("photo")
 }

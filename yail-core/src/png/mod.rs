@@ -655,7 +655,7 @@ mod tests {
 
         #[test]
         fn photos_decode_the_same() {
-            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/photos");
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/photos");
             let mut paths: Vec<_> = std::fs::read_dir(dir)
                 .unwrap()
                 .map(|entry| entry.unwrap().path())
