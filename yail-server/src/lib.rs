@@ -6,6 +6,8 @@ pub mod alloc;
 pub mod cache;
 pub mod client;
 mod config;
+mod connection;
+mod error;
 pub mod files;
 pub mod gallery;
 pub mod pipeline;

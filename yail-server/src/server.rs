@@ -13,6 +13,7 @@ use tracing::{Instrument, error, info, info_span, warn};
 use yail_proto::Packet;
 use yail_state::{ErrorKind, ServerState};
 
+use crate::connection::{Connection, Timing};
 use crate::pipeline::Pipeline;
 use crate::session::Session;
 use crate::{Config, Shared, files};
@@ -60,7 +61,11 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
                         Ok(permit) => {
                             let guard = shared.state.connect(peer);
                             let span = info_span!("session", id = guard.id(), %peer);
-                            let session = Session::new(stream, guard, Arc::clone(&shared), token.child_token());
+                            let connection = Connection::new(stream, shared.config.max_command_len, Timing {
+                                idle_flush: shared.config.idle_flush,
+                                idle_timeout: shared.config.idle_timeout,
+                            });
+                            let session = Session::new(connection, guard, Arc::clone(&shared), token.child_token());
                             tracker.spawn(async move {
                                 info!("connected");
                                 session.run().await;

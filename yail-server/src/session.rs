@@ -1,25 +1,23 @@
-//! One client connection: read commands, answer each request with exactly
-//! one packet, keep the session's own mode, source and prefetched picture.
+//! What a client's commands mean: the session keeps its mode, its source
+//! and a prefetched picture, and answers every request with exactly one
+//! packet. Socket I/O lives in `connection.rs`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use bytes::Bytes;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use yail_core::Settings;
-use yail_proto::{Command, CommandDecoder, CommandError, GfxMode, Packet};
+use yail_proto::{Command, GfxMode, Packet};
 use yail_state::{ConnectionGuard, ErrorKind};
 
 use crate::Shared;
+use crate::connection::{Connection, Decoded};
+use crate::error::RequestError;
 use crate::files::Picture;
 use crate::pipeline::{MAX_SOURCE_BYTES, PipelineError};
-
-/// What the reply to an HTTP request line says before the connection closes.
-const HTTP_FORBIDDEN: &[u8] = b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nNot Allowed";
 
 /// What `next` repeats.
 enum Source {
@@ -54,33 +52,27 @@ enum Flow {
 }
 
 pub(crate) struct Session {
-    stream: TcpStream,
-    buffer: BytesMut,
-    decoder: CommandDecoder,
+    connection: Connection,
     guard: ConnectionGuard,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
     mode: GfxMode,
     /// A refused `gfx` value, reported with the next packet.
-    pending_error: Option<String>,
+    pending_error: Option<RequestError>,
     source: Source,
     last_file: Option<PathBuf>,
-    last_frame: u64,
     prefetch: Option<Prefetch>,
 }
 
 impl Session {
     pub(crate) fn new(
-        stream: TcpStream,
+        connection: Connection,
         guard: ConnectionGuard,
         shared: Arc<Shared>,
         shutdown: CancellationToken,
     ) -> Session {
-        let decoder = CommandDecoder::with_max_length(shared.config.max_command_len);
         Session {
-            stream,
-            buffer: BytesMut::with_capacity(64),
-            decoder,
+            connection,
             guard,
             shared,
             shutdown,
@@ -88,7 +80,6 @@ impl Session {
             pending_error: None,
             source: Source::Nothing,
             last_file: None,
-            last_frame: 0,
             prefetch: None,
         }
     }
@@ -105,76 +96,25 @@ impl Session {
     }
 
     async fn serve(&mut self) -> std::io::Result<()> {
-        let config = &self.shared.config;
-        let (idle_flush, idle_timeout) = (config.idle_flush, config.idle_timeout);
-        loop {
-            // Answer every command already complete in the buffer.
-            loop {
-                let decoded = self.decoder.decode(&mut self.buffer);
-                match decoded {
-                    Ok(None) => break,
-                    other => {
-                        if self.handle(other.transpose()).await? == Flow::Close {
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-            let waiting = !self.buffer.is_empty();
-            tokio::select! {
-                biased;
-                () = self.shutdown.cancelled() => return Ok(()),
-                read = self.stream.read_buf(&mut self.buffer) => {
-                    if read? == 0 {
-                        // The client closed: answer what it managed to send.
-                        let last = self.decoder.decode_eof(&mut self.buffer);
-                        if let Some(command) = last.transpose() {
-                            self.handle(Some(command)).await?;
-                        }
-                        return Ok(());
-                    }
-                }
-                () = tokio::time::sleep(idle_flush), if waiting => {
-                    // The sender paused: a bare-word command is complete.
-                    let flushed = self.decoder.decode_idle(&mut self.buffer);
-                    if let Some(command) = flushed.transpose()
-                        && self.handle(Some(command)).await? == Flow::Close
-                    {
-                        return Ok(());
-                    }
-                }
-                () = tokio::time::sleep(idle_timeout) => {
-                    info!("closing idle session");
-                    return Ok(());
-                }
+        while let Some(decoded) = self.connection.read_command(&self.shutdown).await? {
+            if self.handle(decoded).await? == Flow::Close {
+                break;
             }
         }
+        Ok(())
     }
 
-    async fn handle(
-        &mut self,
-        decoded: Option<Result<Command, CommandError>>,
-    ) -> std::io::Result<Flow> {
-        let Some(decoded) = decoded else {
-            return Ok(Flow::Continue);
-        };
+    async fn handle(&mut self, decoded: Decoded) -> std::io::Result<Flow> {
         let command = match decoded {
             Ok(command) => command,
             Err(e) if e.is_gfx_error() => {
                 // The client reads nothing after `gfx`: tell it next time.
-                self.shared
-                    .state
-                    .metrics()
-                    .record_error(ErrorKind::BadRequest);
-                self.pending_error = Some(format!("unsupported graphics mode: {e}"));
+                self.pending_error = Some(RequestError::BadMode(e.to_string()));
                 return Ok(Flow::Continue);
             }
             Err(e) => {
-                self.shared
-                    .state
-                    .metrics()
-                    .record_error(ErrorKind::BadRequest);
-                self.send_error(&format!("bad command: {e}")).await?;
+                self.send_error(RequestError::BadCommand(e.to_string()))
+                    .await?;
                 return Ok(Flow::Continue);
             }
         };
@@ -192,8 +132,7 @@ impl Session {
                     .state
                     .metrics()
                     .record_error(ErrorKind::BadRequest);
-                self.stream.write_all(HTTP_FORBIDDEN).await?;
-                let _ = self.stream.shutdown().await;
+                self.connection.refuse_http().await?;
                 return Ok(Flow::Close);
             }
             Command::Files => {
@@ -213,17 +152,12 @@ impl Session {
             }
             Command::ShowUrl(_) => self.unavailable("showing pictures from URLs").await?,
             Command::OpenAiConfig { .. } => {
-                self.send_error("image generation is not configured on this server")
+                self.send_error(RequestError::GenerationNotConfigured)
                     .await?;
             }
             Command::Unknown(text) => {
-                self.shared
-                    .state
-                    .metrics()
-                    .record_error(ErrorKind::BadRequest);
                 let shown: String = text.chars().take(40).collect();
-                self.send_error(&format!("unknown command: {shown}"))
-                    .await?;
+                self.send_error(RequestError::UnknownCommand(shown)).await?;
             }
         }
         Ok(Flow::Continue)
@@ -240,16 +174,13 @@ impl Session {
 
     /// Sends the one packet a request gets.
     async fn respond(&mut self) -> std::io::Result<()> {
-        if let Some(message) = self.pending_error.take() {
-            return self.send_error(&message).await;
+        if let Some(error) = self.pending_error.take() {
+            return self.send_error(error).await;
         }
         let timeout = self.shared.config.request_timeout;
         let produced = match tokio::time::timeout(timeout, self.produce()).await {
             Ok(produced) => produced,
-            Err(_) => {
-                self.shared.state.metrics().record_error(ErrorKind::Timeout);
-                Err(String::from("the picture took too long; try again"))
-            }
+            Err(_) => Err(RequestError::Timeout),
         };
         match produced {
             Ok(packet) => {
@@ -258,26 +189,15 @@ impl Session {
                 self.start_prefetch();
                 Ok(())
             }
-            Err(message) => self.send_error(&message).await,
+            Err(error) => self.send_error(error).await,
         }
     }
 
-    /// The packet for the current source, or the message for an error packet.
-    async fn produce(&mut self) -> Result<Bytes, String> {
+    /// The packet for the current source.
+    async fn produce(&mut self) -> Result<Bytes, RequestError> {
         match self.source {
-            Source::Nothing => {
-                self.shared
-                    .state
-                    .metrics()
-                    .record_error(ErrorKind::BadRequest);
-                Err(String::from(
-                    "nothing to show again yet: ask for files first",
-                ))
-            }
-            Source::Unavailable(what) => {
-                self.shared.state.metrics().record_error(ErrorKind::Source);
-                Err(format!("{what} is not available on this server yet"))
-            }
+            Source::Nothing => Err(RequestError::NothingToRepeat),
+            Source::Unavailable(what) => Err(RequestError::Unavailable(what)),
             Source::Video => self.next_frame().await,
             Source::Files => self.next_file().await,
         }
@@ -293,7 +213,7 @@ impl Session {
         settings
     }
 
-    async fn next_file(&mut self) -> Result<Bytes, String> {
+    async fn next_file(&mut self) -> Result<Bytes, RequestError> {
         if let Some(mut prefetch) = self.prefetch.take()
             && prefetch.mode == self.mode
             && let Some(task) = prefetch.packet.take()
@@ -310,29 +230,24 @@ impl Session {
                 .state
                 .random_file_except(self.last_file.as_deref())
             else {
-                return Err(String::from("this server has no pictures to show"));
+                return Err(RequestError::NoPictures);
             };
             self.last_file = Some(entry.clone());
             match convert_file(&self.shared, entry, self.settings()).await {
                 Ok(packet) => return Ok(packet),
                 Err(e) => {
-                    self.shared.state.metrics().record_error(e.kind());
                     warn!(error = %e, "skipping a picture");
                     last_error = Some(e);
                 }
             }
         }
-        Err(match last_error {
-            Some(e) => format!("no readable pictures found; last problem: {e}"),
-            None => String::from("no readable pictures found"),
-        })
+        Err(last_error.map_or(RequestError::NoPictures, RequestError::NoReadablePictures))
     }
 
-    async fn next_frame(&mut self) -> Result<Bytes, String> {
+    async fn next_frame(&mut self) -> Result<Bytes, RequestError> {
         let Some(frame) = self.shared.state.frames().latest() else {
-            return Err(String::from("this server has no camera"));
+            return Err(RequestError::NoCamera);
         };
-        self.last_frame = frame.seq;
         let identity = format!("frame:{}", frame.seq);
         let data = Arc::clone(&frame.data);
         let settings = self.settings();
@@ -340,7 +255,7 @@ impl Session {
             .shared
             .pipeline
             .packet("camera frame", &identity, &settings, async { Ok(data) });
-        packet.await.map_err(|e| e.to_string())
+        Ok(packet.await?)
     }
 
     /// While the Atari shows a `files` picture, prepare the next one.
@@ -366,16 +281,7 @@ impl Session {
     }
 
     async fn send(&mut self, packet: &[u8]) -> std::io::Result<()> {
-        let write = self.stream.write_all(packet);
-        match tokio::time::timeout(self.shared.config.idle_timeout, write).await {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "client stopped reading",
-                ));
-            }
-        }
+        self.connection.write_packet(packet).await?;
         let mode = packet.get(3).copied().unwrap_or(0);
         self.shared
             .state
@@ -384,9 +290,12 @@ impl Session {
         Ok(())
     }
 
-    async fn send_error(&mut self, message: &str) -> std::io::Result<()> {
+    /// Answers a request with an error packet, counted once by its kind.
+    async fn send_error(&mut self, error: RequestError) -> std::io::Result<()> {
+        self.shared.state.metrics().record_error(error.kind());
+        let message = error.to_string();
         debug!(message, "error packet");
-        let packet = Packet::error(u8::from(self.mode), message).to_bytes();
+        let packet = Packet::error(u8::from(self.mode), &message).to_bytes();
         self.send(&packet).await
     }
 }

@@ -1,0 +1,62 @@
+//! Why a request got an error packet: one enum, mapped once to the
+//! message the Atari prints and to the metrics category.
+
+use yail_state::ErrorKind;
+
+use crate::pipeline::PipelineError;
+
+/// A request that could not be answered with a picture.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RequestError {
+    /// `next` before any request that it could repeat.
+    #[error("nothing to show again yet: ask for files first")]
+    NothingToRepeat,
+    /// A request for a source this server does not offer.
+    #[error("{0} is not available on this server yet")]
+    Unavailable(&'static str),
+    /// A `gfx` value the client sent earlier was refused.
+    #[error("unsupported graphics mode: {0}")]
+    BadMode(String),
+    /// A command that could not be parsed.
+    #[error("bad command: {0}")]
+    BadCommand(String),
+    /// A command nobody knows.
+    #[error("unknown command: {0}")]
+    UnknownCommand(String),
+    /// `openai-config` on a server without generation.
+    #[error("image generation is not configured on this server")]
+    GenerationNotConfigured,
+    /// The catalogue is empty.
+    #[error("this server has no pictures to show")]
+    NoPictures,
+    /// Every picture tried failed.
+    #[error("no readable pictures found; last problem: {0}")]
+    NoReadablePictures(#[source] PipelineError),
+    /// `video` on a server without a camera.
+    #[error("this server has no camera")]
+    NoCamera,
+    /// The request took longer than the request timeout.
+    #[error("the picture took too long; try again")]
+    Timeout,
+    /// The picture could not be loaded or converted.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+}
+
+impl RequestError {
+    /// The metrics category of this error.
+    pub(crate) fn kind(&self) -> ErrorKind {
+        match self {
+            RequestError::NothingToRepeat
+            | RequestError::BadMode(_)
+            | RequestError::BadCommand(_)
+            | RequestError::UnknownCommand(_) => ErrorKind::BadRequest,
+            RequestError::Unavailable(_)
+            | RequestError::GenerationNotConfigured
+            | RequestError::NoPictures
+            | RequestError::NoCamera => ErrorKind::Source,
+            RequestError::NoReadablePictures(e) | RequestError::Pipeline(e) => e.kind(),
+            RequestError::Timeout => ErrorKind::Timeout,
+        }
+    }
+}
