@@ -1,19 +1,26 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+mod activity;
 mod catalogue;
 mod frame;
 mod metrics;
+mod runtime;
 mod sessions;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
+pub use activity::{
+    LOG_LINES, LogLine, LogTail, MAX_LOG_MESSAGE, RECENT_PICTURES, RecentPictures, SentPicture,
+    SourceStatus, SourceStatuses,
+};
 pub use catalogue::Catalogue;
 pub use frame::{Frame, LatestFrame};
 pub use metrics::{ErrorKind, Histogram, HistogramSnapshot, Metrics, MetricsSnapshot};
-pub use sessions::{ConnectionGuard, SessionInfo};
+pub use runtime::RuntimeSettings;
+pub use sessions::{ConnectionGuard, Dialect, SessionInfo};
 
 use sessions::Sessions;
 
@@ -34,6 +41,10 @@ struct Shared {
     sessions: Sessions,
     frames: LatestFrame,
     metrics: Metrics,
+    recent: RecentPictures,
+    sources: SourceStatuses,
+    logs: LogTail,
+    runtime: runtime::RuntimeCell,
 }
 
 /// The most recent image generation on the whole server.
@@ -168,6 +179,33 @@ impl ServerState {
     /// The server's counters and latency histogram.
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// The pictures sent most recently.
+    pub fn recent_pictures(&self) -> &RecentPictures {
+        &self.shared.recent
+    }
+
+    /// How each image source has fared.
+    pub fn sources(&self) -> &SourceStatuses {
+        &self.shared.sources
+    }
+
+    /// The tail of the server's log (filled by whoever installs a logger
+    /// that writes into it).
+    pub fn logs(&self) -> &LogTail {
+        &self.shared.logs
+    }
+
+    /// The runtime-changeable settings as they are now.
+    pub fn runtime_settings(&self) -> Arc<RuntimeSettings> {
+        self.shared.runtime.load()
+    }
+
+    /// Replaces the runtime-changeable settings; requests that start
+    /// afterwards see the new ones.
+    pub fn set_runtime_settings(&self, settings: RuntimeSettings) {
+        self.shared.runtime.store(settings);
     }
 }
 

@@ -60,6 +60,9 @@ pub struct Metrics {
     bytes_sent: AtomicU64,
     errors: [AtomicU64; ErrorKind::ALL.len()],
     conversions: Histogram,
+    requests: Histogram,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -71,6 +74,9 @@ impl Default for Metrics {
             bytes_sent: AtomicU64::new(0),
             errors: std::array::from_fn(|_| AtomicU64::new(0)),
             conversions: Histogram::default(),
+            requests: Histogram::default(),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
         }
     }
 }
@@ -90,12 +96,25 @@ pub struct MetricsSnapshot {
     pub errors: Vec<(ErrorKind, u64)>,
     /// Conversion latencies.
     pub conversions: HistogramSnapshot,
+    /// Request latencies: from a request to its packet being ready.
+    pub requests: HistogramSnapshot,
+    /// Packets found in the converted-packet cache.
+    pub cache_hits: u64,
+    /// Packets that had to be converted.
+    pub cache_misses: u64,
 }
 
 impl MetricsSnapshot {
     /// Packets of all modes.
     pub fn packets_total(&self) -> u64 {
         self.packets_by_mode.iter().sum()
+    }
+
+    /// The share of packet lookups the cache answered, `None` before the
+    /// first lookup.
+    pub fn cache_hit_rate(&self) -> Option<f64> {
+        let lookups = self.cache_hits + self.cache_misses;
+        (lookups > 0).then(|| self.cache_hits as f64 / lookups as f64)
     }
 
     /// Errors of one kind.
@@ -128,6 +147,21 @@ impl Metrics {
         self.conversions.record(took);
     }
 
+    /// Records how long a request took until its packet was ready.
+    pub fn record_request(&self, took: Duration) {
+        self.requests.record(took);
+    }
+
+    /// Counts a packet lookup in the converted-packet cache.
+    pub fn record_cache_lookup(&self, hit: bool) {
+        let counter = if hit {
+            &self.cache_hits
+        } else {
+            &self.cache_misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The conversion latency histogram.
     pub fn conversions(&self) -> &Histogram {
         &self.conversions
@@ -149,6 +183,9 @@ impl Metrics {
                 .map(|&k| (k, self.errors[k.slot()].load(Ordering::Relaxed)))
                 .collect(),
             conversions: self.conversions.snapshot(),
+            requests: self.requests.snapshot(),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
         }
     }
 }
@@ -237,6 +274,22 @@ impl HistogramSnapshot {
         Duration::from_micros(self.sum_micros.checked_div(self.count).unwrap_or(0))
     }
 
+    /// Cumulative counts at each bucket's upper bound, in microseconds,
+    /// up to the highest non-empty bucket (Prometheus `le` buckets).
+    pub fn cumulative(&self) -> Vec<(u64, u64)> {
+        let last = self.buckets.iter().rposition(|&n| n > 0);
+        let mut seen = 0;
+        self.buckets
+            .iter()
+            .take(last.map_or(0, |l| l + 1))
+            .enumerate()
+            .map(|(bucket, &n)| {
+                seen += n;
+                (bucket_top(bucket), seen)
+            })
+            .collect()
+    }
+
     /// An upper bound (within 25 %) of the `q` quantile, `q` in 0..=1;
     /// zero when empty.
     pub fn quantile(&self, q: f64) -> Duration {
@@ -284,5 +337,13 @@ mod tests {
         let p99 = s.quantile(0.99).as_micros();
         assert!((99_000..=123_750).contains(&p99), "p99 {p99}");
         assert_eq!(s.mean(), Duration::from_micros(50_500));
+        let cumulative = s.cumulative();
+        assert_eq!(cumulative.last().map(|c| c.1), Some(100));
+        assert!(
+            cumulative
+                .windows(2)
+                .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+        );
+        assert!(Histogram::default().snapshot().cumulative().is_empty());
     }
 }

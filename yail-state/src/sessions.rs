@@ -8,9 +8,47 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use crate::activity::SentPicture;
 use crate::{ServerState, lock};
+
+/// Longest search term or prompt kept per session, in characters.
+const MAX_TERM_CHARS: usize = 200;
+
+/// Which YAIL client a session seems to be, judged from what it sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// Nothing telling yet.
+    #[default]
+    Unknown,
+    /// The legacy client (v1.5.x): VBXE as 17, hi-res 18, `gen <model> "..."`.
+    Legacy,
+    /// The current client (v2.x): Graphics 15 as 6, Graphics 10 as 10, VBXE as 16.
+    Current,
+}
+
+impl Dialect {
+    /// The dialect a `gfx` value gives away, if it is one only one client
+    /// sends: 6, 10 and 16 (current), 17 and 18 (legacy). The others (2, 4,
+    /// 8, 42) both clients send.
+    pub fn from_mode_value(value: u8) -> Dialect {
+        match value {
+            6 | 10 | 16 => Dialect::Current,
+            17 | 18 => Dialect::Legacy,
+            _ => Dialect::Unknown,
+        }
+    }
+
+    /// A short name for status pages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Unknown => "unknown",
+            Dialect::Legacy => "legacy (v1.5)",
+            Dialect::Current => "current (v2)",
+        }
+    }
+}
 
 /// What the admin page shows about one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +65,12 @@ pub struct SessionInfo {
     pub activity: String,
     /// Images sent so far.
     pub images_sent: u64,
+    /// Which client it seems to be.
+    pub dialect: Dialect,
+    /// The search terms or prompt of the current source, if it has one.
+    pub term: Option<String>,
+    /// The last picture packet sent.
+    pub last_picture: Option<Arc<SentPicture>>,
 }
 
 #[derive(Default)]
@@ -45,6 +89,9 @@ impl Sessions {
             mode: None,
             activity: String::from("idle"),
             images_sent: 0,
+            dialect: Dialect::Unknown,
+            term: None,
+            last_picture: None,
         }));
         lock(&self.live).insert(id, Arc::clone(&record));
         ConnectionGuard { state, id, record }
@@ -98,6 +145,53 @@ impl ConnectionGuard {
     /// Counts one image sent to this session.
     pub fn record_image(&self) {
         lock(&self.record).images_sent += 1;
+    }
+
+    /// Records the mode the client chose; a value only one client sends
+    /// also settles the session's dialect.
+    pub fn set_mode(&self, value: u8) {
+        let mut record = lock(&self.record);
+        record.mode = Some(value);
+        let dialect = Dialect::from_mode_value(value);
+        if dialect != Dialect::Unknown {
+            record.dialect = dialect;
+        }
+    }
+
+    /// Records which client the session is, when a command gives it away.
+    pub fn set_dialect(&self, dialect: Dialect) {
+        lock(&self.record).dialect = dialect;
+    }
+
+    /// Records the session's new source (shown as its activity) and its
+    /// search terms or prompt, cut to a bounded length.
+    pub fn set_source(&self, source: &str, term: Option<&str>) {
+        let term = term.map(|t| t.chars().take(MAX_TERM_CHARS).collect());
+        let mut record = lock(&self.record);
+        source.clone_into(&mut record.activity);
+        record.term = term;
+    }
+
+    /// Records a picture packet sent to this session for the current
+    /// source, `took` after the request: counts it, keeps it as the
+    /// session's last picture and among the server's recent ones, and
+    /// marks the source as working.
+    pub fn record_picture(&self, packet: &[u8], took: Duration) {
+        let source = lock(&self.record).activity.clone();
+        let shared = &self.state.shared;
+        let picture = shared.recent.push(self.id, &source, took, packet);
+        shared.metrics.record_request(took);
+        shared.sources.record_success(&source);
+        let mut record = lock(&self.record);
+        record.images_sent += 1;
+        record.last_picture = Some(picture);
+    }
+
+    /// Records a request of this session that failed with `message`,
+    /// against its current source.
+    pub fn record_failure(&self, message: &str) {
+        let source = lock(&self.record).activity.clone();
+        self.state.shared.sources.record_error(&source, message);
     }
 
     /// The session's record as it is now.

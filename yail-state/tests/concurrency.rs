@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use yail_state::{ErrorKind, ServerState};
+use yail_state::{Dialect, ErrorKind, RuntimeSettings, ServerState};
 
 /// One thing a thread does to the shared state.
 #[derive(Debug, Clone)]
@@ -254,5 +254,106 @@ fn last_generation_is_server_wide() {
     assert_eq!(
         (last.prompt.as_str(), last.model.as_str()),
         ("a red barn", "dall-e-3")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Sessions on several threads recording pictures and log lines at
+    /// once: the rings keep exactly the newest entries, each once, in
+    /// order, and every session's count and last picture are its own.
+    #[test]
+    fn pictures_and_log_lines_from_many_threads_are_all_accounted_for(
+        per_thread in proptest::collection::vec(0usize..40, 1..5)
+    ) {
+        let state = ServerState::new();
+        let barrier = Barrier::new(per_thread.len());
+        let counts: Vec<(u64, u64, Option<u64>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = per_thread.iter().enumerate().map(|(t, &n)| {
+                let (state, barrier) = (&state, &barrier);
+                scope.spawn(move || {
+                    let guard = state.connect(format!("127.0.0.{}:1", t + 1).parse().unwrap());
+                    guard.set_source("files", None);
+                    barrier.wait();
+                    for i in 0..n {
+                        guard.record_picture(&[1, 1, 0, t as u8, i as u8], Duration::from_micros(i as u64));
+                        state.logs().push("INFO", "test", &format!("{t}/{i}"));
+                    }
+                    let info = guard.info();
+                    let last = info.last_picture.as_ref().map(|p| u64::from(p.packet[4]));
+                    prop_assert!(info.last_picture.iter().all(|p| p.session == guard.id() && p.mode == t as u8));
+                    Ok((guard.id(), info.images_sent, last))
+                })
+            }).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect::<Result<_, TestCaseError>>()
+        })?;
+        let total: usize = per_thread.iter().sum();
+        for ((_, sent, last), &n) in counts.iter().zip(&per_thread) {
+            prop_assert_eq!(*sent, n as u64);
+            prop_assert_eq!(*last, n.checked_sub(1).map(|l| l as u64));
+        }
+        let recent = state.recent_pictures().snapshot();
+        prop_assert_eq!(recent.len(), total.min(yail_state::RECENT_PICTURES));
+        let seqs: Vec<u64> = recent.iter().map(|p| p.seq).collect();
+        let expected: Vec<u64> = ((total - recent.len()) as u64 + 1..=total as u64).collect();
+        prop_assert_eq!(seqs, expected);
+        let lines = state.logs().since(0);
+        prop_assert_eq!(lines.len(), total.min(yail_state::LOG_LINES));
+        prop_assert!(lines.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
+        let files = state.sources().snapshot();
+        prop_assert_eq!(files.iter().map(|s| s.successes).sum::<u64>(), total as u64);
+        prop_assert_eq!(state.metrics().snapshot().requests.count, total as u64);
+    }
+}
+
+#[test]
+fn mode_values_only_one_client_sends_settle_the_dialect() {
+    let state = ServerState::new();
+    let guard = state.connect("127.0.0.1:9".parse().unwrap());
+    guard.set_mode(2);
+    assert_eq!(guard.info().dialect, Dialect::Unknown);
+    guard.set_mode(17);
+    assert_eq!(guard.info().dialect, Dialect::Legacy);
+    guard.set_mode(8); // both clients send 8: the dialect stays
+    assert_eq!(
+        (guard.info().dialect, guard.info().mode),
+        (Dialect::Legacy, Some(8))
+    );
+    guard.set_mode(10);
+    assert_eq!(guard.info().dialect, Dialect::Current);
+}
+
+#[test]
+fn failures_are_charged_to_the_session_source() {
+    let state = ServerState::new();
+    let guard = state.connect("127.0.0.1:9".parse().unwrap());
+    guard.set_source("search", Some("atari 800"));
+    guard.record_failure("engine unreachable");
+    let search = state.sources().snapshot();
+    assert_eq!(search.len(), 1);
+    assert_eq!(search[0].name, "search");
+    assert_eq!(search[0].failures, 1);
+    assert_eq!(
+        search[0].last_error.as_ref().map(|e| e.1.as_str()),
+        Some("engine unreachable")
+    );
+    assert_eq!(guard.info().term.as_deref(), Some("atari 800"));
+}
+
+#[test]
+fn runtime_settings_are_replaced_whole() {
+    let state = ServerState::new();
+    assert_eq!(*state.runtime_settings(), RuntimeSettings::default());
+    let before = state.runtime_settings();
+    let changed = RuntimeSettings {
+        default_model: Some("model-b".into()),
+        ..RuntimeSettings::default()
+    };
+    state.set_runtime_settings(changed.clone());
+    assert_eq!(*state.runtime_settings(), changed);
+    assert_eq!(
+        before.default_model, None,
+        "an old snapshot does not change under its reader"
     );
 }

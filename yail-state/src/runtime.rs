@@ -1,0 +1,38 @@
+//! Settings an operator may change while the server runs (from the admin
+//! page). Sources read a snapshot per request, so a change applies to the
+//! next request without restarting sessions.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::lock;
+
+/// The runtime-changeable, non-secret settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuntimeSettings {
+    /// The image model `gen` uses when the client names none (or names a
+    /// retired one); `None`: the generator's own default.
+    pub default_model: Option<String>,
+    /// Models a client may ask for by name; empty: any.
+    pub allowed_models: Vec<String>,
+    /// The web image search engine `search` uses; `None`: the default one.
+    pub search_engine: Option<String>,
+    /// Files and folders `files` serves (a rescan applies a change).
+    pub picture_paths: Vec<PathBuf>,
+}
+
+/// The current [`RuntimeSettings`], replaced whole on every change.
+#[derive(Debug, Default)]
+pub(crate) struct RuntimeCell {
+    current: Mutex<Arc<RuntimeSettings>>,
+}
+
+impl RuntimeCell {
+    pub(crate) fn load(&self) -> Arc<RuntimeSettings> {
+        Arc::clone(&lock(&self.current))
+    }
+
+    pub(crate) fn store(&self, settings: RuntimeSettings) {
+        *lock(&self.current) = Arc::new(settings);
+    }
+}
