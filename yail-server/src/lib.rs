@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod alloc;
 pub mod cache;
 pub mod client;
@@ -14,6 +15,7 @@ pub mod pipeline;
 mod server;
 mod session;
 
+pub use admin::{AdminOptions, run_admin};
 pub use config::Config;
 pub use server::{BUSY_MESSAGE, run};
 

@@ -90,6 +90,20 @@ struct Args {
     /// Gemini API key, for image generation.
     #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
     gemini_api_key: Option<String>,
+
+    // The admin web page (issue 18).
+    /// Address the admin page listens on; beyond loopback it needs --admin-token.
+    #[arg(long, env = "YAIL_ADMIN_BIND", default_value = "127.0.0.1")]
+    admin_bind: IpAddr,
+    /// Port of the admin page.
+    #[arg(long, env = "YAIL_ADMIN_PORT", default_value_t = yail_server::admin::DEFAULT_ADMIN_PORT)]
+    admin_port: u16,
+    /// Do not serve the admin page.
+    #[arg(long, env = "YAIL_NO_ADMIN")]
+    no_admin: bool,
+    /// Token the admin page asks for (bearer header or login form).
+    #[arg(long, env = "YAIL_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 impl Args {
@@ -147,18 +161,21 @@ fn load_env_file() -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
-fn init_logs(args: &Args) {
+fn init_logs(args: &Args, state: &ServerState) {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::prelude::*;
     let filter = match &args.log_level {
         Some(level) => EnvFilter::new(level),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if args.log_format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    let json = args.log_format == "json";
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(json.then(|| tracing_subscriber::fmt::layer().json()))
+        .with((!json).then(tracing_subscriber::fmt::layer))
+        // The admin page's live log tail sees what the log shows.
+        .with(yail_server::admin::LogTailLayer::new(state.clone()))
+        .init();
 }
 
 /// The machine's address on its LAN: the source address the OS would use
@@ -208,7 +225,8 @@ fn main() -> anyhow::Result<()> {
 async fn serve() -> anyhow::Result<()> {
     let env_file = load_env_file()?;
     let args = Args::parse();
-    init_logs(&args);
+    let state = ServerState::new();
+    init_logs(&args, &state);
     let config = args.config();
     if let Some(file) = env_file {
         info!(file = %file.display(), "read settings from env file");
@@ -227,7 +245,41 @@ async fn serve() -> anyhow::Result<()> {
     };
     info!("listening on {address}; on the Atari, use N:TCP://{shown}:{port}/");
 
-    yail_server::run(listener, ServerState::new(), config, shutdown_signal()).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    // The admin page (issue 18): checked and bound before serving anyone.
+    if !args.no_admin {
+        let admin_address = SocketAddr::new(args.admin_bind, args.admin_port);
+        yail_server::admin::check_bind(admin_address, args.admin_token.as_deref())?;
+        let admin_listener = tokio::net::TcpListener::bind(admin_address)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot serve the admin page on {admin_address} (--admin-port, or --no-admin)"
+                )
+            })?;
+        let options = yail_server::AdminOptions {
+            token: args.admin_token.clone(),
+        };
+        let admin = yail_server::run_admin(
+            admin_listener,
+            state.clone(),
+            config.clone(),
+            options,
+            stop.clone().cancelled_owned(),
+        );
+        tokio::spawn(async move {
+            if let Err(e) = admin.await {
+                tracing::error!(error = %e, "admin page stopped");
+            }
+        });
+    }
+    let signal = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signal.cancel();
+    });
+
+    yail_server::run(listener, state, config, stop.cancelled_owned()).await;
     info!("stopped");
     Ok(())
 }

@@ -102,7 +102,12 @@ impl Pipeline {
             settings.tv,
             settings.palette_method
         );
-        if let Some(hit) = lock(&self.inner.cache).get(&key) {
+        let cached = lock(&self.inner.cache).get(&key);
+        self.inner
+            .state
+            .metrics()
+            .record_cache_lookup(cached.is_some());
+        if let Some(hit) = cached {
             return Ok(hit);
         }
         let flight: Flight =

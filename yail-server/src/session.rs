@@ -123,7 +123,7 @@ impl Session {
             Command::Gfx(mode) => {
                 self.mode = mode;
                 self.pending_error = None;
-                self.guard.update(|s| s.mode = Some(u8::from(mode)));
+                self.guard.set_mode(u8::from(mode));
             }
             Command::Quit => return Ok(Flow::Close),
             Command::Http(method) => {
@@ -169,7 +169,7 @@ impl Session {
     }
 
     fn set_activity(&self, activity: &str) {
-        self.guard.update(|s| activity.clone_into(&mut s.activity));
+        self.guard.set_source(activity, None);
     }
 
     /// Sends the one packet a request gets.
@@ -178,18 +178,25 @@ impl Session {
             return self.send_error(error).await;
         }
         let timeout = self.shared.config.request_timeout;
+        let started = std::time::Instant::now();
         let produced = match tokio::time::timeout(timeout, self.produce()).await {
             Ok(produced) => produced,
             Err(_) => Err(RequestError::Timeout),
         };
         match produced {
             Ok(packet) => {
+                let took = started.elapsed();
                 self.send(&packet).await?;
-                self.guard.record_image();
+                self.guard.record_picture(&packet, took);
                 self.start_prefetch();
                 Ok(())
             }
-            Err(error) => self.send_error(error).await,
+            Err(error) => {
+                if !matches!(self.source, Source::Nothing) {
+                    self.guard.record_failure(&error.to_string());
+                }
+                self.send_error(error).await
+            }
         }
     }
 

@@ -1,0 +1,179 @@
+//! "Try it": one uploaded picture converted to every graphics mode, shown
+//! side by side with a download of each packet.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use yail_core::{Converter, Settings};
+use yail_proto::GfxMode;
+
+use super::api::{packet_download, preview_png};
+use super::{AdminError, Shared};
+
+/// Tries whose packets stay downloadable.
+const KEPT_TRIES: usize = 4;
+
+struct Try {
+    id: u64,
+    /// Wire value and packet of every mode that converted.
+    packets: Vec<(u8, Arc<[u8]>)>,
+}
+
+/// The last few tries, and a gate that runs one at a time (each is eight
+/// conversions; the Ataris being served come first).
+pub(crate) struct Tries {
+    next_id: AtomicU64,
+    kept: Mutex<VecDeque<Arc<Try>>>,
+    one_at_a_time: Semaphore,
+    converter: Converter,
+}
+
+impl Default for Tries {
+    fn default() -> Tries {
+        Tries {
+            next_id: AtomicU64::new(0),
+            kept: Mutex::new(VecDeque::new()),
+            one_at_a_time: Semaphore::new(1),
+            converter: Converter::new(),
+        }
+    }
+}
+
+impl Tries {
+    fn get(&self, id: u64) -> Option<Arc<Try>> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.iter().find(|t| t.id == id).cloned()
+    }
+
+    fn keep(&self, attempt: Arc<Try>) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() == KEPT_TRIES {
+            kept.pop_front();
+        }
+        kept.push_back(attempt);
+    }
+}
+
+/// Every mode a packet can be encoded in (not "random").
+fn modes() -> impl Iterator<Item = GfxMode> {
+    GfxMode::ALL.into_iter().filter(|m| *m != GfxMode::Random)
+}
+
+/// Converts the request body (an encoded picture) to every mode.
+pub(super) async fn upload(
+    State(shared): State<Shared>,
+    body: Bytes,
+) -> Result<Json<Value>, AdminError> {
+    if body.is_empty() {
+        return Err(AdminError::BadRequest(
+            "send the picture's bytes as the request body".into(),
+        ));
+    }
+    let _turn = shared
+        .tries
+        .one_at_a_time
+        .acquire()
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let config = &shared.config;
+    let mut base = Settings::new(GfxMode::Gr8);
+    base.blend = config.blend;
+    base.tv = config.tv;
+    let worker = Arc::clone(&shared);
+    let results = tokio::task::spawn_blocking(move || {
+        modes()
+            .map(|mode| {
+                let started = Instant::now();
+                let converted = worker.tries.converter.convert(&body, &base.with_mode(mode));
+                (
+                    mode,
+                    started.elapsed(),
+                    converted.map(|p| Arc::<[u8]>::from(p.to_bytes())),
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))?;
+
+    let id = shared.tries.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let mut packets = Vec::new();
+    let mut shown = Vec::new();
+    for (mode, took, converted) in results {
+        let wire = mode.wire();
+        let mut entry = json!({
+            "mode": wire,
+            "name": mode.name(),
+            "took_ms": took.as_secs_f64() * 1000.0,
+        });
+        match converted {
+            Ok(packet) => {
+                entry["bytes"] = json!(packet.len());
+                entry["image"] = json!(format!("/api/try/{id}/{wire}.png"));
+                entry["packet"] = json!(format!("/api/try/{id}/{wire}.yail"));
+                packets.push((wire, packet));
+            }
+            Err(e) => entry["error"] = json!(e.to_string()),
+        }
+        shown.push(entry);
+    }
+    if packets.is_empty() {
+        let reason = shown
+            .first()
+            .and_then(|e| e["error"].as_str())
+            .unwrap_or("no mode converted")
+            .to_string();
+        return Err(AdminError::BadRequest(format!(
+            "not a picture this server can convert: {reason}"
+        )));
+    }
+    shared.tries.keep(Arc::new(Try { id, packets }));
+    Ok(Json(json!({ "id": id, "modes": shown })))
+}
+
+/// `/api/try/{id}/{wire}.png` (the preview) or `.yail` (the packet).
+pub(super) async fn file(
+    State(shared): State<Shared>,
+    Path((id, file)): Path<(u64, String)>,
+) -> Result<Response, AdminError> {
+    let not_found = || {
+        AdminError::NotFound(format!(
+            "try {id}/{file} (only the last {KEPT_TRIES} are kept)"
+        ))
+    };
+    let (wire, extension) = file.split_once('.').ok_or_else(not_found)?;
+    let wire: u8 = wire.parse().map_err(|_| not_found())?;
+    let attempt = shared.tries.get(id).ok_or_else(not_found)?;
+    let packet = attempt
+        .packets
+        .iter()
+        .find(|(w, _)| *w == wire)
+        .map(|(_, p)| Arc::clone(p))
+        .ok_or_else(not_found)?;
+    match extension {
+        "png" => preview_png(packet, shared.config.tv).await,
+        "yail" => {
+            let name = GfxMode::from_wire(wire).map_or("packet", |m| m.name());
+            Ok(packet_download(packet, &format!("try-{id}-{name}.yail")))
+        }
+        _ => Err(not_found()),
+    }
+}
+
+/// A picture from the built-in gallery, for trying the page without one
+/// at hand.
+pub(super) async fn sample() -> Response {
+    match crate::gallery::find("rocket.jpg").or_else(|| crate::gallery::GALLERY.first()) {
+        Some(image) => ([(header::CONTENT_TYPE, "image/jpeg")], image.bytes).into_response(),
+        None => AdminError::NotFound("a sample picture".into()).into_response(),
+    }
+}
