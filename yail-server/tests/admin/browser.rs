@@ -1,0 +1,249 @@
+//! The pages in a real browser: headless Chromium loads them from the
+//! admin server while a test client streams pictures, and the test reads
+//! the DOM the page's script built.
+//!
+//! Chromium runs with `--dump-dom` and a virtual-time budget, which lets
+//! the page's timers, fetches and image loads run before the DOM is
+//! printed. Without Chromium the tests skip, except under CI (`CI=true`),
+//! where a missing browser is a failure.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::Servers;
+
+/// How long one Chromium run may take before it is killed.
+const CHROMIUM_LIMIT: Duration = Duration::from_secs(90);
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .find_map(|name| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(name))
+                    .find(|p| p.is_file())
+            })
+        })
+}
+
+/// The browser, or `None` (with a message) when the test should skip.
+fn browser_or_skip(test: &str) -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
+        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !in_ci,
+            "CI=true but Chromium is missing: apt-get install -y chromium"
+        );
+        eprintln!("SKIPPED {test}: Chromium not found (apt-get install chromium to run it)");
+    }
+    found
+}
+
+/// Runs headless Chromium on `url` with `extra` arguments and returns its
+/// standard output, killing it after [`CHROMIUM_LIMIT`].
+fn run_chromium(browser: &PathBuf, url: &str, extra: &[&str]) -> String {
+    let profile = std::env::temp_dir().join(format!(
+        "yail-admin-chromium-{}-{}",
+        std::process::id(),
+        fastrand_suffix()
+    ));
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(extra)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut out);
+        out
+    });
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait for chromium").is_some() {
+            break;
+        }
+        if started.elapsed() > CHROMIUM_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = reader.join().unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&profile);
+    out
+}
+
+fn fastrand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The DOM of `url` once `ready` holds for it, trying a few times (each
+/// run lets the page poll the API for a few virtual seconds).
+async fn dom_when(browser: &PathBuf, url: String, ready: impl Fn(&str) -> bool) -> String {
+    let mut dom = String::new();
+    for _ in 0..4 {
+        let (browser, url) = (browser.clone(), url.clone());
+        dom = tokio::task::spawn_blocking(move || {
+            run_chromium(
+                &browser,
+                &url,
+                &["--dump-dom", "--virtual-time-budget=8000"],
+            )
+        })
+        .await
+        .expect("chromium thread");
+        if ready(&dom) {
+            return dom;
+        }
+    }
+    dom
+}
+
+/// The opening tags of `tag` elements that carry `marker`.
+fn tags_with<'a>(dom: &'a str, tag: &str, marker: &str) -> Vec<&'a str> {
+    dom.match_indices(&format!("<{tag} "))
+        .filter_map(|(at, _)| dom[at..].find('>').map(|end| &dom[at..at + end]))
+        .filter(|t| t.contains(marker))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_shows_a_streaming_session_and_its_pictures() {
+    let Some(browser) = browser_or_skip("dashboard_shows_a_streaming_session_and_its_pictures")
+    else {
+        return;
+    };
+    let servers = Servers::start(None).await;
+    let (mut client, _) = servers.client(4).await;
+    let session_id = servers.state.sessions()[0].id;
+    // The client keeps streaming while the browser watches.
+    let streaming = tokio::spawn(async move {
+        loop {
+            if client.request("next").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+
+    let marker = format!("data-session=\"{session_id}\"");
+    let ready = |dom: &str| {
+        dom.split(marker.as_str()).nth(1).is_some_and(|row| {
+            row.split("</tr>")
+                .next()
+                .is_some_and(|row| row.contains("data-loaded=\"1\""))
+        }) && !tags_with(dom, "figure", "class=\"recent\"").is_empty()
+            && tags_with(dom, "img", "data-loaded=\"1\"").len() >= 2
+    };
+    let dom = dom_when(&browser, format!("http://{}/", servers.admin), ready).await;
+    streaming.abort();
+    assert!(
+        ready(&dom),
+        "the page never showed the session with its picture:\n{dom}"
+    );
+
+    let row = dom
+        .split(marker.as_str())
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .expect("the row");
+    assert!(row.contains("127.0.0.1:"), "the peer is shown: {row}");
+    assert!(
+        row.contains("gr9") && row.contains("files"),
+        "mode and source shown: {row}"
+    );
+    let thumbnails = tags_with(&dom, "img", "/api/recent/");
+    assert!(
+        !thumbnails.is_empty() && thumbnails.iter().any(|t| t.contains("data-loaded=\"1\"")),
+        "{dom}"
+    );
+    assert!(dom.contains("Connected now") && dom.contains("Pictures sent"));
+
+    // The screenshot in docs/admin.md: YAIL_ADMIN_SCREENSHOT=docs/admin-dashboard.png
+    if let Ok(path) = std::env::var("YAIL_ADMIN_SCREENSHOT") {
+        let path = std::path::absolute(path).expect("a path");
+        let url = format!("http://{}/", servers.admin);
+        let shot = format!("--screenshot={}", path.display());
+        tokio::task::spawn_blocking(move || {
+            run_chromium(
+                &browser,
+                &url,
+                &[
+                    &shot,
+                    "--window-size=1280,1000",
+                    "--virtual-time-budget=6000",
+                ],
+            )
+        })
+        .await
+        .expect("chromium thread");
+        assert!(path.is_file(), "screenshot written to {}", path.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_page_shows_an_upload_in_every_mode_with_packet_links() {
+    let Some(browser) = browser_or_skip("try_page_shows_an_upload_in_every_mode_with_packet_links")
+    else {
+        return;
+    };
+    let servers = Servers::start(None).await;
+    // `#sample` makes the page upload the sample picture through the same
+    // code path as a picked file.
+    let ready = |dom: &str| {
+        let figures = tags_with(dom, "figure", "class=\"try-mode\"");
+        figures.len() == 8 && tags_with(dom, "img", "data-loaded=\"1\"").len() == 8
+    };
+    let dom = dom_when(
+        &browser,
+        format!("http://{}/try#sample", servers.admin),
+        ready,
+    )
+    .await;
+    assert!(ready(&dom), "the page never showed eight modes:\n{dom}");
+    for name in [
+        "gr8",
+        "gr9",
+        "gr15",
+        "gr11",
+        "gr10",
+        "vbxe",
+        "vbxe-legacy",
+        "vbxe-hr",
+    ] {
+        assert!(
+            dom.contains(&format!("data-mode=\"{name}\"")),
+            "{name} missing"
+        );
+    }
+    let links = tags_with(&dom, "a", "class=\"packet\"");
+    assert_eq!(links.len(), 8, "{links:?}");
+    assert!(
+        links
+            .iter()
+            .all(|l| l.contains("download") && l.contains(".yail"))
+    );
+    assert!(dom.contains("Done."));
+}

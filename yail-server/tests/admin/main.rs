@@ -1,0 +1,5 @@
+//! The admin server against a running YAIL server with connected clients.
+
+mod api;
+mod browser;
+mod support;

@@ -1,0 +1,167 @@
+//! A YAIL server and its admin server on loopback ports, sharing one
+//! state, and a minimal HTTP/1.1 client for talking to the admin server.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use yail_server::client::Client;
+use yail_server::{AdminOptions, Config};
+use yail_state::ServerState;
+
+/// Both servers; they stop when this is dropped.
+pub struct Servers {
+    pub yail: SocketAddr,
+    pub admin: SocketAddr,
+    pub state: ServerState,
+    stop: CancellationToken,
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl Servers {
+    pub async fn start(token: Option<&str>) -> Servers {
+        let config = Config {
+            prefetch: false,
+            workers: 2,
+            ..Config::default()
+        };
+        let state = ServerState::new();
+        let stop = CancellationToken::new();
+        let yail_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (yail, admin) = (
+            yail_listener.local_addr().expect("address"),
+            admin_listener.local_addr().expect("address"),
+        );
+        tokio::spawn(yail_server::run(
+            yail_listener,
+            state.clone(),
+            config.clone(),
+            stop.clone().cancelled_owned(),
+        ));
+        let options = AdminOptions {
+            token: token.map(String::from),
+        };
+        let admin_server = yail_server::run_admin(
+            admin_listener,
+            state.clone(),
+            config,
+            options,
+            stop.clone().cancelled_owned(),
+        );
+        tokio::spawn(async move { admin_server.await.expect("admin server runs") });
+        Servers {
+            yail,
+            admin,
+            state,
+            stop,
+        }
+    }
+
+    /// A YAIL client that chose `mode` (wire value) and asked for `files`.
+    pub async fn client(&self, mode: u8) -> (Client, yail_proto::Packet) {
+        let mut client = Client::connect(self.yail).await.expect("connect");
+        client.set_timeout(Duration::from_secs(60));
+        client.send(format!("gfx {mode} ")).await.expect("send gfx");
+        let packet = client.request("files").await.expect("a picture");
+        (client, packet)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        http(self.admin, "GET", path, &[], b"").await
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One request with `Connection: close`; the response must have a
+/// Content-Length (every admin response but the event stream has one).
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await.expect("connect to admin");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        stream.write_all(body).await.expect("write body");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("read");
+        raw
+    };
+    let raw = tokio::time::timeout(Duration::from_secs(120), exchange)
+        .await
+        .expect("admin answers in time");
+    parse(&raw)
+}
+
+fn parse(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
+    let head = String::from_utf8_lossy(&raw[..split]);
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let body = raw[split + 4..].to_vec();
+    let response = Response {
+        status,
+        headers,
+        body,
+    };
+    if let Some(len) = response.header("content-length") {
+        assert_eq!(
+            len.parse::<usize>().ok(),
+            Some(response.body.len()),
+            "whole body read"
+        );
+    }
+    response
+}
