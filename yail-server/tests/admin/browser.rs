@@ -158,6 +158,29 @@ async fn dashboard_shows_a_streaming_session_and_its_pictures() {
             && tags_with(dom, "img", "data-loaded=\"1\"").len() >= 2
     };
     let dom = dom_when(&browser, format!("http://{}/", servers.admin), ready).await;
+    // The screenshot in docs/admin.md: YAIL_ADMIN_SCREENSHOT=docs/admin-dashboard.png
+    if let Ok(path) = std::env::var("YAIL_ADMIN_SCREENSHOT") {
+        // Relative paths are taken from the workspace root.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(path);
+        let url = format!("http://{}/", servers.admin);
+        let shot = format!("--screenshot={}", path.display());
+        tokio::task::spawn_blocking(move || {
+            run_chromium(
+                &browser,
+                &url,
+                &[
+                    &shot,
+                    "--window-size=1280,1000",
+                    "--virtual-time-budget=6000",
+                ],
+            )
+        })
+        .await
+        .expect("chromium thread");
+        assert!(path.is_file(), "screenshot written to {}", path.display());
+    }
     streaming.abort();
     assert!(
         ready(&dom),
@@ -180,27 +203,6 @@ async fn dashboard_shows_a_streaming_session_and_its_pictures() {
         "{dom}"
     );
     assert!(dom.contains("Connected now") && dom.contains("Pictures sent"));
-
-    // The screenshot in docs/admin.md: YAIL_ADMIN_SCREENSHOT=docs/admin-dashboard.png
-    if let Ok(path) = std::env::var("YAIL_ADMIN_SCREENSHOT") {
-        let path = std::path::absolute(path).expect("a path");
-        let url = format!("http://{}/", servers.admin);
-        let shot = format!("--screenshot={}", path.display());
-        tokio::task::spawn_blocking(move || {
-            run_chromium(
-                &browser,
-                &url,
-                &[
-                    &shot,
-                    "--window-size=1280,1000",
-                    "--virtual-time-budget=6000",
-                ],
-            )
-        })
-        .await
-        .expect("chromium thread");
-        assert!(path.is_file(), "screenshot written to {}", path.display());
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
