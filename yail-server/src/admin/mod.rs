@@ -1,7 +1,7 @@
 //! The admin web server: status pages, a JSON API, Prometheus metrics and
 //! a health check, on the same tokio runtime as the YAIL server.
 //!
-//! The router is built in one function ([`router`]); handlers are small and
+//! The router is built in one function (`router`); handlers are small and
 //! typed, and every failure becomes a response in one place
 //! ([`AdminError`]'s `IntoResponse`).
 

@@ -7,7 +7,7 @@
 //! printed. Without Chromium the tests skip, except under CI (`CI=true`),
 //! where a missing browser is a failure.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ fn browser_or_skip(test: &str) -> Option<PathBuf> {
 
 /// Runs headless Chromium on `url` with `extra` arguments and returns its
 /// standard output, killing it after [`CHROMIUM_LIMIT`].
-fn run_chromium(browser: &PathBuf, url: &str, extra: &[&str]) -> String {
+fn run_chromium(browser: &Path, url: &str, extra: &[&str]) -> String {
     let profile = std::env::temp_dir().join(format!(
         "yail-admin-chromium-{}-{}",
         std::process::id(),
@@ -101,10 +101,10 @@ fn fastrand_suffix() -> u64 {
 
 /// The DOM of `url` once `ready` holds for it, trying a few times (each
 /// run lets the page poll the API for a few virtual seconds).
-async fn dom_when(browser: &PathBuf, url: String, ready: impl Fn(&str) -> bool) -> String {
+async fn dom_when(browser: &Path, url: String, ready: impl Fn(&str) -> bool) -> String {
     let mut dom = String::new();
     for _ in 0..4 {
-        let (browser, url) = (browser.clone(), url.clone());
+        let (browser, url) = (browser.to_path_buf(), url.clone());
         dom = tokio::task::spawn_blocking(move || {
             run_chromium(
                 &browser,
