@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use yail_server::Config;
-use yail_server::client::Client;
+use yail_proto::client::Client;
 use yail_state::ServerState;
 
 /// A server running in the test's runtime.

@@ -4,7 +4,6 @@
 
 pub mod alloc;
 pub mod cache;
-pub mod client;
 mod config;
 mod connection;
 mod error;

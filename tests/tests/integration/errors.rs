@@ -2,7 +2,7 @@
 //! for HTTP and quit, a clean close), and the session keeps working.
 
 use yail_proto::{GfxMode, Packet};
-use yail_server::client::Client;
+use yail_proto::client::Client;
 use yail_tests::{TestServer, eventually, test_config};
 
 fn message(packet: &Packet) -> &str {
