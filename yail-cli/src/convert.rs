@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use yail_core::{
-    BlendSpace, Converter, Dither, Fit, GfxMode, PaletteMethod, Settings, TvStandard,
-};
+use yail_core::{BlendSpace, Converter, Dither, Fit, GfxMode, PaletteMethod, Settings, TvStandard};
 
 use crate::exit::Outcome;
 use crate::inputs::{self, Input};
@@ -251,6 +249,12 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
     progress.finish();
 
     let total = inputs.len() + problems.len();
+    if total == 0 {
+        eprintln!(
+            "yail: no pictures found (folders are searched for .{})",
+            inputs::EXTENSIONS.join(" .")
+        );
+    }
     eprintln!(
         "converted {} of {total} pictures to {} in {:.1} s{}",
         total - failed,

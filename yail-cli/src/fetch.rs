@@ -12,13 +12,15 @@ use yail_proto::client::Client;
 use crate::exit::{Outcome, ProtocolViolation};
 use crate::preview::{mode_name, render_png};
 use crate::request::wire_request;
-use crate::server::ServerArgs;
+use crate::server::{ServerArgs, check_request};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Each picture N is saved as DIR/picture-N.yai and DIR/picture-N.png, and one
 line per packet goes to stdout: N, the mode in the header, the packet's size
-and the files written, or N, `error` and the server's message.
+and the files written, or N, `error` and the server's message. An error
+packet ends the run (exit code 1); a server breaking the protocol, e.g. by
+declaring a packet over --max-packet, ends it with exit code 4.
 
 Examples:
   yail fetch files
@@ -48,6 +50,7 @@ pub struct FetchArgs {
 }
 
 pub fn run(args: &FetchArgs) -> anyhow::Result<Outcome> {
+    check_request(&args.request);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -66,11 +69,7 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     args.server.configure(&mut client);
 
     send(&mut client, &args.server.gfx_command(), args.verbose).await?;
-    let request = wire_request(
-        &args.request,
-        args.server.dialect(),
-        &args.server.model,
-    );
+    let request = wire_request(&args.request, args.server.dialect(), &args.server.model);
     let mut outcome = Outcome::Success;
     for n in 1..=args.count {
         let command = if n == 1 { request.as_str() } else { "next" };

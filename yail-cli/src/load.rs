@@ -13,7 +13,7 @@ use yail_proto::client::Client;
 
 use crate::exit::Outcome;
 use crate::request::wire_request;
-use crate::server::ServerArgs;
+use crate::server::{ServerArgs, check_request};
 
 /// Most clients one run opens (each is a socket and a task).
 const MAX_CLIENTS: u32 = 20_000;
@@ -122,7 +122,9 @@ async fn one_client(
             return report;
         }
         Err(_) => {
-            report.errors.push(("connect", "connection timed out".into()));
+            report
+                .errors
+                .push(("connect", "connection timed out".into()));
             return report;
         }
     };
@@ -143,7 +145,11 @@ async fn one_client(
         if Instant::now() >= plan.deadline {
             break;
         }
-        let command = if n == 0 { plan.request.as_str() } else { "next" };
+        let command = if n == 0 {
+            plan.request.as_str()
+        } else {
+            "next"
+        };
         if let Err(e) = client.send(command).await {
             report.errors.push(("io", e.to_string()));
             return report;
@@ -193,6 +199,7 @@ fn summary(mut values: Vec<f64>) -> serde_json::Value {
 }
 
 pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
+    check_request(&args.request);
     let addr = args.server.resolve()?;
     if args.spread_sources && !matches!(addr.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
         anyhow::bail!(
@@ -307,6 +314,9 @@ mod tests {
             assert!(!matches!(ip.octets()[3], 0 | 255), "{ip}");
             assert!(seen.insert(*ip), "{ip} twice");
         }
-        assert_eq!(spread_source(0).ip(), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)));
+        assert_eq!(
+            spread_source(0).ip(),
+            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1))
+        );
     }
 }

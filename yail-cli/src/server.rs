@@ -36,6 +36,23 @@ pub struct ServerArgs {
     pub max_packet: usize,
 }
 
+/// Refuses a request that is a server address: `yail load HOST:PORT` and
+/// `yail get HOST:PORT ...` were the old spelling, and sending the address
+/// to the server as a request would only earn error packets.
+pub fn check_request(request: &[String]) {
+    if let Some(first) = request.first()
+        && first.parse::<SocketAddr>().is_ok()
+    {
+        let mut command = <crate::Cli as clap::CommandFactory>::command();
+        command
+            .error(
+                clap::error::ErrorKind::InvalidValue,
+                format!("{first:?} is a server address, not a request: use --server {first}"),
+            )
+            .exit();
+    }
+}
+
 impl ServerArgs {
     /// The server's first address.
     pub fn resolve(&self) -> anyhow::Result<SocketAddr> {

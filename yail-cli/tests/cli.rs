@@ -20,9 +20,15 @@ fn text(bytes: &[u8]) -> String {
 /// Width and height from a PNG file's IHDR chunk.
 fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is a PNG", path.display());
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is a PNG",
+        path.display()
+    );
     assert_eq!(&bytes[12..16], b"IHDR");
-    let be = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let be =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     (be(16), be(20))
 }
 
@@ -49,9 +55,16 @@ fn convert_a_folder_with_a_broken_picture_converts_the_good_ones_and_fails() {
     let pictures = dir.path().join("pictures");
     std::fs::create_dir_all(pictures.join("more")).expect("mkdir");
     std::fs::copy(photos_dir().join("horse.png"), pictures.join("horse.png")).expect("copy");
-    std::fs::copy(photos_dir().join("rocket.jpg"), pictures.join("more/rocket.jpg"))
-        .expect("copy");
-    std::fs::write(pictures.join("broken.jpg"), b"\xFF\xD8\xFF not really a JPEG").expect("write");
+    std::fs::copy(
+        photos_dir().join("rocket.jpg"),
+        pictures.join("more/rocket.jpg"),
+    )
+    .expect("copy");
+    std::fs::write(
+        pictures.join("broken.jpg"),
+        b"\xFF\xD8\xFF not really a JPEG",
+    )
+    .expect("write");
     std::fs::write(pictures.join("notes.txt"), b"not a picture").expect("write");
     let out = dir.path().join("out");
 
@@ -73,13 +86,19 @@ fn convert_a_folder_with_a_broken_picture_converts_the_good_ones_and_fails() {
         assert_eq!(png_size(&preview), (320, 220), "{name}");
     }
     assert!(!out.join("broken.jpg.yai").exists());
-    assert!(!out.join("notes.txt.yai").exists(), "not in the extension list");
+    assert!(
+        !out.join("notes.txt.yai").exists(),
+        "not in the extension list"
+    );
 }
 
 #[test]
 fn convert_timings_come_in_input_order_as_json_lines() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let inputs = [photos_dir().join("text.png"), photos_dir().join("horse.png")];
+    let inputs = [
+        photos_dir().join("text.png"),
+        photos_dir().join("horse.png"),
+    ];
     let output = yail()
         .args(["convert", "--jobs", "2", "--timings", "-o"])
         .arg(dir.path())
@@ -172,7 +191,15 @@ async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
     let addr = server.addr.to_string();
     // The legacy client's `gfx 17` is six bytes with no space after it.
     let output = run_yail(args(&[
-        "fetch", "--server", &addr, "--gfx", "vbxe-legacy", "--count", "3", "--out", &out,
+        "fetch",
+        "--server",
+        &addr,
+        "--gfx",
+        "vbxe-legacy",
+        "--count",
+        "3",
+        "--out",
+        &out,
         "files",
     ]))
     .await;
@@ -193,7 +220,16 @@ async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
 
     // Mode numbers work too, and the current dialect.
     let output = run_yail(args(&[
-        "fetch", "--server", &addr, "--gfx", "6", "--dialect", "current", "--out", &out, "files",
+        "fetch",
+        "--server",
+        &addr,
+        "--gfx",
+        "6",
+        "--dialect",
+        "current",
+        "--out",
+        &out,
+        "files",
     ]))
     .await;
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -256,7 +292,10 @@ async fn fetch_refuses_a_server_declaring_a_four_gigabyte_block() {
     .await;
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("4294967"), "names the declared size: {stderr}");
+    assert!(
+        stderr.contains("4294967"),
+        "names the declared size: {stderr}"
+    );
     assert!(!dir.path().join("picture-1.yai").exists());
 }
 
@@ -281,8 +320,17 @@ async fn load_json_reports_percentiles_and_errors_by_kind() {
     let server = TestServer::start(test_config()).await;
     let addr = server.addr.to_string();
     let output = run_yail(args(&[
-        "load", "--server", &addr, "--clients", "4", "--images", "3", "--gfx", "gr8",
-        "--spread-sources", "--json",
+        "load",
+        "--server",
+        &addr,
+        "--clients",
+        "4",
+        "--images",
+        "3",
+        "--gfx",
+        "gr8",
+        "--spread-sources",
+        "--json",
     ]))
     .await;
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -299,7 +347,15 @@ async fn load_json_reports_percentiles_and_errors_by_kind() {
 
     // Every request answered with an error packet is counted by kind.
     let output = run_yail(args(&[
-        "load", "--server", &addr, "--clients", "2", "--images", "2", "--json", "dance",
+        "load",
+        "--server",
+        &addr,
+        "--clients",
+        "2",
+        "--images",
+        "2",
+        "--json",
+        "dance",
     ]))
     .await;
     assert_eq!(output.status.code(), Some(1));
@@ -326,7 +382,14 @@ fn completions_for_bash_cover_every_subcommand() {
     assert!(output.status.success());
     let script = text(&output.stdout);
     assert!(script.contains("_yail()"), "a bash function");
-    for word in ["convert", "preview", "fetch", "load", "--spread-sources", "--dialect"] {
+    for word in [
+        "convert",
+        "preview",
+        "fetch",
+        "load",
+        "--spread-sources",
+        "--dialect",
+    ] {
         assert!(script.contains(word), "{word}");
     }
 }
@@ -336,7 +399,11 @@ fn the_man_page_is_roff() {
     let output = yail().arg("man").output().expect("run");
     assert!(output.status.success());
     let page = text(&output.stdout);
-    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "{}", &page[..40.min(page.len())]);
+    assert!(
+        page.starts_with(".ie") || page.starts_with(".TH"),
+        "{}",
+        &page[..40.min(page.len())]
+    );
     assert!(page.contains(".TH yail"), "a title line");
 }
 
@@ -347,4 +414,33 @@ fn a_wrong_mode_is_a_usage_error() {
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn the_old_positional_server_address_gets_a_pointer_to_server() {
+    for command in ["load", "fetch"] {
+        let output = yail()
+            .args([command, "127.0.0.1:9", "files"])
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        assert!(
+            text(&output.stderr).contains("--server 127.0.0.1:9"),
+            "{command}"
+        );
+    }
+}
+
+#[test]
+fn convert_of_an_empty_folder_says_so_and_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = yail()
+        .arg("convert")
+        .arg(dir.path())
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("no pictures found"));
 }

@@ -259,7 +259,10 @@ mod tests {
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }
-        assert!(client.buffer.len() < 64, "nothing of the block was buffered");
+        assert!(
+            client.buffer.len() < 64,
+            "nothing of the block was buffered"
+        );
     }
 
     #[tokio::test]
