@@ -40,7 +40,8 @@ pub struct ConvertArgs {
     /// Also write the on-screen preview, NAME.png, beside each packet.
     #[arg(long)]
     png: bool,
-    /// Pictures converted at once (default: one per core).
+    /// Pictures converted at once (default: one per core, or 1 with
+    /// --timings, so the times are not those of cores shared).
     #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
     /// Print one JSON line per picture on stdout, in input order:
@@ -86,6 +87,7 @@ impl ConvertArgs {
     fn jobs(&self) -> usize {
         match self.jobs {
             Some(jobs) => jobs as usize,
+            None if self.timings => 1,
             None => std::thread::available_parallelism().map_or(1, usize::from),
         }
     }

@@ -444,3 +444,77 @@ fn convert_of_an_empty_folder_says_so_and_fails() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("no pictures found"));
 }
+
+/// A server that answers every request with one Graphics 8 picture and
+/// records the address each connection came from.
+async fn recording_server() -> (
+    SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<SocketAddr>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let peers = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&peers);
+    let picture = Packet::image(GfxMode::Gr8, Vec::new(), vec![0x55; 8800])
+        .expect("packet")
+        .to_bytes();
+    tokio::spawn(async move {
+        while let Ok((mut socket, peer)) = listener.accept().await {
+            seen.lock().expect("peers").push(peer);
+            let picture = picture.clone();
+            tokio::spawn(async move {
+                let mut decoder = yail_proto::CommandDecoder::new();
+                let mut input = bytes::BytesMut::new();
+                loop {
+                    while let Ok(Some(command)) = decoder.decode(&mut input) {
+                        match command {
+                            yail_proto::Command::Gfx(_) => {}
+                            yail_proto::Command::Quit => return,
+                            _ => {
+                                if socket.write_all(&picture).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    match socket.read_buf(&mut input).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            });
+        }
+    });
+    (addr, peers)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_spread_sources_come_from_distinct_loopback_addresses() {
+    let (addr, peers) = recording_server().await;
+    let output = run_yail(args(&[
+        "load",
+        "--server",
+        &addr.to_string(),
+        "--clients",
+        "6",
+        "--images",
+        "2",
+        "--spread-sources",
+        "--json",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["images"], 12, "{report}");
+    let ips: std::collections::BTreeSet<_> = peers
+        .lock()
+        .expect("peers")
+        .iter()
+        .map(|p| p.ip())
+        .collect();
+    assert_eq!(ips.len(), 6, "{ips:?}");
+    assert!(ips.iter().all(|ip| ip.is_loopback()), "{ips:?}");
+}
