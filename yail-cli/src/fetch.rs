@@ -12,7 +12,7 @@ use yail_proto::client::Client;
 use crate::exit::{Outcome, ProtocolViolation};
 use crate::preview::{mode_name, render_png};
 use crate::request::wire_request;
-use crate::server::{ServerArgs, check_request};
+use crate::server::{ServerArgs, check_request, printable};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -80,7 +80,7 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
             .with_context(|| format!("picture {n} ({command:?})"))?;
         if let Some(message) = packet.error_message() {
             // The Atari prints the message; a script needs the exit code.
-            println!("{n} error {message}");
+            println!("{n} error {}", printable(message));
             outcome = Outcome::SomeFailed;
             break;
         }

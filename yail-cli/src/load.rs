@@ -13,7 +13,7 @@ use yail_proto::client::Client;
 
 use crate::exit::Outcome;
 use crate::request::wire_request;
-use crate::server::{ServerArgs, check_request};
+use crate::server::{ServerArgs, check_request, printable};
 
 /// Most clients one run opens (each is a socket and a task).
 const MAX_CLIENTS: u32 = 20_000;
@@ -283,7 +283,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
         );
     }
     for (kind, message) in &examples {
-        eprintln!("{} x {kind}, e.g. {message}", by_kind[kind]);
+        eprintln!("{} x {kind}, e.g. {}", by_kind[kind], printable(message));
     }
     Ok(Outcome::from_ok(errors == 0))
 }

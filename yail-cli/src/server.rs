@@ -53,6 +53,14 @@ pub fn check_request(request: &[String]) {
     }
 }
 
+/// `text` from a server with control characters replaced, so a hostile
+/// message cannot drive the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 impl ServerArgs {
     /// The server's first address.
     pub fn resolve(&self) -> anyhow::Result<SocketAddr> {
@@ -80,5 +88,19 @@ impl ServerArgs {
     pub fn configure(&self, client: &mut Client) {
         client.set_timeout(self.timeout());
         client.set_max_packet_len(self.max_packet);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_text_loses_its_control_characters() {
+        assert_eq!(
+            printable("no \x1b[2Jimages\n"),
+            "no \u{FFFD}[2Jimages\u{FFFD}"
+        );
+        assert_eq!(printable("plain: \"cats\""), "plain: \"cats\"");
     }
 }
