@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use yail_proto::client::Client;
 use yail_server::Config;
-use yail_server::client::Client;
 use yail_state::ServerState;
 
 /// A server running in the test's runtime.

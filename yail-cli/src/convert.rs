@@ -1,24 +1,51 @@
-//! `yail convert` and `yail preview`.
+//! `yail convert`: pictures and folders of pictures to packets, on several
+//! threads, with a progress bar on a terminal.
 
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use yail_core::{
-    BlendSpace, Converter, Dither, Fit, GfxMode, Packet, PaletteMethod, Settings, TvStandard,
-};
+use indicatif::{ProgressBar, ProgressStyle};
+use yail_core::{BlendSpace, Converter, Dither, Fit, GfxMode, PaletteMethod, Settings, TvStandard};
+
+use crate::exit::Outcome;
+use crate::inputs::{self, Input};
+use crate::preview::render_png;
 
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Each picture becomes OUT/NAME.yai (NAME keeps the picture's extension, and
+pictures found in a folder keep their path below it), plus OUT/NAME.png with
+--png. Folders are searched recursively for .jpg .jpeg .png .gif .webp .bmp.
+A picture that fails is reported and the others are still converted; the
+exit code is then 1.
+
+Examples:
+  yail convert --gfx gr9 photo.jpg                # ./photo.jpg.yai
+  yail convert --gfx vbxe-legacy --png -o out ~/Pictures
+  yail convert --gfx gr8 --jobs 1 --timings a.jpg b.png > times.jsonl")]
 pub struct ConvertArgs {
-    /// Graphics mode: a wire number (2 4 6 8 10 16 17 18 42) or a name
-    /// (gr8 gr9 gr10 gr11 gr15 vbxe vbxe-legacy vbxe-hr random).
-    #[arg(long)]
+    /// Graphics mode: a name (gr8 gr9 gr10 gr11 gr15 vbxe vbxe-legacy
+    /// vbxe-hr random) or a wire number (2 4 6 8 10 16 17 18 42).
+    #[arg(long, default_value = "gr8")]
     gfx: GfxMode,
-    /// Directory for the .yai files (created if missing).
-    #[arg(long, default_value = ".")]
+    /// Folder for the .yai files (created if missing).
+    #[arg(short, long, default_value = ".")]
     out: PathBuf,
-    /// Print one JSON line per input: {"input":..., "ms":...} or {"input":..., "error":...}.
+    /// Also write the on-screen preview, NAME.png, beside each packet.
+    #[arg(long)]
+    png: bool,
+    /// Pictures converted at once (default: one per core, or 1 with
+    /// --timings, so the times are not those of cores shared).
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=256))]
+    jobs: Option<u32>,
+    /// Print one JSON line per picture on stdout, in input order:
+    /// {"input":..., "ms":...} (decode and convert time) or {"input":..., "error":...}.
     #[arg(long)]
     timings: bool,
     /// Space dithering mixes in: linear or srgb.
@@ -39,7 +66,7 @@ pub struct ConvertArgs {
     /// Modes `--gfx random` picks from.
     #[arg(long, value_delimiter = ',', default_value = "2,4")]
     random_modes: Vec<GfxMode>,
-    /// Pictures to convert.
+    /// Pictures and folders to convert.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
 }
@@ -56,109 +83,203 @@ impl ConvertArgs {
             random_modes: self.random_modes.clone(),
         }
     }
+
+    fn jobs(&self) -> usize {
+        match self.jobs {
+            Some(jobs) => jobs as usize,
+            None if self.timings => 1,
+            None => std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
 }
 
-/// The output file for `input`: its file name with `.yai` appended.
-fn output_path(out: &Path, input: &Path) -> PathBuf {
-    let mut name = input
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| "picture".into());
-    name.push(".yai");
-    out.join(name)
+/// One converted picture.
+struct Converted {
+    packet: PathBuf,
+    preview: Option<PathBuf>,
+    /// Decoding and converting only: reading the file is the disk's business.
+    elapsed: Duration,
 }
 
-/// Converts every input; a failure is reported and the batch goes on.
-/// Returns whether all succeeded.
-pub fn convert(args: &ConvertArgs) -> anyhow::Result<bool> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let converter = Converter::new();
-    let settings = args.settings();
-    let mut all_ok = true;
-    for input in &args.inputs {
-        // The clock covers decoding and converting only, as the timings
-        // promise: reading the file is the disk's business.
-        let mut elapsed = std::time::Duration::ZERO;
-        let converted = std::fs::read(input)
-            .with_context(|| format!("cannot read {}", input.display()))
-            .and_then(|bytes| {
-                let started = Instant::now();
-                let packet =
-                    converter.convert(&bytes, &settings.with_mode(settings.resolve_mode()));
-                elapsed = started.elapsed();
-                packet.map_err(anyhow::Error::from)
-            });
-        let outcome = converted.and_then(|packet| {
-            let path = output_path(&args.out, input);
-            std::fs::write(&path, packet.to_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(path)
-        });
-        let shown = input.display().to_string();
-        match outcome {
-            Ok(path) if args.timings => {
-                println!(
-                    "{}",
-                    serde_json::json!({"input": shown, "ms": elapsed.as_secs_f64() * 1000.0})
-                );
-                let _ = path;
+/// The packet file for `input`: its name with `.yai` appended.
+fn output_path(out: &Path, input: &Input) -> PathBuf {
+    let mut path = out.join(&input.name).into_os_string();
+    path.push(".yai");
+    PathBuf::from(path)
+}
+
+fn convert_one(
+    converter: &Converter,
+    settings: &Settings,
+    input: &Input,
+    args: &ConvertArgs,
+) -> anyhow::Result<Converted> {
+    let bytes = std::fs::read(&input.path).context("cannot read it")?;
+    let started = Instant::now();
+    let packet = converter.convert(&bytes, &settings.with_mode(settings.resolve_mode()))?;
+    let elapsed = started.elapsed();
+    let path = output_path(&args.out, input);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    std::fs::write(&path, packet.to_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let preview = if args.png {
+        let png_path = path.with_extension("png");
+        let preview = render_png(&packet, args.tv, 1)?;
+        std::fs::write(&png_path, &preview.png)
+            .with_context(|| format!("cannot write {}", png_path.display()))?;
+        Some(png_path)
+    } else {
+        None
+    };
+    Ok(Converted {
+        packet: path,
+        preview,
+        elapsed,
+    })
+}
+
+/// Where progress and per-picture lines go: a bar on a terminal, plain
+/// lines on stderr otherwise. Failures are shown either way.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} [{elapsed}<{eta}] {wide_msg}")
+            {
+                bar.set_style(style);
             }
-            Ok(path) => eprintln!("{shown} -> {}", path.display()),
-            Err(e) => {
-                all_ok = false;
-                if args.timings {
-                    println!(
-                        "{}",
-                        serde_json::json!({"input": shown, "error": format!("{e:#}")})
-                    );
-                } else {
-                    eprintln!("yail: {shown}: {e:#}");
+            bar
+        });
+        Progress { bar }
+    }
+
+    fn done(&self, input: &Input, result: &anyhow::Result<Converted>) {
+        match (result, &self.bar) {
+            (Ok(_), Some(bar)) => {
+                bar.set_message(input.path.display().to_string());
+                bar.inc(1);
+            }
+            (Ok(done), None) => match &done.preview {
+                Some(png) => eprintln!(
+                    "{} -> {}, {}",
+                    input.path.display(),
+                    done.packet.display(),
+                    png.display()
+                ),
+                None => eprintln!("{} -> {}", input.path.display(), done.packet.display()),
+            },
+            (Err(e), bar) => {
+                let line = format!("yail: {}: {e:#}", input.path.display());
+                match bar {
+                    Some(bar) => {
+                        bar.println(line);
+                        bar.inc(1);
+                    }
+                    None => eprintln!("{line}"),
                 }
             }
         }
     }
-    Ok(all_ok)
-}
 
-#[derive(Debug, Args)]
-pub struct PreviewArgs {
-    /// A packet file written by `yail convert` or `yail get`.
-    packet: PathBuf,
-    /// PNG to write (default: the packet's name with .png).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// TV standard of the Atari showing it.
-    #[arg(long, default_value = "ntsc")]
-    tv: TvStandard,
-}
-
-pub fn preview(args: &PreviewArgs) -> anyhow::Result<bool> {
-    let bytes = std::fs::read(&args.packet)
-        .with_context(|| format!("cannot read {}", args.packet.display()))?;
-    let packet = Packet::decode(&bytes)
-        .with_context(|| format!("{} is not a YAIL packet", args.packet.display()))?;
-    if let Some(message) = packet.error_message() {
-        anyhow::bail!("{} is an error packet: {message}", args.packet.display());
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
-    let picture = yail_core::render(&packet, args.tv)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.packet.with_extension("png"));
-    std::fs::write(&out, picture.to_png())
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    let mode = GfxMode::from_wire(packet.gfx())
-        .map(|m| m.to_string())
-        .unwrap_or_else(|_| packet.gfx().to_string());
+}
+
+pub fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let (inputs, problems) = inputs::collect(&args.inputs);
+    for (path, problem) in &problems {
+        eprintln!("yail: {}: {problem}", path.display());
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let converter = Converter::new();
+    let settings = args.settings();
+    let progress = Progress::new(inputs.len());
+    let next = AtomicUsize::new(0);
+    let (sender, results) = mpsc::channel();
+    let mut failed = problems.len();
+
+    std::thread::scope(|scope| {
+        for _ in 0..args.jobs().min(inputs.len()) {
+            let sender = sender.clone();
+            let (converter, settings, inputs, next) = (&converter, &settings, &inputs, &next);
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(index) else {
+                        break;
+                    };
+                    let result = convert_one(converter, settings, input, args);
+                    if sender.send((index, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+
+        // Results arrive in completion order; timings are printed in input
+        // order, so scripts can pair them with what they passed.
+        let mut waiting = BTreeMap::new();
+        let mut printed = 0;
+        for (index, result) in results {
+            progress.done(&inputs[index], &result);
+            if result.is_err() {
+                failed += 1;
+            }
+            waiting.insert(index, result);
+            while let Some(result) = waiting.remove(&printed) {
+                if args.timings {
+                    print_timing(&inputs[printed], &result);
+                }
+                printed += 1;
+            }
+        }
+    });
+    progress.finish();
+
+    let total = inputs.len() + problems.len();
+    if total == 0 {
+        eprintln!(
+            "yail: no pictures found (folders are searched for .{})",
+            inputs::EXTENSIONS.join(" .")
+        );
+    }
     eprintln!(
-        "{} ({mode}, {}x{}) -> {}",
-        args.packet.display(),
-        picture.width(),
-        picture.height(),
-        out.display()
+        "converted {} of {total} pictures to {} in {:.1} s{}",
+        total - failed,
+        args.gfx,
+        started.elapsed().as_secs_f64(),
+        if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        }
     );
-    Ok(true)
+    Ok(Outcome::from_ok(failed == 0 && total > 0))
+}
+
+fn print_timing(input: &Input, result: &anyhow::Result<Converted>) {
+    let shown = input.path.display().to_string();
+    let line = match result {
+        Ok(done) => {
+            serde_json::json!({"input": shown, "ms": done.elapsed.as_secs_f64() * 1000.0})
+        }
+        Err(e) => serde_json::json!({"input": shown, "error": format!("{e:#}")}),
+    };
+    println!("{line}");
 }
 
 #[cfg(test)]
@@ -166,10 +287,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn output_keeps_the_whole_input_name() {
+    fn output_keeps_the_whole_input_name_and_its_folder_path() {
+        let file = Input {
+            path: PathBuf::from("/a/b/cat.jpg"),
+            name: PathBuf::from("cat.jpg"),
+        };
         assert_eq!(
-            output_path(Path::new("out"), Path::new("/a/b/cat.jpg")),
+            output_path(Path::new("out"), &file),
             Path::new("out/cat.jpg.yai")
+        );
+        let found = Input {
+            path: PathBuf::from("/a/b/c/dog.png"),
+            name: PathBuf::from("c/dog.png"),
+        };
+        assert_eq!(
+            output_path(Path::new("out"), &found),
+            Path::new("out/c/dog.png.yai")
         );
     }
 }

@@ -1,14 +1,38 @@
-//! `yail`: the command-line tool. Each subcommand lives in its own module.
+//! `yail`: the command-line tool. Each subcommand lives in its own module
+//! with its arguments and its `run`; this file only dispatches and turns
+//! outcomes into exit codes.
 
+mod alloc;
 mod convert;
+mod exit;
+mod fetch;
+mod inputs;
 mod load;
-mod remote;
+mod preview;
+mod request;
+mod server;
+mod shell;
 
 use clap::{Parser, Subcommand};
 
+use exit::Outcome;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  everything succeeded
+  1  some of the work failed: a picture did not convert or render, the server
+     answered with an error packet, or load-test clients failed
+  2  the command line is wrong
+  3  could not run: a file or the network failed, the server went silent or
+     closed the connection
+  4  the server broke the protocol (bytes that are not a packet, or a packet
+     larger than --max-packet)
+
+Pictures and reports go to stdout; progress and diagnostics go to stderr.";
+
 /// Convert pictures for Atari graphics modes and talk to YAIL servers.
 #[derive(Debug, Parser)]
-#[command(name = "yail", version)]
+#[command(name = "yail", version, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,31 +40,50 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Convert pictures to the packet a client receives (DIR/NAME.yai).
+    /// Convert pictures and folders of pictures to the packets a client receives.
     Convert(convert::ConvertArgs),
-    /// Render a packet (.yai) to a PNG as the Atari shows it.
-    Preview(convert::PreviewArgs),
-    /// Send commands to a server and save the packets it answers with.
-    Get(remote::GetArgs),
+    /// Render packets (.yai) to PNG as the Atari shows them.
+    Preview(preview::PreviewArgs),
+    /// Ask a server for pictures exactly as an Atari client does; save each
+    /// packet and its preview.
+    #[command(visible_alias = "get")]
+    Fetch(fetch::FetchArgs),
     /// Load-test a server with many Atari-like clients.
     Load(load::LoadArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(shell::CompletionsArgs),
+    /// Print the manual page (roff) to stdout.
+    Man,
 }
 
 fn main() -> std::process::ExitCode {
-    yail_server::alloc::keep_freed_memory();
+    alloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Convert(args) => convert::convert(&args),
-        Command::Preview(args) => convert::preview(&args),
-        Command::Get(args) => remote::get(&args),
-        Command::Load(args) => load::load(&args),
+        Command::Convert(args) => convert::run(&args),
+        Command::Preview(args) => preview::run(&args),
+        Command::Fetch(args) => fetch::run(&args),
+        Command::Load(args) => load::run(&args),
+        Command::Completions(args) => shell::completions::<Cli>(&args),
+        Command::Man => shell::man::<Cli>(),
     };
     match result {
-        Ok(true) => std::process::ExitCode::SUCCESS,
-        Ok(false) => std::process::ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("yail: {e:#}");
-            std::process::ExitCode::from(2)
+        Ok(Outcome::Success) => std::process::ExitCode::SUCCESS,
+        Ok(Outcome::SomeFailed) => std::process::ExitCode::from(exit::SOME_FAILED),
+        Err(error) => {
+            eprintln!("yail: {error:#}");
+            std::process::ExitCode::from(exit::code_of(&error))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

@@ -5,7 +5,6 @@
 pub mod admin;
 pub mod alloc;
 pub mod cache;
-pub mod client;
 mod config;
 mod connection;
 mod error;

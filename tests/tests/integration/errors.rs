@@ -1,8 +1,8 @@
 //! Everything that is not a happy path still gets exactly one packet (or,
 //! for HTTP and quit, a clean close), and the session keeps working.
 
+use yail_proto::client::Client;
 use yail_proto::{GfxMode, Packet};
-use yail_server::client::Client;
 use yail_tests::{TestServer, eventually, test_config};
 
 fn message(packet: &Packet) -> &str {

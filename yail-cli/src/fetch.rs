@@ -1,0 +1,124 @@
+//! `yail fetch`: pictures from a server, asked for exactly as an Atari
+//! client does: the `gfx` write, the request, `next` between pictures and
+//! `quit` at the end. Each packet is saved with its PNG preview.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use yail_core::{Packet, TvStandard};
+use yail_proto::client::Client;
+
+use crate::exit::{Outcome, ProtocolViolation};
+use crate::preview::{mode_name, render_png};
+use crate::request::wire_request;
+use crate::server::{ServerArgs, check_request, printable};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each picture N is saved as DIR/picture-N.yai and DIR/picture-N.png, and one
+line per packet goes to stdout: N, the mode in the header, the packet's size
+and the files written, or N, `error` and the server's message. An error
+packet ends the run (exit code 1); a server breaking the protocol, e.g. by
+declaring a packet over --max-packet, ends it with exit code 4.
+
+Examples:
+  yail fetch files
+  yail fetch --server 192.168.1.20:5556 --gfx vbxe-legacy --count 5 --out pics files
+  yail fetch --dialect current --gfx gr15 search cats
+  yail fetch --gfx 4 http://example.com/photo.jpg")]
+pub struct FetchArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Pictures to fetch: the request, then `next` for each further one.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    count: u32,
+    /// Folder for the packets and previews (created if missing).
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+    /// TV standard of the previews: ntsc or pal.
+    #[arg(long, default_value = "ntsc")]
+    tv: TvStandard,
+    /// Print the bytes written to the server on stderr.
+    #[arg(short, long)]
+    verbose: bool,
+    /// The request as typed at the Atari's prompt: `files`, `search cats`,
+    /// `gen a red barn`, a URL, `video`. Searches and prompts are quoted
+    /// the way the chosen client quotes them.
+    #[arg(required = true, num_args = 1..)]
+    request: Vec<String>,
+}
+
+pub fn run(args: &FetchArgs) -> anyhow::Result<Outcome> {
+    check_request(&args.request);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(fetch(args))
+}
+
+async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
+    let addr = args.server.resolve()?;
+    let connecting = Client::connect(addr);
+    let mut client = tokio::time::timeout(args.server.timeout(), connecting)
+        .await
+        .map_err(|_| anyhow::anyhow!("no connection to {addr} within {}s", args.server.timeout))?
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    args.server.configure(&mut client);
+
+    send(&mut client, &args.server.gfx_command(), args.verbose).await?;
+    let request = wire_request(&args.request, args.server.dialect(), &args.server.model);
+    let mut outcome = Outcome::Success;
+    for n in 1..=args.count {
+        let command = if n == 1 { request.as_str() } else { "next" };
+        send(&mut client, command.as_bytes(), args.verbose).await?;
+        let packet = client
+            .read_packet()
+            .await
+            .with_context(|| format!("picture {n} ({command:?})"))?;
+        if let Some(message) = packet.error_message() {
+            // The Atari prints the message; a script needs the exit code.
+            println!("{n} error {}", printable(message));
+            outcome = Outcome::SomeFailed;
+            break;
+        }
+        let line = save(&packet, n, &args.out, args.tv)?;
+        println!("{line}");
+    }
+    // Leaving as the Atari does; the server may already have closed.
+    let _ = client.send("quit").await;
+    Ok(outcome)
+}
+
+/// One write, as one `network_write` of the Atari.
+async fn send(client: &mut Client, bytes: &[u8], verbose: bool) -> anyhow::Result<()> {
+    if verbose {
+        eprintln!("> {:?}", String::from_utf8_lossy(bytes));
+    }
+    client
+        .send(bytes)
+        .await
+        .context("cannot write to the server")
+}
+
+/// Writes picture `n`'s packet and preview; a packet that cannot be shown
+/// is a protocol violation (nothing is written for it).
+fn save(packet: &Packet, n: u32, out: &Path, tv: TvStandard) -> anyhow::Result<String> {
+    let preview = render_png(packet, tv, 1)
+        .map_err(|e| ProtocolViolation(format!("picture {n} cannot be shown: {e:#}")))?;
+    let yai = out.join(format!("picture-{n}.yai"));
+    let png = out.join(format!("picture-{n}.png"));
+    std::fs::write(&yai, packet.to_bytes())
+        .with_context(|| format!("cannot write {}", yai.display()))?;
+    std::fs::write(&png, &preview.png)
+        .with_context(|| format!("cannot write {}", png.display()))?;
+    Ok(format!(
+        "{n} {} {} {} {}",
+        mode_name(packet.gfx()),
+        packet.encoded_len(),
+        yai.display(),
+        png.display()
+    ))
+}
