@@ -15,7 +15,7 @@ mod server;
 mod session;
 
 pub use config::Config;
-pub use server::{BUSY_MESSAGE, run};
+pub use server::{BUSY_MESSAGE, TOO_MANY_MESSAGE, run};
 
 use pipeline::Pipeline;
 use yail_state::ServerState;
