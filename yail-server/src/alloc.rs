@@ -8,6 +8,21 @@
 //! time from about 5.7 to about 4.2 ms. The memory stays in the process for reuse; the
 //! peak is bounded by the conversions running at once.
 
+/// Hands memory freed by a large conversion back to the system at once,
+/// instead of keeping it for reuse (see [`keep_freed_memory`]). A no-op
+/// where the C library is not glibc.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim only returns free heap memory to the system;
+        // glibc allows it from any thread at any time.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::malloc_trim(0);
+        }
+    }
+}
+
 /// Keeps freed picture buffers in the heap for reuse. Call once at start-up,
 /// before other threads exist. A no-op where the C library is not glibc.
 pub fn keep_freed_memory() {

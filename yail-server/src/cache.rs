@@ -3,11 +3,22 @@
 
 use bytes::Bytes;
 use lru::LruCache;
+use yail_proto::GfxMode;
+
+/// A converted picture: the packet's bytes and the mode they are in, so
+/// nobody has to read the mode back out of the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Converted {
+    /// The concrete mode the picture was converted to.
+    pub mode: GfxMode,
+    /// The whole packet, as sent.
+    pub bytes: Bytes,
+}
 
 /// Packets by key, within a byte budget.
 #[derive(Debug)]
 pub struct PacketCache {
-    entries: LruCache<String, Bytes>,
+    entries: LruCache<String, Converted>,
     bytes: usize,
     budget: usize,
 }
@@ -23,23 +34,24 @@ impl PacketCache {
     }
 
     /// The packet stored under `key`, marking it recently used.
-    pub fn get(&mut self, key: &str) -> Option<Bytes> {
+    pub fn get(&mut self, key: &str) -> Option<Converted> {
         self.entries.get(key).cloned()
     }
 
     /// Stores a packet, evicting the least recently used ones to make
     /// room. A packet larger than the whole budget is not stored.
-    pub fn insert(&mut self, key: String, packet: Bytes) {
-        if packet.len() > self.budget {
+    pub fn insert(&mut self, key: String, packet: Converted) {
+        let len = packet.bytes.len();
+        if len > self.budget {
             return;
         }
-        if let Some(old) = self.entries.put(key, packet.clone()) {
-            self.bytes -= old.len();
+        if let Some(old) = self.entries.put(key, packet) {
+            self.bytes -= old.bytes.len();
         }
-        self.bytes += packet.len();
+        self.bytes += len;
         while self.bytes > self.budget {
             match self.entries.pop_lru() {
-                Some((_, evicted)) => self.bytes -= evicted.len(),
+                Some((_, evicted)) => self.bytes -= evicted.bytes.len(),
                 None => break,
             }
         }
@@ -65,27 +77,35 @@ impl PacketCache {
 mod tests {
     use super::*;
 
+    fn packet(len: usize) -> Converted {
+        Converted {
+            mode: GfxMode::Gr9,
+            bytes: Bytes::from(vec![0; len]),
+        }
+    }
+
     #[test]
     fn least_recently_used_goes_first() {
         let mut cache = PacketCache::new(30);
-        cache.insert("a".into(), Bytes::from(vec![0; 10]));
-        cache.insert("b".into(), Bytes::from(vec![0; 10]));
-        cache.insert("c".into(), Bytes::from(vec![0; 10]));
+        cache.insert("a".into(), packet(10));
+        cache.insert("b".into(), packet(10));
+        cache.insert("c".into(), packet(10));
         assert!(cache.get("a").is_some()); // a is now the most recent
-        cache.insert("d".into(), Bytes::from(vec![0; 10]));
+        cache.insert("d".into(), packet(10));
         assert!(cache.get("b").is_none());
         assert!(cache.get("a").is_some() && cache.get("c").is_some() && cache.get("d").is_some());
         assert_eq!(cache.bytes(), 30);
+        assert_eq!(cache.get("d").map(|p| p.mode), Some(GfxMode::Gr9));
     }
 
     #[test]
     fn zero_budget_stores_nothing_and_replacing_keeps_the_count() {
         let mut off = PacketCache::new(0);
-        off.insert("a".into(), Bytes::from_static(b"x"));
+        off.insert("a".into(), packet(1));
         assert!(off.is_empty());
         let mut cache = PacketCache::new(100);
-        cache.insert("a".into(), Bytes::from(vec![0; 40]));
-        cache.insert("a".into(), Bytes::from(vec![0; 20]));
+        cache.insert("a".into(), packet(40));
+        cache.insert("a".into(), packet(20));
         assert_eq!((cache.len(), cache.bytes()), (1, 20));
     }
 }

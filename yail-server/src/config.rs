@@ -23,10 +23,16 @@ pub struct Config {
     pub random_modes: Vec<GfxMode>,
     /// Budget of the converted-packet cache in bytes; 0 disables it.
     pub cache_bytes: usize,
-    /// Sessions served at once; more get "server busy" and are closed.
+    /// Sessions served at once. When all are taken, a newcomer closes the
+    /// session that has waited longest for its client; only when every
+    /// session is busy with a request does it get "server busy".
     pub max_connections: usize,
+    /// Sessions from one address (IPv6: one /64) at once; more are refused.
+    pub max_per_ip: usize,
     /// A session that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// A command must be complete this long after its first byte arrived.
+    pub command_timeout: Duration,
     /// A request that takes longer gets an error packet instead.
     pub request_timeout: Duration,
     /// How long an unterminated bare-word command may pause before it is
@@ -36,6 +42,10 @@ pub struct Config {
     pub max_command_len: usize,
     /// Conversions running at once (default: the number of cores).
     pub workers: usize,
+    /// Memory conversions may use at once, in bytes: each reserves its
+    /// picture's decoded size before decoding, and waits until that much
+    /// is free. A picture too large for the whole budget is refused.
+    pub decode_memory: usize,
     /// How many broken files `files` skips before answering with an error.
     pub file_retries: usize,
     /// Prepare the next picture while the client shows the current one.
@@ -63,11 +73,14 @@ impl Default for Config {
             random_modes: vec![GfxMode::Gr8, GfxMode::Gr9],
             cache_bytes: 64 << 20,
             max_connections: 256,
+            max_per_ip: 8,
             idle_timeout: Duration::from_secs(300),
+            command_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
             idle_flush: Duration::from_millis(150),
             max_command_len: yail_proto::DEFAULT_MAX_COMMAND_LEN,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            decode_memory: 512 << 20,
             file_retries: 5,
             prefetch: true,
             blend: BlendSpace::default(),
@@ -96,10 +109,13 @@ impl std::fmt::Debug for Config {
             .field("random_modes", &self.random_modes)
             .field("cache_bytes", &self.cache_bytes)
             .field("max_connections", &self.max_connections)
+            .field("max_per_ip", &self.max_per_ip)
             .field("idle_timeout", &self.idle_timeout)
+            .field("command_timeout", &self.command_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_command_len", &self.max_command_len)
             .field("workers", &self.workers)
+            .field("decode_memory", &self.decode_memory)
             .field("prefetch", &self.prefetch)
             .field("blend", &self.blend)
             .field("tv", &self.tv)

@@ -23,7 +23,9 @@ pub fn gallery_catalogue() -> Catalogue {
 /// Walks `paths` (files, and directories recursively) and keeps the files
 /// whose extension is in `extensions`. Unreadable entries are reported in
 /// the second list and skipped. Symbolic links to directories are not
-/// followed, so a link loop cannot make the scan run forever.
+/// followed, so a link loop cannot make the scan run forever; a link is
+/// kept only when its target is a regular file (not a FIFO, a device or a
+/// socket, which a read could block on or never finish).
 pub fn scan(paths: &[PathBuf], extensions: &[String]) -> (Catalogue, Vec<String>) {
     let mut catalogue = Catalogue::new();
     let mut problems = Vec::new();
@@ -47,6 +49,13 @@ pub fn scan(paths: &[PathBuf], extensions: &[String]) -> (Catalogue, Vec<String>
             }
             continue;
         }
+        if !meta.is_dir() {
+            problems.push(format!(
+                "{}: neither a regular file nor a folder",
+                path.display()
+            ));
+            continue;
+        }
         let entries = match std::fs::read_dir(&path) {
             Ok(entries) => entries,
             Err(e) => {
@@ -61,8 +70,19 @@ pub fn scan(paths: &[PathBuf], extensions: &[String]) -> (Catalogue, Vec<String>
             };
             if kind.is_dir() {
                 children.push(entry.path());
-            } else if (kind.is_file() || kind.is_symlink()) && wanted(&entry.path()) {
+            } else if kind.is_file() && wanted(&entry.path()) {
                 catalogue.insert(entry.path());
+            } else if kind.is_symlink() && wanted(&entry.path()) {
+                match std::fs::metadata(entry.path()) {
+                    Ok(target) if target.is_file() => {
+                        catalogue.insert(entry.path());
+                    }
+                    Ok(_) => problems.push(format!(
+                        "{}: links to something that is not a regular file",
+                        entry.path().display()
+                    )),
+                    Err(e) => problems.push(format!("{}: {e}", entry.path().display())),
+                }
             }
         }
         children.sort();
@@ -108,6 +128,9 @@ impl Picture {
         match self {
             Picture::File(path) => {
                 let meta = tokio::fs::metadata(path).await?;
+                if !meta.is_file() {
+                    return Err(not_regular());
+                }
                 let modified = meta
                     .modified()
                     .ok()
@@ -124,21 +147,66 @@ impl Picture {
         }
     }
 
-    /// The picture's encoded bytes, refusing files above `max_len`.
+    /// The picture's encoded bytes, refusing files above `max_len` and
+    /// anything that is not a regular file.
     pub async fn load(&self, max_len: u64) -> std::io::Result<Arc<[u8]>> {
         match self {
             Picture::File(path) => {
-                let len = tokio::fs::metadata(path).await?.len();
-                if len > max_len {
-                    return Err(std::io::Error::other(format!(
-                        "file is {len} bytes, more than the {max_len} allowed"
-                    )));
-                }
-                Ok(tokio::fs::read(path).await?.into())
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || read_regular_file(&path, max_len))
+                    .await
+                    .map_err(std::io::Error::other)?
+                    .map(Arc::from)
             }
             Picture::Gallery(g) => Ok(g.bytes.into()),
         }
     }
+}
+
+fn not_regular() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        "not a regular file (a FIFO, a device or a socket?)",
+    )
+}
+
+/// Reads a whole regular file of at most `max_len` bytes.
+///
+/// The kind is checked on the opened file (through any symbolic link), so
+/// it cannot be swapped between the check and the read; the file is opened
+/// without blocking, so a FIFO with no writer does not hold the thread in
+/// `open()`; and the read stops after `max_len` bytes even if the file
+/// grows meanwhile.
+pub fn read_regular_file(path: &Path, max_len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let too_long = |len: u64| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is {len} bytes, more than the {max_len} allowed"),
+        )
+    };
+    if meta.len() > max_len {
+        return Err(too_long(meta.len()));
+    }
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max_len.saturating_add(1))
+        .read_to_end(&mut data)?;
+    if data.len() as u64 > max_len {
+        return Err(too_long(data.len() as u64));
+    }
+    Ok(data)
 }
 
 #[cfg(test)]
@@ -184,6 +252,51 @@ mod tests {
         );
         assert!(!catalogue.iter().any(|p| p.ends_with("notes.txt")));
         assert_eq!(problems.len(), 1, "{problems:?}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_scanned_and_read() {
+        let dir = std::env::temp_dir().join(format!("yail-regular-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("good.png"), b"0123456789").unwrap();
+        std::os::unix::fs::symlink(dir.join("good.png"), dir.join("link.png")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.join("zero.png")).unwrap();
+        let fifo = dir.join("fifo.png");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+
+        let (catalogue, problems) = scan(std::slice::from_ref(&dir), &["png".to_string()]);
+        let mut names: Vec<_> = catalogue
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["good.png", "link.png"]);
+        assert!(
+            problems.iter().any(|p| p.contains("zero.png")),
+            "{problems:?}"
+        );
+
+        // Read directly, as after a swap behind the scan's back: refused at
+        // once, never blocking on the FIFO nor reading /dev/zero.
+        assert_eq!(
+            read_regular_file(&dir.join("link.png"), 10).unwrap().len(),
+            10
+        );
+        for bad in ["fifo.png", "zero.png"] {
+            let error = read_regular_file(&dir.join(bad), 1 << 20).unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput, "{bad}");
+        }
+        let error = read_regular_file(&dir.join("good.png"), 9).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -16,7 +16,7 @@ mod session;
 
 pub use admin::{AdminOptions, run_admin};
 pub use config::Config;
-pub use server::{BUSY_MESSAGE, run};
+pub use server::{BUSY_MESSAGE, TOO_MANY_MESSAGE, run};
 
 use pipeline::Pipeline;
 use yail_state::ServerState;

@@ -51,12 +51,18 @@ struct Args {
     /// Converted-packet cache size in MiB; 0 disables the cache.
     #[arg(long, env = "YAIL_CACHE_MB", default_value_t = 64)]
     cache_mb: usize,
-    /// Sessions served at once; more get "server busy".
+    /// Sessions served at once; when full, a newcomer closes the longest-idle session.
     #[arg(long, env = "YAIL_MAX_CONNECTIONS", default_value_t = 256)]
     max_connections: usize,
+    /// Sessions from one address at once (IPv6: one /64); raise it for a club behind one NAT.
+    #[arg(long, env = "YAIL_MAX_PER_IP", default_value_t = 8)]
+    max_per_ip: usize,
     /// Seconds of silence after which a session is closed.
     #[arg(long, env = "YAIL_IDLE_TIMEOUT", default_value_t = 300)]
     idle_timeout: u64,
+    /// Seconds a command may take to arrive once its first byte has.
+    #[arg(long, env = "YAIL_COMMAND_TIMEOUT", default_value_t = 30)]
+    command_timeout: u64,
     /// Seconds a request may take before the client gets an error packet.
     #[arg(long, env = "YAIL_REQUEST_TIMEOUT", default_value_t = 60)]
     request_timeout: u64,
@@ -66,6 +72,9 @@ struct Args {
     /// Conversions at once (default: number of cores).
     #[arg(long, env = "YAIL_WORKERS")]
     workers: Option<usize>,
+    /// Memory conversions may use at once, in MiB (also caps a picture at MiB/8 megapixels).
+    #[arg(long, env = "YAIL_DECODE_MEMORY_MB", default_value_t = 512)]
+    decode_memory_mb: usize,
     /// Do not prepare the next picture in advance.
     #[arg(long, env = "YAIL_NO_PREFETCH")]
     no_prefetch: bool,
@@ -120,10 +129,13 @@ impl Args {
             random_modes: self.random_modes.clone(),
             cache_bytes: self.cache_mb.saturating_mul(1 << 20),
             max_connections: self.max_connections,
+            max_per_ip: self.max_per_ip,
             idle_timeout: Duration::from_secs(self.idle_timeout),
+            command_timeout: Duration::from_secs(self.command_timeout),
             request_timeout: Duration::from_secs(self.request_timeout),
             max_command_len: self.max_command_len,
             workers: self.workers.unwrap_or(defaults.workers),
+            decode_memory: self.decode_memory_mb.saturating_mul(1 << 20),
             prefetch: !self.no_prefetch,
             blend: self.dither_space,
             tv: self.tv,
@@ -213,13 +225,25 @@ async fn shutdown_signal() {
     info!("signal received");
 }
 
+/// Threads for blocking work (file reads, conversions). Reads cannot block
+/// for long (files are opened without blocking) and conversions are capped
+/// by `--workers`, so this is a backstop rather than a working limit.
+const MAX_BLOCKING_THREADS: usize = 64;
+
+/// How long, after the server stopped, the runtime waits for blocking work
+/// still running (a conversion of a huge picture) before the process exits.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
+
 fn main() -> anyhow::Result<()> {
     // Before the runtime starts its threads.
     yail_server::alloc::keep_freed_memory();
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(serve())
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()?;
+    let served = runtime.block_on(serve());
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    served
 }
 
 async fn serve() -> anyhow::Result<()> {

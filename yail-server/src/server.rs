@@ -1,25 +1,39 @@
-//! The accept loop: connection limit, one task per session, shutdown.
+//! The accept loop: connection limits, one task per session, shutdown.
+//!
+//! Two limits keep one client from locking the others out: at most
+//! `max_per_ip` sessions per address (an IPv6 client counts by its /64,
+//! which is what one household gets), and at most `max_connections` in
+//! all. When the server is full, a newcomer closes the session that has
+//! waited longest for its client to say anything, so a crowd of silent
+//! connections cannot hold every slot; "server busy" is only the answer
+//! when every session is in the middle of a request.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 use yail_proto::Packet;
 use yail_state::{ErrorKind, ServerState};
 
-use crate::connection::{Connection, Timing};
+use crate::connection::{self, Activity, Connection, Timing};
 use crate::pipeline::Pipeline;
 use crate::session::Session;
 use crate::{Config, Shared, files};
 
-/// The message a client gets when `max_connections` sessions are running.
+/// The message a client gets when `max_connections` sessions are running
+/// and none of them can be closed.
 pub const BUSY_MESSAGE: &str = "server busy, try again later";
+
+/// The message a client gets when its address already has `max_per_ip`
+/// sessions.
+pub const TOO_MANY_MESSAGE: &str = "too many connections from your address";
 
 /// Serves YAIL clients on `listener` until `shutdown` completes, then stops
 /// accepting, gives sessions `config.shutdown_grace` to finish the packet
@@ -40,45 +54,20 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
         ));
     }
     let grace = config.shutdown_grace;
-    let limit = Arc::new(Semaphore::new(config.max_connections));
-    let pipeline = Pipeline::new(state.clone(), config.workers, config.cache_bytes);
+    let sessions = Sessions::new(config.max_connections, config.max_per_ip);
+    let pipeline = Pipeline::new(state.clone(), &config);
     let shared = Arc::new(Shared {
         config,
         state,
         pipeline,
     });
-    let token = CancellationToken::new();
-    let tracker = TaskTracker::new();
 
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
-                    match Arc::clone(&limit).try_acquire_owned() {
-                        Ok(permit) => {
-                            let guard = shared.state.connect(peer);
-                            let span = info_span!("session", id = guard.id(), %peer);
-                            let connection = Connection::new(stream, shared.config.max_command_len, Timing {
-                                idle_flush: shared.config.idle_flush,
-                                idle_timeout: shared.config.idle_timeout,
-                            });
-                            let session = Session::new(connection, guard, Arc::clone(&shared), token.child_token());
-                            tracker.spawn(async move {
-                                info!("connected");
-                                session.run().await;
-                                drop(permit);
-                            }.instrument(span));
-                        }
-                        Err(_) => {
-                            shared.state.metrics().record_error(ErrorKind::Busy);
-                            warn!(%peer, "refusing a connection: server busy");
-                            tracker.spawn(refuse_busy(stream));
-                        }
-                    }
-                }
+                Ok((stream, peer)) => admit(&shared, &sessions, &token, &tracker, stream, peer),
                 Err(e) => {
                     // Usually out of file descriptors: back off instead of spinning.
                     error!(error = %e, "accept failed");
@@ -96,13 +85,196 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
     }
 }
 
-async fn refuse_busy(mut stream: TcpStream) {
-    let packet = Packet::error(u8::from(yail_proto::GfxMode::Gr8), BUSY_MESSAGE).to_bytes();
+/// Starts a session for a new connection, or refuses it.
+fn admit(
+    shared: &Arc<Shared>,
+    sessions: &Sessions,
+    token: &CancellationToken,
+    tracker: &TaskTracker,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    let _ = stream.set_nodelay(true);
+    if let Err(e) = connection::enable_keepalive(&stream) {
+        debug!(%peer, error = %e, "could not enable TCP keepalive");
+    }
+    let activity = Activity::new();
+    let stop = token.child_token();
+    let ticket = match sessions.admit(peer.ip(), &activity, &stop) {
+        Ok(ticket) => ticket,
+        Err(refusal) => {
+            shared.state.metrics().record_error(ErrorKind::Busy);
+            warn!(%peer, reason = refusal.message(), "refusing a connection");
+            tracker.spawn(refuse(stream, refusal.message()));
+            return;
+        }
+    };
+    let guard = shared.state.connect(peer);
+    let span = info_span!("session", id = guard.id(), %peer);
+    let timing = Timing {
+        idle_flush: shared.config.idle_flush,
+        idle_timeout: shared.config.idle_timeout,
+        command_timeout: shared.config.command_timeout,
+    };
+    let connection = Connection::new(stream, shared.config.max_command_len, timing, activity);
+    let session = Session::new(connection, guard, Arc::clone(shared), stop);
+    tracker.spawn(
+        async move {
+            info!("connected");
+            session.run().await;
+            drop(ticket);
+        }
+        .instrument(span),
+    );
+}
+
+async fn refuse(mut stream: TcpStream, message: &'static str) {
+    let packet = Packet::error(u8::from(yail_proto::GfxMode::Gr8), message).to_bytes();
     let write = async {
         stream.write_all(&packet).await?;
         stream.shutdown().await
     };
     let _ = tokio::time::timeout(Duration::from_secs(5), write).await;
+}
+
+/// What limits connections from one client: its IPv4 address, or the /64
+/// network of its IPv6 address.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !u128::from(u64::MAX);
+                IpAddr::V6(network.into())
+            }
+        },
+    }
+}
+
+/// Why a connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    /// Its address holds `max_per_ip` sessions.
+    TooManyFromAddress,
+    /// Every slot is taken by a session in the middle of a request.
+    Busy,
+}
+
+impl Refusal {
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::TooManyFromAddress => TOO_MANY_MESSAGE,
+            Refusal::Busy => BUSY_MESSAGE,
+        }
+    }
+}
+
+/// The running sessions, by address, with what it takes to close one.
+#[derive(Clone)]
+struct Sessions {
+    inner: Arc<Mutex<Registry>>,
+}
+
+struct Registry {
+    max_total: usize,
+    max_per_address: usize,
+    next_id: u64,
+    running: HashMap<u64, Running>,
+    per_address: HashMap<IpAddr, usize>,
+}
+
+struct Running {
+    address: IpAddr,
+    activity: Arc<Activity>,
+    stop: CancellationToken,
+}
+
+/// A session's place in [`Sessions`], given back when dropped.
+struct Ticket {
+    sessions: Sessions,
+    id: u64,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.sessions.lock().remove(self.id);
+    }
+}
+
+impl Sessions {
+    fn new(max_total: usize, max_per_address: usize) -> Sessions {
+        Sessions {
+            inner: Arc::new(Mutex::new(Registry {
+                max_total: max_total.max(1),
+                max_per_address: max_per_address.max(1),
+                next_id: 0,
+                running: HashMap::new(),
+                per_address: HashMap::new(),
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A place for a session from `ip`, closing the longest-idle session
+    /// (through its `stop` token) when the server is full.
+    fn admit(
+        &self,
+        ip: IpAddr,
+        activity: &Arc<Activity>,
+        stop: &CancellationToken,
+    ) -> Result<Ticket, Refusal> {
+        let address = address_key(ip);
+        let mut registry = self.lock();
+        if registry.per_address.get(&address).copied().unwrap_or(0) >= registry.max_per_address {
+            return Err(Refusal::TooManyFromAddress);
+        }
+        if registry.running.len() >= registry.max_total {
+            let longest_idle = registry
+                .running
+                .iter()
+                .filter_map(|(id, r)| r.activity.idle_for().map(|idle| (idle, *id)))
+                .max();
+            let Some((idle, victim)) = longest_idle else {
+                return Err(Refusal::Busy);
+            };
+            if let Some(closed) = registry.remove(victim) {
+                info!(address = %closed.address, ?idle, "server full: closing the longest-idle session");
+                closed.stop.cancel();
+            }
+        }
+        let id = registry.next_id;
+        registry.next_id += 1;
+        *registry.per_address.entry(address).or_default() += 1;
+        registry.running.insert(
+            id,
+            Running {
+                address,
+                activity: Arc::clone(activity),
+                stop: stop.clone(),
+            },
+        );
+        Ok(Ticket {
+            sessions: self.clone(),
+            id,
+        })
+    }
+}
+
+impl Registry {
+    fn remove(&mut self, id: u64) -> Option<Running> {
+        let running = self.running.remove(&id)?;
+        if let Some(count) = self.per_address.get_mut(&running.address) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_address.remove(&running.address);
+            }
+        }
+        Some(running)
+    }
 }
 
 async fn load_catalogue(state: &ServerState, config: &Config) {
@@ -149,5 +321,75 @@ async fn scan_into(state: &ServerState, config: &Config) {
             state.replace_files(catalogue);
         }
         Err(e) => error!(error = %e, "scanning picture folders failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_network() {
+        assert_eq!(address_key(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(address_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(
+            address_key(ip("2001:db8:1:2:aaaa::1")),
+            address_key(ip("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            address_key(ip("2001:db8:1:2::1")),
+            address_key(ip("2001:db8:1:3::1"))
+        );
+    }
+
+    fn admit(
+        sessions: &Sessions,
+        address: &str,
+    ) -> Result<(Ticket, Arc<Activity>, CancellationToken), Refusal> {
+        let (activity, stop) = (Activity::new(), CancellationToken::new());
+        let ticket = sessions.admit(ip(address), &activity, &stop)?;
+        Ok((ticket, activity, stop))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_address_cannot_take_more_than_its_share() {
+        let sessions = Sessions::new(10, 2);
+        let first = admit(&sessions, "127.0.0.1").unwrap();
+        let _second = admit(&sessions, "127.0.0.1").unwrap();
+        assert_eq!(
+            admit(&sessions, "127.0.0.1").err(),
+            Some(Refusal::TooManyFromAddress)
+        );
+        assert!(admit(&sessions, "127.0.0.2").is_ok(), "another address");
+        drop(first);
+        assert!(admit(&sessions, "127.0.0.1").is_ok(), "a place came free");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_server_closes_its_longest_idle_session() {
+        let sessions = Sessions::new(3, 8);
+        let oldest = admit(&sessions, "127.0.0.1").unwrap();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let second = admit(&sessions, "127.0.0.2").unwrap();
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let young = admit(&sessions, "127.0.0.3").unwrap();
+        // The first has waited longest... but is answering a request now.
+        oldest.1.set_awaiting_command(false);
+        let newcomer = admit(&sessions, "127.0.0.4").unwrap();
+        assert!(second.2.is_cancelled(), "the longest-idle one goes");
+        assert!(!oldest.2.is_cancelled() && !young.2.is_cancelled());
+        drop(second); // its session ending gives nothing back twice
+        assert_eq!(sessions.lock().running.len(), 3);
+
+        for (_, activity, _) in [&oldest, &young, &newcomer] {
+            activity.set_awaiting_command(false);
+        }
+        assert_eq!(admit(&sessions, "127.0.0.5").err(), Some(Refusal::Busy));
+        assert_eq!(sessions.lock().running.len(), 3);
+        assert_eq!(sessions.lock().per_address.len(), 3);
     }
 }

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -14,6 +13,7 @@ use yail_proto::{Command, GfxMode, Packet};
 use yail_state::{ConnectionGuard, ErrorKind};
 
 use crate::Shared;
+use crate::cache::Converted;
 use crate::connection::{Connection, Decoded};
 use crate::error::RequestError;
 use crate::files::Picture;
@@ -33,7 +33,7 @@ struct Prefetch {
     mode: GfxMode,
     path: PathBuf,
     /// Taken when used; aborted if the prefetch is dropped unused.
-    packet: Option<JoinHandle<Result<Bytes, PipelineError>>>,
+    packet: Option<JoinHandle<Result<Converted, PipelineError>>>,
 }
 
 impl Drop for Prefetch {
@@ -186,8 +186,8 @@ impl Session {
         match produced {
             Ok(packet) => {
                 let took = started.elapsed();
-                self.send(&packet).await?;
-                self.guard.record_picture(&packet, took);
+                self.send(&packet.bytes, packet.mode).await?;
+                self.guard.record_picture(&packet.bytes, took);
                 self.start_prefetch();
                 Ok(())
             }
@@ -201,7 +201,7 @@ impl Session {
     }
 
     /// The packet for the current source.
-    async fn produce(&mut self) -> Result<Bytes, RequestError> {
+    async fn produce(&mut self) -> Result<Converted, RequestError> {
         match self.source {
             Source::Nothing => Err(RequestError::NothingToRepeat),
             Source::Unavailable(what) => Err(RequestError::Unavailable(what)),
@@ -220,7 +220,7 @@ impl Session {
         settings
     }
 
-    async fn next_file(&mut self) -> Result<Bytes, RequestError> {
+    async fn next_file(&mut self) -> Result<Converted, RequestError> {
         if let Some(mut prefetch) = self.prefetch.take()
             && prefetch.mode == self.mode
             && let Some(task) = prefetch.packet.take()
@@ -251,7 +251,7 @@ impl Session {
         Err(last_error.map_or(RequestError::NoPictures, RequestError::NoReadablePictures))
     }
 
-    async fn next_frame(&mut self) -> Result<Bytes, RequestError> {
+    async fn next_frame(&mut self) -> Result<Converted, RequestError> {
         let Some(frame) = self.shared.state.frames().latest() else {
             return Err(RequestError::NoCamera);
         };
@@ -287,13 +287,12 @@ impl Session {
         });
     }
 
-    async fn send(&mut self, packet: &[u8]) -> std::io::Result<()> {
+    async fn send(&mut self, packet: &[u8], mode: GfxMode) -> std::io::Result<()> {
         self.connection.write_packet(packet).await?;
-        let mode = packet.get(3).copied().unwrap_or(0);
         self.shared
             .state
             .metrics()
-            .record_packet(mode, packet.len());
+            .record_packet(u8::from(mode), packet.len());
         Ok(())
     }
 
@@ -303,7 +302,7 @@ impl Session {
         let message = error.to_string();
         debug!(message, "error packet");
         let packet = Packet::error(u8::from(self.mode), &message).to_bytes();
-        self.send(&packet).await
+        self.send(&packet, self.mode).await
     }
 }
 
@@ -312,7 +311,7 @@ async fn convert_file(
     shared: &Shared,
     entry: PathBuf,
     settings: Settings,
-) -> Result<Bytes, PipelineError> {
+) -> Result<Converted, PipelineError> {
     let picture = Picture::of_entry(&entry);
     let name = picture.name();
     let identity = picture.identity().await.map_err(|e| PipelineError::Load {

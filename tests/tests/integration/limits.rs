@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use yail_server::Config;
-use yail_tests::{TestServer, test_config};
+use yail_tests::{TestServer, eventually, test_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn over_the_limit_gets_server_busy_and_a_close() {
+async fn over_the_limit_the_longest_idle_session_makes_room() {
     let config = Config {
         max_connections: 2,
         ..test_config()
@@ -32,28 +32,32 @@ async fn over_the_limit_gets_server_busy_and_a_close() {
             .is_none()
     );
 
+    // Both now wait for their Atari; the first has waited longer, so the
+    // third connection takes its place.
     let mut third = server.client().await;
-    let refused = third.read_packet().await.unwrap();
-    assert_eq!(refused.error_message(), Some(yail_server::BUSY_MESSAGE));
     assert!(
-        third.read_to_end().await.unwrap().is_empty(),
-        "closed after the packet"
+        third
+            .request("gfx 2 files")
+            .await
+            .unwrap()
+            .error_message()
+            .is_none()
     );
-
-    // A freed slot is usable again.
-    first.send("quit").await.unwrap();
-    assert!(first.read_to_end().await.unwrap().is_empty());
-    let mut later = None;
-    for _ in 0..100 {
-        let mut client = server.client().await;
-        let packet = client.request("gfx 2 files").await.unwrap();
-        if packet.error_message().is_none() {
-            later = Some(packet);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(later.is_some(), "a slot never came free");
+    assert!(
+        first.read_to_end().await.unwrap().is_empty(),
+        "the longest-idle session was closed"
+    );
+    assert!(
+        second
+            .request("next")
+            .await
+            .unwrap()
+            .error_message()
+            .is_none(),
+        "the other one is still served"
+    );
+    let state = server.state.clone();
+    assert_eq!(eventually(2, || state.connections()).await, 2);
 }
 
 #[tokio::test(start_paused = true)]

@@ -3,6 +3,7 @@
 mod caching;
 mod dialects;
 mod errors;
+mod hostile;
 mod limits;
 mod modes;
 mod shutdown;

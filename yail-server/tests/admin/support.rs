@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
-use yail_server::client::Client;
+use yail_proto::client::Client;
 use yail_server::{AdminOptions, Config};
 use yail_state::ServerState;
 
