@@ -119,6 +119,11 @@ impl Scratch {
         if data.capacity() > kept.capacity() && data.capacity() <= KEEP_DECODED_AT_MOST {
             *kept = data;
         }
+        // A decoder may have left its own buffer here (an RGBA PNG's raw
+        // rows, 4 bytes a pixel): not kept past the limit either.
+        if kept.capacity() > KEEP_DECODED_AT_MOST {
+            *kept = Vec::new();
+        }
         // The joined compressed data is dropped when it gets that large too.
         if self.decoded.compressed.capacity() > KEEP_DECODED_AT_MOST {
             self.decoded.compressed = Vec::new();
@@ -305,5 +310,15 @@ mod tests {
         scratch.keep_decoded(Vec::with_capacity(KEEP_DECODED_AT_MOST + 1));
         assert_eq!(scratch.decoded.pixels.capacity(), 0);
         assert_eq!(scratch.decoded.compressed.capacity(), 0);
+    }
+
+    #[test]
+    fn a_huge_buffer_a_decoder_left_behind_is_let_go() {
+        // An RGBA PNG's raw rows stay in `decoded.pixels` (issue 19: 537 MB
+        // kept after a 134-megapixel picture).
+        let mut scratch = Scratch::default();
+        scratch.decoded.pixels = Vec::with_capacity(KEEP_DECODED_AT_MOST + 1);
+        scratch.keep_decoded(Vec::with_capacity(10));
+        assert_eq!(scratch.decoded.pixels.capacity(), 0);
     }
 }

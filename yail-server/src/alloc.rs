@@ -5,8 +5,11 @@
 //! picture is such an allocation, so each conversion pays for faulting in
 //! (and zeroing) hundreds of new pages. Measured with `yail convert
 //! --timings` on the photo set, raising the thresholds cut the median GR.8
-//! time from about 5.7 to about 4.2 ms. The memory stays in the process for reuse; the
-//! peak is bounded by the conversions running at once.
+//! time from about 5.7 to about 4.2 ms. The memory stays in the process for
+//! reuse; the decode memory budget bounds the peak. After a large picture
+//! the pipeline calls [`release_freed_memory`], or the freed blocks of a
+//! 12-megapixel RGBA PNG (about 270 MB) would stay resident
+//! (docs/performance.md, "Memory of a huge picture").
 
 /// Hands memory freed by a large conversion back to the system at once,
 /// instead of keeping it for reuse (see [`keep_freed_memory`]). A no-op

@@ -59,3 +59,33 @@ async fn a_request_in_flight_is_answered_before_the_close() {
         assert!(packet.image_data().is_some() || packet.error_message().is_some());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rescan_stops_with_the_server() {
+    let dir = std::env::temp_dir().join(format!("yail-it-rescan-stop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        yail_tests::photos_dir().join("horse.png"),
+        dir.join("a.png"),
+    )
+    .unwrap();
+    let config = yail_server::Config {
+        paths: vec![dir.clone()],
+        rescan_interval: Some(Duration::from_millis(20)),
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    let state = server.state.clone();
+    assert_eq!(yail_tests::eventually(1, || state.file_count()).await, 1);
+    server.shutdown().await;
+    // A rescan still running would list this within a few intervals.
+    std::fs::copy(
+        yail_tests::photos_dir().join("camera.png"),
+        dir.join("b.png"),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(state.file_count(), 1, "rescanned after shutdown");
+    std::fs::remove_dir_all(dir).unwrap();
+}
