@@ -8,13 +8,13 @@ mod decode;
 mod dither;
 mod error;
 mod fit;
-mod jpeg;
+mod grey_levels;
 mod modes;
 mod nearest;
 mod palette;
 mod picture;
-mod png;
 mod quality;
+mod quantizer;
 mod render;
 mod resize;
 

@@ -21,7 +21,8 @@
 //! 1/16 tap gets the remainder, so no light is lost or made up.
 //! [`reference`] is the textbook form this must agree with bit for bit.
 
-use super::{BANDS, GreyLevels, OVERSHOOT, band_starts};
+use super::common::{BANDS, OVERSHOOT, band_starts};
+use crate::grey_levels::GreyLevels;
 
 /// Working value 1.0 in fixed point. Values stay within
 /// `-OVERSHOOT..1 + OVERSHOOT`, so `err * 7` cannot overflow.

@@ -6,8 +6,9 @@ use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
 use crate::color::{BlendSpace, luma601, srgb_to_linear};
-use crate::dither::{Dither, GreyLevels};
+use crate::dither::Dither;
 use crate::error::Result;
+use crate::grey_levels::GreyLevels;
 
 /// The Atari colour byte shown for each pixel value of a grey mode.
 fn colours(mode: GfxMode) -> &'static [u8] {
@@ -222,7 +223,7 @@ mod tests {
     fn threshold_moves_only_the_two_level_decision() {
         let two = GreyLevels::new(&[0.0, 1.0]).with_threshold(0.25);
         let mut q = two.clone();
-        use crate::dither::Quantizer;
+        use crate::quantizer::Quantizer;
         assert_eq!(q.nearest([0.2]), 0);
         assert_eq!(q.nearest([0.3]), 1);
         let mut three = GreyLevels::new(&[0.0, 0.5, 1.0]).with_threshold(0.25);

@@ -13,9 +13,10 @@ mod vbxe;
 use yail_proto::{GfxMode, Packet};
 
 use crate::color::BlendSpace;
-use crate::dither::{Dither, DitherBuffers, Quantizer};
+use crate::dither::{Dither, DitherBuffers};
 use crate::error::Result;
 use crate::palette::AtariPalette;
+use crate::quantizer::Quantizer;
 
 pub(crate) use vbxe::vbxe_shown;
 

@@ -15,10 +15,10 @@ use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
 use crate::color::luminance709;
-use crate::dither::Quantizer;
 use crate::error::Result;
 use crate::nearest::ColourSearch;
 use crate::palette::AtariPalette;
+use crate::quantizer::Quantizer;
 
 /// Registers in the order of pixel values and of the palette block.
 const REGISTERS: usize = 9;

@@ -228,7 +228,7 @@ mod tests {
             let mut upper = above.clone();
             for pair in plain.chunks_exact_mut(2) {
                 let [row, below] = pair else { unreachable!() };
-                super::super::portable_pair(bpp, true, &upper, row, below);
+                super::super::portable::portable_pair(bpp, true, &upper, row, below);
                 upper.clone_from(below);
             }
             let mut fast = rows;

@@ -6,7 +6,8 @@ use std::io::Cursor;
 
 use image::metadata::Orientation;
 
-use crate::decode::{DecodeOptions, Target, orient};
+use super::options::{DecodeOptions, Target};
+use super::pixels::orient;
 use crate::error::{Error, Result};
 use crate::fit::Fit;
 use crate::picture::{Picture, PixelFormat};
