@@ -66,11 +66,11 @@ mod tests {
     use super::*;
     use crate::picture::PixelFormat;
 
-    fn png(width: u32, height: u32, color: image::ExtendedColorType, data: &[u8]) -> Vec<u8> {
+    fn png(width: u32, height: u32, colour: image::ExtendedColorType, data: &[u8]) -> Vec<u8> {
         use image::ImageEncoder;
         let mut out = Vec::new();
         image::codecs::png::PngEncoder::new(&mut out)
-            .write_image(data, width, height, color)
+            .write_image(data, width, height, colour)
             .unwrap();
         out
     }
@@ -94,7 +94,7 @@ mod tests {
         let picture = decode(&bytes, &DecodeOptions::default()).unwrap();
         assert_eq!(
             (picture.format(), picture.data()),
-            (PixelFormat::Gray, &[0u8, 255][..])
+            (PixelFormat::Grey, &[0u8, 255][..])
         );
     }
 

@@ -10,11 +10,11 @@ use crate::picture::{Picture, PixelFormat};
 pub(super) fn from_dynamic(image: DynamicImage) -> Picture {
     let (width, height) = (image.width(), image.height());
     let (format, data) = match image {
-        DynamicImage::ImageLuma8(img) => (PixelFormat::Gray, img.into_raw()),
+        DynamicImage::ImageLuma8(img) => (PixelFormat::Grey, img.into_raw()),
         DynamicImage::ImageRgb8(img) => (PixelFormat::Rgb, img.into_raw()),
-        DynamicImage::ImageLuma16(_) => (PixelFormat::Gray, image.to_luma8().into_raw()),
+        DynamicImage::ImageLuma16(_) => (PixelFormat::Grey, image.to_luma8().into_raw()),
         DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
-            (PixelFormat::Gray, composite(&image.to_luma_alpha8(), 1))
+            (PixelFormat::Grey, composite(&image.to_luma_alpha8(), 1))
         }
         other if other.color().has_alpha() => (PixelFormat::Rgb, composite(&other.to_rgba8(), 3)),
         other => (PixelFormat::Rgb, other.to_rgb8().into_raw()),
@@ -27,7 +27,7 @@ pub(super) fn from_dynamic(image: DynamicImage) -> Picture {
 fn unreachable_picture() -> Picture {
     // The decoder's buffers always match their dimensions; keep a harmless
     // value rather than panic if that ever changed.
-    Picture::new(1, 1, PixelFormat::Gray, vec![0]).expect("1x1 picture")
+    Picture::new(1, 1, PixelFormat::Grey, vec![0]).expect("1x1 picture")
 }
 
 /// A colour value with coverage `alpha`, composited on black.
@@ -43,7 +43,7 @@ pub(super) fn orient(picture: Picture, orientation: Orientation) -> Picture {
     }
     let (w, h, format) = (picture.width(), picture.height(), picture.format());
     let mut image = match format {
-        PixelFormat::Gray => {
+        PixelFormat::Grey => {
             image::GrayImage::from_raw(w, h, picture.into_data()).map(DynamicImage::ImageLuma8)
         }
         PixelFormat::Rgb => {

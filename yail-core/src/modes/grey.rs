@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::color::{BlendSpace, luma601, srgb_to_linear};
+use crate::colour::{BlendSpace, luma601, srgb_to_linear};
 use crate::dither::Dither;
 use crate::error::Result;
 use crate::grey_levels::GreyLevels;
@@ -174,8 +174,8 @@ mod tests {
             .iter()
             .map(|&i| if i == 1 { lit } else { 0 })
             .collect();
-        let shown = Picture::new(w as u32, h as u32, PixelFormat::Gray, shown).unwrap();
-        let ideal = Picture::new(w as u32, h as u32, PixelFormat::Gray, vec![grey; w * h]).unwrap();
+        let shown = Picture::new(w as u32, h as u32, PixelFormat::Grey, shown).unwrap();
+        let ideal = Picture::new(w as u32, h as u32, PixelFormat::Grey, vec![grey; w * h]).unwrap();
         hvs_psnr(&shown, &ideal, BlendSpace::Linear).unwrap()
     }
 
@@ -200,7 +200,7 @@ mod tests {
         // (GR.8 ordered fell from 25.3 to 14.1 dB).
         use crate::{Converter, Settings};
         let grey = 150u8;
-        let picture = Picture::new(320, 220, PixelFormat::Gray, vec![grey; 320 * 220]).unwrap();
+        let picture = Picture::new(320, 220, PixelFormat::Grey, vec![grey; 320 * 220]).unwrap();
         let settings = Settings {
             dither: Dither::Ordered,
             ..Settings::new(GfxMode::Gr8)

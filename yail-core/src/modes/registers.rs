@@ -14,7 +14,7 @@
 use yail_proto::{GfxMode, Packet};
 
 use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::color::luminance709;
+use crate::colour::luminance709;
 use crate::error::Result;
 use crate::nearest::ColourSearch;
 use crate::palette::AtariPalette;
