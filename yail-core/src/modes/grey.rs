@@ -4,7 +4,9 @@ use std::sync::LazyLock;
 
 use yail_proto::{GfxMode, Packet};
 
-use super::{EncodeContext, Screen, Work, pack, working_values};
+use super::context::{EncodeContext, Work};
+use super::pack::pack;
+use super::screen::{Screen, working_values};
 use crate::colour::{BlendSpace, luma601, srgb_to_linear};
 use crate::dither::Dither;
 use crate::error::Result;

@@ -13,7 +13,9 @@
 
 use yail_proto::{GfxMode, Packet};
 
-use super::{EncodeContext, Screen, Work, pack, working_values};
+use super::context::{EncodeContext, Work};
+use super::pack::pack;
+use super::screen::{Screen, working_values};
 use crate::colour::luminance709;
 use crate::error::Result;
 use crate::nearest::ColourSearch;
