@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use yail_proto::{GfxMode, Packet};
 
-use crate::color::BlendSpace;
+use crate::colour::BlendSpace;
 use crate::decode::{DecodeBuffers, DecodeOptions, decode_reusing};
 use crate::dither::Dither;
 use crate::error::Result;
@@ -108,12 +108,10 @@ impl Scratch {
     /// Keeps a finished picture's memory for the next one, if it is the
     /// larger buffer and not too large.
     ///
-    /// Without this every picture's pixels were a fresh allocation, and
-    /// whenever glibc had no free block that large it grew its heap, so the
-    /// buffer's first writes took page faults: about 190 for a 512x512 RGB
-    /// PNG in the second conversion of a process, and more whenever a
-    /// larger picture came. That conversion took about 1 ms longer on the
-    /// development VM (docs/performance.md).
+    /// Otherwise every picture's pixels would be a fresh allocation, and
+    /// whenever glibc has no free block that large it grows its heap, so
+    /// the buffer's first writes take page faults: about 190 for a 512x512
+    /// RGB PNG, some 1 ms of a 2 ms conversion.
     fn keep_decoded(&mut self, data: Vec<u8>) {
         let kept = &mut self.decoded.pixels;
         if data.capacity() > kept.capacity() && data.capacity() <= KEEP_DECODED_AT_MOST {
@@ -271,8 +269,8 @@ fn prepared<'a>(
     buffer: Vec<u8>,
 ) -> std::borrow::Cow<'a, Picture> {
     match (screen.grey, picture.format()) {
-        (true, PixelFormat::Rgb) => std::borrow::Cow::Owned(picture.to_gray_in(buffer)),
-        (false, PixelFormat::Gray) => std::borrow::Cow::Owned(picture.to_rgb()),
+        (true, PixelFormat::Rgb) => std::borrow::Cow::Owned(picture.to_grey_in(buffer)),
+        (false, PixelFormat::Grey) => std::borrow::Cow::Owned(picture.to_rgb()),
         _ => std::borrow::Cow::Borrowed(picture),
     }
 }

@@ -2,31 +2,31 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod color;
+mod colour;
 mod converter;
 mod decode;
 mod dither;
 mod error;
 mod fit;
+mod grey_levels;
 mod header;
-mod jpeg;
 mod modes;
 mod nearest;
 mod palette;
 mod picture;
-mod png;
 mod quality;
+mod quantizer;
 mod render;
 mod resize;
 
-pub use color::{BlendSpace, linear_to_srgb, luma601, srgb_to_linear};
+pub use colour::BlendSpace;
 pub use converter::{Converter, Settings};
 pub use decode::{DecodeOptions, Target, decode};
 pub use dither::Dither;
 pub use error::{Error, Result};
 pub use fit::Fit;
 pub use header::dimensions;
-pub use modes::{PaletteMethod, Screen, pack};
+pub use modes::PaletteMethod;
 pub use palette::{AtariPalette, PaletteModel, TvStandard};
 pub use picture::{Picture, PixelFormat};
 pub use quality::hvs_psnr;

@@ -21,7 +21,7 @@
 
 use std::sync::LazyLock;
 
-use crate::color::{linear_to_srgb, srgb_to_linear};
+use crate::colour::{linear_to_srgb, srgb_to_linear};
 
 /// The TV standard of the Atari, which decides what its colours look like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -171,7 +171,7 @@ mod tests {
             let palette = AtariPalette::of(tv);
             for lum in 0..16u8 {
                 let [r, g, b] = palette.rgb(lum);
-                let y = i16::from(crate::color::luma601(r, g, b));
+                let y = i16::from(crate::colour::luma601(r, g, b));
                 let expected = i16::from(model.luma_ramp[usize::from(lum)]);
                 assert!(
                     (y - expected).abs() <= 4,

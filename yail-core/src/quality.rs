@@ -11,7 +11,7 @@
 //! [`Converter::fit`](crate::Converter::fit)), as Rec. 601 luma for the
 //! grey modes.
 
-use crate::color::{BlendSpace, linear_to_srgb};
+use crate::colour::{BlendSpace, linear_to_srgb};
 use crate::error::{Error, Result};
 use crate::picture::{Picture, PixelFormat};
 
@@ -35,7 +35,7 @@ pub fn hvs_psnr(shown: &Picture, ideal: &Picture, space: BlendSpace) -> Result<f
         )));
     }
     let shown = match ideal.format() {
-        PixelFormat::Gray => shown.to_gray(),
+        PixelFormat::Grey => shown.to_grey(),
         PixelFormat::Rgb => shown.to_rgb(),
     };
     let a = perceived(&shown, space);
@@ -143,8 +143,8 @@ mod tests {
         let checker: Vec<u8> = (0..64 * 64)
             .map(|i| if (i % 64 + i / 64) % 2 == 0 { 255 } else { 0 })
             .collect();
-        let checker = Picture::new(64, 64, PixelFormat::Gray, checker).unwrap();
-        let mid = |v| Picture::new(64, 64, PixelFormat::Gray, vec![v; 64 * 64]).unwrap();
+        let checker = Picture::new(64, 64, PixelFormat::Grey, checker).unwrap();
+        let mid = |v| Picture::new(64, 64, PixelFormat::Grey, vec![v; 64 * 64]).unwrap();
         let linear_188 = hvs_psnr(&checker, &mid(188), BlendSpace::Linear).unwrap();
         let linear_128 = hvs_psnr(&checker, &mid(128), BlendSpace::Linear).unwrap();
         assert!(

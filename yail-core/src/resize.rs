@@ -45,7 +45,7 @@ impl Fitter {
             return Ok(());
         }
         let pixel_type = match src.format() {
-            PixelFormat::Gray => fr::PixelType::U8,
+            PixelFormat::Grey => fr::PixelType::U8,
             PixelFormat::Rgb => fr::PixelType::U8x3,
         };
         let resize_error =
@@ -81,8 +81,8 @@ fn clear_outside(frame: &mut [u8], stride: usize, window: [u32; 4], channels: us
 }
 
 /// Lanczos3 from a table. `fast_image_resize` computes its filter weights
-/// for every resize, two `sin` calls per weight, which took about a tenth of
-/// a Graphics 8 conversion; a table with linear interpolation is within
+/// for every resize, two `sin` calls per weight, which costs about a tenth
+/// of a Graphics 8 conversion; a table with linear interpolation is within
 /// 2e-6 of the exact function, far below what 8-bit output can show.
 fn lanczos3() -> fr::FilterType {
     // `Filter::new` only fails for a non-positive support.
@@ -140,8 +140,8 @@ pub(crate) fn squeeze(
 ) {
     // The shapes the modes use get a loop with both counts fixed at compile
     // time: written for any count, the Graphics 9 squeeze (a quarter of the
-    // values out, each the sum of four looked-up values) took 0.07 ms, as
-    // long as dithering the result.
+    // values out, each the sum of four looked-up values) costs as much as
+    // dithering the result.
     match (channels, factor) {
         (_, 1) => {
             out.clear();
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn exact_size_is_copied_and_letterboxed() {
-        let src = Picture::new(2, 2, PixelFormat::Gray, vec![10, 20, 30, 40]).unwrap();
+        let src = Picture::new(2, 2, PixelFormat::Grey, vec![10, 20, 30, 40]).unwrap();
         let mut frame = Vec::new();
         Fitter::default()
             .fit(&src, Fit::Letterbox, (4, 2), (4, 2), &mut frame)

@@ -56,7 +56,7 @@ pub struct CommandDecoder {
 
 /// How far the buffer holds a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Frame {
+enum Extent {
     /// The command is `buf[..end]`.
     Complete(usize),
     /// The command may go on; `open_quote` says whether a quoted argument is open.
@@ -143,10 +143,10 @@ impl CommandDecoder {
             return Ok(None);
         }
         let end = match (frame(buf), flush) {
-            (Frame::Complete(end), _) => end,
-            (Frame::Partial { .. }, Flush::Eof) => buf.len(),
-            (Frame::Partial { open_quote: false }, Flush::Idle) => buf.len(),
-            (Frame::Partial { .. }, _) => {
+            (Extent::Complete(end), _) => end,
+            (Extent::Partial { .. }, Flush::Eof) => buf.len(),
+            (Extent::Partial { open_quote: false }, Flush::Idle) => buf.len(),
+            (Extent::Partial { .. }, _) => {
                 if buf.len() > self.max_len {
                     buf.clear();
                     self.discarding = flush == Flush::No;
@@ -180,15 +180,15 @@ fn is_separator(b: u8) -> bool {
 
 /// Where the command at the start of `buf` ends (`buf` starts with a
 /// non-separator byte).
-fn frame(buf: &[u8]) -> Frame {
-    let partial = Frame::Partial { open_quote: false };
+fn frame(buf: &[u8]) -> Extent {
+    let partial = Extent::Partial { open_quote: false };
     if HttpMethod::starting(buf).is_some() {
         // The server answers and hangs up; take what the request line has.
         let end = buf
             .iter()
             .position(|&b| is_line_end(b))
             .unwrap_or(buf.len());
-        return Frame::Complete(end);
+        return Extent::Complete(end);
     }
     let word_end = buf
         .iter()
@@ -198,7 +198,7 @@ fn frame(buf: &[u8]) -> Frame {
     // Argument-less words are atomic: they end where the word ends, even
     // when the next write follows without a separator (`nextquit`).
     if let Some(keyword) = KEYWORDS.iter().find(|k| word.starts_with(k.as_bytes())) {
-        return Frame::Complete(keyword.len());
+        return Extent::Complete(keyword.len());
     }
     if word_end == buf.len() {
         return partial;
@@ -212,8 +212,8 @@ fn frame(buf: &[u8]) -> Frame {
 
 /// `gfx` ends after its number: the legacy client's `gfx 17` is followed
 /// directly by the next command (`gfx 17files`).
-fn frame_gfx(buf: &[u8], word_end: usize) -> Frame {
-    let partial = Frame::Partial { open_quote: false };
+fn frame_gfx(buf: &[u8], word_end: usize) -> Extent {
+    let partial = Extent::Partial { open_quote: false };
     let start = word_end
         + buf[word_end..]
             .iter()
@@ -230,26 +230,26 @@ fn frame_gfx(buf: &[u8], word_end: usize) -> Frame {
         buf[start..].iter().position(|&b| is_separator(b))
     };
     match end {
-        Some(len) => Frame::Complete(start + len),
+        Some(len) => Extent::Complete(start + len),
         None => partial,
     }
 }
 
 /// Free text runs to a line end, or to the close of its first quoted argument.
-fn frame_free_text(buf: &[u8], from: usize) -> Frame {
+fn frame_free_text(buf: &[u8], from: usize) -> Extent {
     let mut open_quote = false;
     for (i, &b) in buf.iter().enumerate().skip(from) {
         if is_line_end(b) {
-            return Frame::Complete(i);
+            return Extent::Complete(i);
         }
         if b == b'"' {
             if open_quote {
-                return Frame::Complete(i + 1);
+                return Extent::Complete(i + 1);
             }
             open_quote = true;
         }
     }
-    Frame::Partial { open_quote }
+    Extent::Partial { open_quote }
 }
 
 #[cfg(feature = "codec")]

@@ -1,5 +1,9 @@
 //! Packets: what a server sends for every request (an image or an error).
 //!
+//! (Over 500 lines with its tests: the encoder and decoder of both
+//! layouts share their block rules, and their golden-byte tests sit
+//! beside them.)
+//!
 //! Two layouts exist. Version 1.1 carries one frame for the 8800-byte
 //! ANTIC/GTIA modes:
 //!

@@ -96,11 +96,6 @@ impl ServerState {
         self.shared.catalogue.load().len()
     }
 
-    /// Empties the catalogue.
-    pub fn clear_files(&self) {
-        self.shared.catalogue.replace(Catalogue::default());
-    }
-
     /// Replaces the whole catalogue at once (a rescan). Readers see either
     /// the old or the new catalogue, never a mixture.
     pub fn replace_files(&self, catalogue: Catalogue) {

@@ -1,27 +1,28 @@
 //! Floyd–Steinberg onto grey levels in fixed point: the hot loop of
 //! Graphics 8, 9 and 15.
 //!
-//! The float version ([`super::floyd_steinberg`]) served these modes
-//! before; on a Graphics 8 screen (70 400 pixels) it took about 0.32 ms.
-//! Most of that was one mispredicted branch: the compiler turned "lit or
-//! dark" into a jump, and in mid-tones that choice is close to random. Here
-//! it is a conditional move ([`std::hint::select_unpredictable`]). The rest
-//! comes from a shorter chain per pixel (each pixel waits for the error of
+//! The float version ([`super::floyd_steinberg`]) could serve these modes,
+//! but on a Graphics 8 screen (70 400 pixels) most of its time goes to one
+//! mispredicted branch: the compiler turns "lit or dark" into a jump, and
+//! in mid-tones that choice is close to random. Here it is a conditional
+//! move ([`std::hint::select_unpredictable`]). The rest of the gain comes
+//! from a shorter chain per pixel (each pixel waits for the error of
 //! the one before it): integer addition, a compare and a multiply-shift
 //! instead of float additions, a compare feeding a table load, and a
 //! float multiply. Integer addition is associative, so the value and the
 //! error from the row above are summed before the loop, off the chain. The
 //! next row's error stays in registers for the two positions still
 //! receiving (one store per pixel instead of three read-modify-writes), and
-//! two bands are stepped in lockstep as in the float version.
-//! Measured (`stages convert gr8`, camera.png, minimum of 1500): 0.70 to
-//! 0.53 ms for fitting, dithering and packing together.
+//! two bands are stepped in lockstep as in the float version. Fitting,
+//! dithering and packing a Graphics 8 screen take about a quarter less
+//! time this way.
 //!
 //! Errors are split exactly: 7/16, 3/16 and 5/16 are rounded down and the
 //! 1/16 tap gets the remainder, so no light is lost or made up.
 //! [`reference`] is the textbook form this must agree with bit for bit.
 
-use super::{BANDS, GreyLevels, OVERSHOOT, band_starts};
+use super::common::{BANDS, OVERSHOOT, band_starts};
+use crate::grey_levels::GreyLevels;
 
 /// Working value 1.0 in fixed point. Values stay within
 /// `-OVERSHOOT..1 + OVERSHOOT`, so `err * 7` cannot overflow.
@@ -180,9 +181,9 @@ impl Values for Bytes<'_> {
 
 /// Serpentine Floyd–Steinberg of `values` (`width * height`, one channel)
 /// onto `levels`, one index per pixel into `out`.
-// Out of line on purpose: when the compiler chose to inline it into
-// `floyd_steinberg_bytes` (after an unrelated change elsewhere), the
-// loop came out 2 % slower (`stages convert gr8` 0.459 to 0.467 ms).
+// Out of line on purpose: inlined into `floyd_steinberg_bytes`, the loop
+// is compiled about 2 % slower, and whether the compiler inlines it can
+// change with unrelated code.
 #[inline(never)]
 pub(super) fn floyd_steinberg(
     values: impl Values,

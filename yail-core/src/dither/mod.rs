@@ -5,7 +5,12 @@
 //! [`BlendSpace`](crate::BlendSpace)) with one or three channels and asks a
 //! [`Quantizer`] for the nearest available colour.
 
+mod common;
 mod grey;
+
+use crate::grey_levels::GreyLevels;
+use crate::quantizer::Quantizer;
+use common::{BANDS, OVERSHOOT, band_starts};
 
 /// How pixels are dithered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -37,29 +42,6 @@ impl std::str::FromStr for Dither {
                 "unknown dithering {s:?} (expected floyd-steinberg, atkinson, ordered or none)"
             )),
         }
-    }
-}
-
-/// A set of available colours in working space.
-pub(crate) trait Quantizer<const C: usize> {
-    /// Index of the available colour nearest to `value`.
-    fn nearest(&mut self, value: [f32; C]) -> u8;
-    /// The colour at `index`.
-    fn colour(&self, index: u8) -> [f32; C];
-    /// The nearest colour's index and value (implementations may find the
-    /// value without a second lookup: it sits on the dithering loop's
-    /// critical path).
-    #[inline]
-    fn nearest_with_colour(&mut self, value: [f32; C]) -> (u8, [f32; C]) {
-        let index = self.nearest(value);
-        (index, self.colour(index))
-    }
-    /// Typical distance between neighbouring colours, for ordered dithering.
-    fn spread(&self) -> f32;
-    /// The levels, for a one-channel quantizer that is a set of greys:
-    /// those have a faster Floyd–Steinberg ([`grey`]).
-    fn grey_levels(&self) -> Option<&GreyLevels> {
-        None
     }
 }
 
@@ -133,11 +115,6 @@ pub(crate) fn floyd_steinberg_bytes(
     let values = grey::Bytes::new(pixels, table, &mut fixed);
     grey::floyd_steinberg(values, width, height, levels, &mut buffers.fixed, out);
 }
-
-/// How far past 0..1 a value plus its diffused error may go. Some overshoot
-/// lets saturated colours borrow from neighbours (VBXE gains about 1.5 dB);
-/// a bound stops unreachable targets from piling up error without end.
-const OVERSHOOT: f32 = 0.2;
 
 /// A pixel value plus its diffused error, kept near the range a screen
 /// can show.
@@ -285,20 +262,6 @@ fn floyd_steinberg<const C: usize, Q: Quantizer<C>>(
     }
 }
 
-/// Bands dithered side by side.
-const BANDS: usize = 2;
-
-/// First row of each band (even), and the height at the end.
-fn band_starts(height: usize) -> [usize; BANDS + 1] {
-    std::array::from_fn(|b| {
-        if b == BANDS {
-            height
-        } else {
-            (b * height / BANDS) & !1
-        }
-    })
-}
-
 /// One Floyd–Steinberg step at column `x` of a row.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -352,124 +315,6 @@ fn ordered<const C: usize, Q: Quantizer<C>>(
         out[i] = q.nearest(std::array::from_fn(|c| {
             (px[c] + t * spread).clamp(0.0, 1.0)
         }));
-    }
-}
-
-/// Up to 16 grey levels, searched through the midpoints between them.
-#[derive(Debug, Clone)]
-pub(crate) struct GreyLevels {
-    /// Midpoints between consecutive levels, ascending.
-    midpoints: [f32; 16],
-    /// Index of the level of each rank.
-    index_of_rank: [u8; 16],
-    /// Value of the level of each rank.
-    value_of_rank: [f32; 16],
-    /// Value of each index.
-    by_index: [f32; 16],
-    /// Number of midpoints in use (levels minus one).
-    gaps: usize,
-    spread: f32,
-}
-
-impl GreyLevels {
-    /// Levels given in index order (index `i` shows `levels[i]`); 1 to 16 of them.
-    pub fn new(levels: &[f32]) -> GreyLevels {
-        let levels = &levels[..levels.len().min(16)];
-        let mut sorted: Vec<(f32, u8)> = levels
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| (v, i as u8))
-            .collect();
-        sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut midpoints = [f32::INFINITY; 16];
-        for (m, w) in midpoints.iter_mut().zip(sorted.windows(2)) {
-            *m = (w[0].0 + w[1].0) / 2.0;
-        }
-        let mut index_of_rank = [0u8; 16];
-        let mut value_of_rank = [0.0f32; 16];
-        for (rank, &(v, i)) in sorted.iter().enumerate() {
-            index_of_rank[rank] = i;
-            value_of_rank[rank] = v;
-        }
-        let mut by_index = [0.0f32; 16];
-        by_index[..levels.len()].copy_from_slice(levels);
-        let range = sorted.last().map_or(0.0, |l| l.0) - sorted.first().map_or(0.0, |l| l.0);
-        GreyLevels {
-            midpoints,
-            index_of_rank,
-            value_of_rank,
-            by_index,
-            gaps: sorted.len().saturating_sub(1),
-            spread: range / (sorted.len().max(2) - 1) as f32,
-        }
-    }
-
-    /// Moves the decision point between two levels to `fraction` of the
-    /// way from the darker to the brighter (0.5 is nearest). Error
-    /// diffusion keeps the local mean whatever the threshold; the threshold
-    /// only changes where the dots go. No effect with more than two levels.
-    pub fn with_threshold(mut self, fraction: f32) -> GreyLevels {
-        if self.gaps == 1 {
-            let (low, high) = (self.value_of_rank[0], self.value_of_rank[1]);
-            self.midpoints[0] = low + (high - low) * fraction;
-        }
-        self
-    }
-
-    /// The straightforward search the midpoint table must agree with.
-    #[cfg(test)]
-    pub fn nearest_reference(&self, value: f32, count: usize) -> u8 {
-        let mut best = (f32::INFINITY, 0u8);
-        for (i, &level) in self.by_index[..count].iter().enumerate() {
-            let d = (value - level).abs();
-            if d < best.0 {
-                best = (d, i as u8);
-            }
-        }
-        best.1
-    }
-}
-
-impl GreyLevels {
-    /// Rank of the nearest level: how many midpoints `value` lies above.
-    /// The comparisons do not depend on each other, so the processor does
-    /// them in parallel; with two levels (Graphics 8) this is one compare.
-    #[inline]
-    fn rank(&self, value: f32) -> usize {
-        if self.gaps == 1 {
-            return usize::from(value > self.midpoints[0]);
-        }
-        let mut rank = 0;
-        for &m in &self.midpoints[..self.gaps] {
-            rank += usize::from(value > m);
-        }
-        rank
-    }
-}
-
-impl Quantizer<1> for GreyLevels {
-    #[inline]
-    fn nearest(&mut self, value: [f32; 1]) -> u8 {
-        self.index_of_rank[self.rank(value[0])]
-    }
-
-    #[inline]
-    fn nearest_with_colour(&mut self, value: [f32; 1]) -> (u8, [f32; 1]) {
-        let rank = self.rank(value[0]);
-        (self.index_of_rank[rank], [self.value_of_rank[rank]])
-    }
-
-    #[inline]
-    fn colour(&self, index: u8) -> [f32; 1] {
-        [self.by_index[usize::from(index & 15)]]
-    }
-
-    fn spread(&self) -> f32 {
-        self.spread
-    }
-
-    fn grey_levels(&self) -> Option<&GreyLevels> {
-        Some(self)
     }
 }
 
@@ -564,18 +409,6 @@ mod tests {
                 );
             }
             prop_assert_eq!(fast, plain);
-        }
-
-        #[test]
-        fn midpoint_search_matches_reference(
-            levels in proptest::collection::vec(0.0f32..1.0, 1..16),
-            value in -0.5f32..1.5,
-        ) {
-            let mut q = GreyLevels::new(&levels);
-            let fast = q.nearest([value]);
-            let reference = q.nearest_reference(value, levels.len());
-            // Equal distances may pick either index; the colours must agree.
-            prop_assert!((q.colour(fast)[0] - value).abs() <= (q.colour(reference)[0] - value).abs() + 1e-6);
         }
     }
 }

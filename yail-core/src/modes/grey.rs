@@ -4,10 +4,13 @@ use std::sync::LazyLock;
 
 use yail_proto::{GfxMode, Packet};
 
-use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::color::{BlendSpace, luma601, srgb_to_linear};
-use crate::dither::{Dither, GreyLevels};
+use super::context::{EncodeContext, Work};
+use super::pack::pack;
+use super::screen::{Screen, working_values};
+use crate::colour::{BlendSpace, luma601, srgb_to_linear};
+use crate::dither::Dither;
 use crate::error::Result;
+use crate::grey_levels::GreyLevels;
 
 /// The Atari colour byte shown for each pixel value of a grey mode.
 fn colours(mode: GfxMode) -> &'static [u8] {
@@ -173,8 +176,8 @@ mod tests {
             .iter()
             .map(|&i| if i == 1 { lit } else { 0 })
             .collect();
-        let shown = Picture::new(w as u32, h as u32, PixelFormat::Gray, shown).unwrap();
-        let ideal = Picture::new(w as u32, h as u32, PixelFormat::Gray, vec![grey; w * h]).unwrap();
+        let shown = Picture::new(w as u32, h as u32, PixelFormat::Grey, shown).unwrap();
+        let ideal = Picture::new(w as u32, h as u32, PixelFormat::Grey, vec![grey; w * h]).unwrap();
         hvs_psnr(&shown, &ideal, BlendSpace::Linear).unwrap()
     }
 
@@ -199,7 +202,7 @@ mod tests {
         // (GR.8 ordered fell from 25.3 to 14.1 dB).
         use crate::{Converter, Settings};
         let grey = 150u8;
-        let picture = Picture::new(320, 220, PixelFormat::Gray, vec![grey; 320 * 220]).unwrap();
+        let picture = Picture::new(320, 220, PixelFormat::Grey, vec![grey; 320 * 220]).unwrap();
         let settings = Settings {
             dither: Dither::Ordered,
             ..Settings::new(GfxMode::Gr8)
@@ -222,7 +225,7 @@ mod tests {
     fn threshold_moves_only_the_two_level_decision() {
         let two = GreyLevels::new(&[0.0, 1.0]).with_threshold(0.25);
         let mut q = two.clone();
-        use crate::dither::Quantizer;
+        use crate::quantizer::Quantizer;
         assert_eq!(q.nearest([0.2]), 0);
         assert_eq!(q.nearest([0.3]), 1);
         let mut three = GreyLevels::new(&[0.0, 0.5, 1.0]).with_threshold(0.25);

@@ -8,8 +8,10 @@
 
 use yail_proto::{GfxMode, Packet};
 
-use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::color::luminance709;
+use super::context::{EncodeContext, Work};
+use super::pack::pack;
+use super::screen::{Screen, working_values};
+use crate::colour::luminance709;
 use crate::error::Result;
 use crate::nearest::ColourSearch;
 

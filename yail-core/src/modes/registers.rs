@@ -13,12 +13,14 @@
 
 use yail_proto::{GfxMode, Packet};
 
-use super::{EncodeContext, Screen, Work, pack, working_values};
-use crate::color::luminance709;
-use crate::dither::Quantizer;
+use super::context::{EncodeContext, Work};
+use super::pack::pack;
+use super::screen::{Screen, working_values};
+use crate::colour::luminance709;
 use crate::error::Result;
 use crate::nearest::ColourSearch;
 use crate::palette::AtariPalette;
+use crate::quantizer::Quantizer;
 
 /// Registers in the order of pixel values and of the palette block.
 const REGISTERS: usize = 9;

@@ -12,7 +12,9 @@ use quantette::wu::{BinnerU8x3, WuU8x3};
 use quantette::{PaletteBuf, PaletteSize};
 use yail_proto::{GfxMode, Packet};
 
-use super::{EncodeContext, PaletteMethod, Screen, Work, pack, working_values};
+use super::context::{EncodeContext, PaletteMethod, Work};
+use super::pack::pack;
+use super::screen::{Screen, working_values};
 use crate::error::Result;
 use crate::nearest::GridSearch;
 

@@ -113,7 +113,7 @@ fn grey_target_decodes_jpeg_luma_only_in_display_orientation() {
     for name in ["baseline.jpg", "progressive.jpg", "exif_rotated.jpg"] {
         let luma = decode(&fixture(name), &grey).unwrap();
         let colour = decode(&fixture(name), &DecodeOptions::default()).unwrap();
-        assert_eq!(luma.format(), PixelFormat::Gray, "{name}");
+        assert_eq!(luma.format(), PixelFormat::Grey, "{name}");
         assert_eq!(
             (luma.width(), luma.height()),
             (colour.width(), colour.height()),
@@ -126,7 +126,7 @@ fn grey_target_decodes_jpeg_luma_only_in_display_orientation() {
         let worst = luma
             .data()
             .iter()
-            .zip(colour.to_gray().data())
+            .zip(colour.to_grey().data())
             .enumerate()
             .filter(|(i, _)| !(14..18).contains(&(i % width)))
             .map(|(_, (a, b))| a.abs_diff(*b))

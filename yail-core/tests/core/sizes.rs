@@ -23,7 +23,7 @@ proptest! {
         seed in any::<u8>(),
     ) {
         let (width, height) = if transpose { (height, width) } else { (width, height) };
-        let format = if grey { PixelFormat::Gray } else { PixelFormat::Rgb };
+        let format = if grey { PixelFormat::Grey } else { PixelFormat::Rgb };
         let source = picture(width, height, seed, format);
         let converter = Converter::new();
         for mode in GfxMode::ALL {
@@ -39,7 +39,7 @@ proptest! {
 #[test]
 fn one_pixel_pictures_convert() {
     let converter = Converter::new();
-    for format in [PixelFormat::Gray, PixelFormat::Rgb] {
+    for format in [PixelFormat::Grey, PixelFormat::Rgb] {
         for mode in GfxMode::ALL {
             assert!(
                 converter

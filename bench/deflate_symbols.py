@@ -2,7 +2,7 @@
 """Counts what a PNG's compressed image data is made of: literals and
 matches (back-references), with the match lengths and literal code lengths.
 
-    python3 tools/deflate_symbols.py assets/photos/chelsea.png
+    python3 bench/deflate_symbols.py assets/photos/chelsea.png
 
 Written to see what bounds inflating (docs/performance.md): a stream of
 short matches costs two dependent table lookups per symbol, one of mostly

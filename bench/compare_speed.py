@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Per-image speed of `yail convert --timings` against the Python servers'
-Pillow pipeline (tools/pillow_baseline.py), measured the same way on both
+Pillow pipeline (bench/pillow_baseline.py), measured the same way on both
 sides: every picture converted once per round, ROUNDS rounds, pictures
 interleaved; the median and minimum per picture are reported.
 
     cargo build --release -p yail-cli
-    python3 tools/compare_speed.py --mode gr8 --rounds 15 assets/photos/{astronaut,camera,chelsea,coffee}.png assets/photos/rocket.jpg
+    python3 bench/compare_speed.py --mode gr8 --rounds 15 assets/photos/{astronaut,camera,chelsea,coffee}.png assets/photos/rocket.jpg
 
 The two sides alternate round by round so a busy machine slows both alike;
 each side's process is warmed up with one conversion first.

@@ -2,7 +2,7 @@
 """Times the Python YAIL servers' conversion pipeline (Pillow defaults) on
 this machine, for comparison with `yail convert --timings`.
 
-    python3 tools/pillow_baseline.py --mode gr8 assets/photos/*.png
+    python3 bench/pillow_baseline.py --mode gr8 assets/photos/*.png
 
 For each input prints one JSON line {"input", "ms"} (decode + convert, wall
 time, best of --repeat runs after one warm-up), like the Rust CLI. The steps

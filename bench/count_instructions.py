@@ -6,7 +6,7 @@ processor core is shared with another busy thread (docs/performance.md,
 "What the slow phases are").
 
     cargo build --release -p yail-core --example stages
-    python3 tools/count_instructions.py --mode gr8 assets/photos/chelsea.png
+    python3 bench/count_instructions.py --mode gr8 assets/photos/chelsea.png
 
 Each side is counted twice, converting the picture once and 1 + ROUNDS
 times; the difference over ROUNDS is one conversion, without start-up
@@ -20,14 +20,14 @@ import subprocess
 import sys
 import tempfile
 
-TOOLS = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, TOOLS)
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 import pillow_baseline  # noqa: E402
 
 # Converts argv[3] argv[1] + 1 times the way the Python servers do.
 PILLOW = """
 import sys
-sys.path.insert(0, {tools!r})
+sys.path.insert(0, {here!r})
 import pillow_baseline
 data = open(sys.argv[3], "rb").read()
 for _ in range(int(sys.argv[1]) + 1):
@@ -67,7 +67,7 @@ def main():
     if not os.path.exists(args.stages):
         sys.exit(f"{args.stages} is missing: "
                  "cargo build --release -p yail-core --example stages")
-    script = PILLOW.format(tools=TOOLS)
+    script = PILLOW.format(here=HERE)
     print(f"mode {args.mode}; millions of instructions per conversion")
     print(f"{'picture':<16}{'yail':>10}{'Pillow':>10}{'ratio':>10}")
     for path in args.inputs:

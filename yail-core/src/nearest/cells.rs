@@ -1,45 +1,16 @@
-//! Nearest-colour search in a palette of up to 256 colours.
-//!
-//! A VBXE picture maps 76 800 pixels onto 255 colours; trying every colour
-//! for every pixel costs ~20 million distance computations. Instead the
-//! colour cube is cut into cells, and for each cell that a pixel falls in
-//! we list, once, the colours that can be nearest to *some* point of the
-//! cell: a colour whose smallest possible distance to the cell is larger
-//! than another colour's largest possible distance never wins. A pixel
-//! then only compares its cell's list (about a tenth of the palette).
-//!
-//! Within a cell's list the colours are sorted by their distance to the
-//! cell's centre and stored eight at a time, channel by channel, for
-//! `wide`'s portable SIMD vectors. A pixel walks the groups in that order
-//! and stops as soon as the triangle inequality proves that no later colour
-//! can beat the best found (|c - centre| - |pixel - centre| > best), which
-//! is usually after one or two groups.
-//!
-//! Working values are usually linear light, where a photo's colours crowd
-//! near black, so the cell walls are spaced evenly in the (signed) square
-//! root of the value. The cells reach a little past 0..1 on both sides
-//! because a ditherer's values overshoot, and the overshoot must count in
-//! the choice.
-//!
-//! The result is exact: the same index as the full search
-//! (`nearest_reference`), ties going to the lower index.
-//!
-//! VBXE dithering uses [`GridSearch`] on top: it memoises the exact answer
-//! for small cells of the cube, trading 0.5 dB of HVS-PSNR (50.78 to 50.28
-//! on the photo set) for a conversion about 1.6x faster.
+//! The exact search: candidate lists per cell of the colour cube, walked
+//! eight colours at a time.
 
 use wide::f32x8;
 
-use crate::dither::Quantizer;
+use crate::quantizer::Quantizer;
+
+use super::space::{DOMAIN, WARPED, clamped, warp};
 
 /// Cells per axis of the colour cube.
 const CELLS: usize = 8;
 /// Palettes at most this large are searched directly.
 const DIRECT_SEARCH_MAX: usize = 24;
-/// The range searched; values beyond are searched as if clamped.
-const DOMAIN: (f32, f32) = (-0.25, 1.25);
-/// The warped (signed square root) domain.
-const WARPED: (f32, f32) = (-0.5, 1.118_034);
 /// The index carried by padding lanes; larger than any palette index.
 const PADDING: f32 = 256.0;
 /// A stand-in colour for padding lanes: never near anything.
@@ -91,17 +62,6 @@ fn tree_min(v: [f32; 8]) -> f32 {
     ];
     let b = [a[0].min(a[2]), a[1].min(a[3])];
     b[0].min(b[1])
-}
-
-#[inline]
-fn clamped(value: [f32; 3]) -> [f32; 3] {
-    value.map(|v| v.clamp(DOMAIN.0, DOMAIN.1))
-}
-
-/// The signed square root: the axis along which cells are evenly spaced.
-#[inline]
-fn warp(v: f32) -> f32 {
-    v.abs().sqrt().copysign(v)
 }
 
 /// The lower wall of cell `i` along one axis (`i` in `0..=CELLS`), in
@@ -321,93 +281,5 @@ mod tests {
         let mut search = ColourSearch::new(palette);
         assert_eq!(search.nearest([0.0, 0.0, 0.0]), 7);
         assert_eq!(search.nearest([0.6, 0.6, 0.6]), 0);
-    }
-}
-
-/// Levels per axis of the [`GridSearch`] memo.
-const GRID: usize = 64;
-/// A memo slot not filled yet.
-const UNKNOWN: u16 = u16::MAX;
-
-/// An approximate, much cheaper search for dithering large palettes.
-///
-/// The colour cube is divided into `GRID`³ small cells (evenly spaced in the
-/// same signed square root as [`ColourSearch`]'s cells). The first query
-/// landing in a small cell asks the exact search for the colour nearest to
-/// the cell's centre and remembers it; later queries there get that answer.
-/// The choice can differ from the exact one for a pixel near a boundary
-/// between two colours, which error diffusion absorbs: the error it carries
-/// on is computed from the colour actually chosen.
-#[derive(Debug, Clone)]
-pub(crate) struct GridSearch {
-    exact: ColourSearch,
-    memo: Vec<u16>,
-}
-
-impl GridSearch {
-    /// A memoised search over `colours` (1 to 256 of them).
-    pub fn new(colours: Vec<[f32; 3]>) -> GridSearch {
-        GridSearch {
-            exact: ColourSearch::new(colours),
-            memo: vec![UNKNOWN; GRID * GRID * GRID],
-        }
-    }
-
-    #[inline]
-    fn grid_of(value: [f32; 3]) -> [usize; 3] {
-        let scale = GRID as f32 / (WARPED.1 - WARPED.0);
-        clamped(value).map(|v| (((warp(v) - WARPED.0) * scale) as usize).min(GRID - 1))
-    }
-
-    /// The centre of small cell `g` along one axis, in working values.
-    fn grid_centre(g: usize) -> f32 {
-        let t = WARPED.0 + (WARPED.1 - WARPED.0) * (g as f32 + 0.5) / GRID as f32;
-        t * t.abs()
-    }
-}
-
-impl Quantizer<3> for GridSearch {
-    #[inline]
-    fn nearest(&mut self, value: [f32; 3]) -> u8 {
-        let g = GridSearch::grid_of(value);
-        let slot = (g[0] * GRID + g[1]) * GRID + g[2];
-        match self.memo[slot] {
-            UNKNOWN => {
-                let index = self.exact.nearest(g.map(GridSearch::grid_centre));
-                self.memo[slot] = u16::from(index);
-                index
-            }
-            known => known as u8,
-        }
-    }
-
-    #[inline]
-    fn colour(&self, index: u8) -> [f32; 3] {
-        self.exact.colour(index)
-    }
-
-    fn spread(&self) -> f32 {
-        self.exact.spread()
-    }
-}
-
-#[cfg(test)]
-mod grid_tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn grid_search_answers_with_the_exact_choice_for_the_cell_centre(
-            palette in proptest::collection::vec([0.0f32..=1.0, 0.0f32..=1.0, 0.0f32..=1.0], 1..=256),
-            queries in proptest::collection::vec([-0.3f32..=1.3, -0.3f32..=1.3, -0.3f32..=1.3], 1..100),
-        ) {
-            let mut grid = GridSearch::new(palette.clone());
-            let reference = ColourSearch::new(palette);
-            for q in queries {
-                let centre = GridSearch::grid_of(q).map(GridSearch::grid_centre);
-                prop_assert_eq!(grid.nearest(q), reference.nearest_reference(centre));
-            }
-        }
     }
 }

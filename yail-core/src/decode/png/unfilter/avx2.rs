@@ -10,10 +10,9 @@
 //! same. About two thirds of the Paeth rows of the photos in
 //! `assets/photos` come in runs of eight or more.
 //!
-//! Measured (`stages decode`, minimum of 2000): astronaut.png 0.564 to
-//! 0.525 ms, chelsea.png 1.145 to 1.129 ms. Average rows stay with
-//! [`super::sse2`]: their chain is short, the loop is bound by its loads
-//! and stores, and eight at a time made coffee.png 1 % slower.
+//! Average rows stay with [`super::sse2`]: their chain is short, so the
+//! loop is bound by its loads and stores, which wider vectors do not
+//! reduce (eight at a time is slightly slower).
 
 use std::arch::x86_64::{__m128i, __m256i};
 
@@ -228,7 +227,7 @@ mod tests {
             let mut upper = above.clone();
             for pair in plain.chunks_exact_mut(2) {
                 let [row, below] = pair else { unreachable!() };
-                super::super::portable_pair(bpp, true, &upper, row, below);
+                super::super::portable::portable_pair(bpp, true, &upper, row, below);
                 upper.clone_from(below);
             }
             let mut fast = rows;

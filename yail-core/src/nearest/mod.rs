@@ -1,0 +1,36 @@
+//! Nearest-colour search in a palette of up to 256 colours.
+//!
+//! A VBXE picture maps 76 800 pixels onto 255 colours; trying every colour
+//! for every pixel costs ~20 million distance computations. Instead the
+//! colour cube is cut into cells, and for each cell that a pixel falls in
+//! we list, once, the colours that can be nearest to *some* point of the
+//! cell: a colour whose smallest possible distance to the cell is larger
+//! than another colour's largest possible distance never wins. A pixel
+//! then only compares its cell's list (about a tenth of the palette).
+//!
+//! Within a cell's list the colours are sorted by their distance to the
+//! cell's centre and stored eight at a time, channel by channel, for
+//! `wide`'s portable SIMD vectors. A pixel walks the groups in that order
+//! and stops as soon as the triangle inequality proves that no later colour
+//! can beat the best found (|c - centre| - |pixel - centre| > best), which
+//! is usually after one or two groups.
+//!
+//! Working values are usually linear light, where a photo's colours crowd
+//! near black, so the cell walls are spaced evenly in the (signed) square
+//! root of the value. The cells reach a little past 0..1 on both sides
+//! because a ditherer's values overshoot, and the overshoot must count in
+//! the choice.
+//!
+//! The result is exact: the same index as the full search
+//! ([`ColourSearch::nearest_reference`]), ties going to the lower index.
+//!
+//! VBXE dithering uses [`GridSearch`] on top: it memoises the exact answer
+//! for small cells of the cube, trading 0.5 dB of HVS-PSNR (50.78 to 50.28
+//! on the photo set) for a conversion about 1.6x faster.
+
+mod cells;
+mod grid;
+mod space;
+
+pub(crate) use cells::ColourSearch;
+pub(crate) use grid::GridSearch;
