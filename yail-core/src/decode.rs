@@ -5,7 +5,8 @@
 //! black and limits that stop decompression bombs before they allocate.
 //! Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale in the DCT domain when
 //! the caller only needs a small picture; the common kinds of PNG take a
-//! faster path of their own (`png/`).
+//! faster path of their own (`png/`), and still WebPs are decoded by
+//! libwebp (`webp.rs`).
 
 use std::io::Cursor;
 
@@ -147,6 +148,11 @@ pub(crate) fn decode_reusing(
     }
     if format == ImageFormat::Png
         && let Some(picture) = crate::png::decode_into(bytes, options, buffers)?
+    {
+        return Ok(picture);
+    }
+    if format == ImageFormat::WebP
+        && let Some(picture) = crate::webp::decode(bytes, options)?
     {
         return Ok(picture);
     }

@@ -17,6 +17,7 @@ mod png;
 mod quality;
 mod render;
 mod resize;
+mod webp;
 
 pub use color::{BlendSpace, linear_to_srgb, luma601, srgb_to_linear};
 pub use converter::{Converter, Settings};
