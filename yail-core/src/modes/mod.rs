@@ -5,6 +5,7 @@
 //! wide pixels where the mode has them), dithered against the colours the
 //! mode can show, and packed into the payload layout of the protocol.
 
+mod few_colours;
 mod grey;
 mod hue;
 mod registers;
