@@ -5,13 +5,15 @@
 //! black and limits that stop decompression bombs before they allocate.
 //! Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale in the DCT domain when
 //! the caller only needs a small picture; the common kinds of PNG take a
-//! faster path of their own (`png/`).
+//! faster path of their own (`png/`), and still WebPs are decoded by
+//! libwebp (`webp.rs`).
 
 mod general;
 mod jpeg;
 mod options;
 mod pixels;
 mod png;
+mod webp;
 
 use image::ImageFormat;
 
@@ -55,6 +57,11 @@ pub(crate) fn decode_reusing(
     }
     if format == ImageFormat::Png
         && let Some(picture) = png::decode_into(bytes, options, buffers)?
+    {
+        return Ok(picture);
+    }
+    if format == ImageFormat::WebP
+        && let Some(picture) = webp::decode(bytes, options)?
     {
         return Ok(picture);
     }

@@ -6,6 +6,7 @@
 //! mode can show, and packed into the payload layout of the protocol.
 
 mod context;
+mod few_colours;
 mod grey;
 mod hue;
 mod pack;

@@ -13,6 +13,7 @@ use quantette::{PaletteBuf, PaletteSize};
 use yail_proto::{GfxMode, Packet};
 
 use super::context::{EncodeContext, PaletteMethod, Work};
+use super::few_colours::few_colours;
 use super::pack::pack;
 use super::screen::{Screen, working_values};
 use crate::error::Result;
@@ -43,6 +44,17 @@ pub(super) fn encode(
     work: &mut Work,
 ) -> Result<Packet> {
     let colours = if mode == GfxMode::VbxeHiRes { 15 } else { 255 };
+    let bits = if mode == GfxMode::VbxeHiRes { 4 } else { 8 };
+    if let Some((exact, mut indices)) = few_colours(frame, usize::from(colours)) {
+        // Every colour gets an entry of its own: nothing to choose or
+        // dither, only the 7-bit rounding (at most one level) is left.
+        let mut wire = vec![0u8; 3];
+        for c in &exact {
+            wire.extend(c.map(|v| wire_of_7bit(to_7bit(v))));
+        }
+        indices.iter_mut().for_each(|i| *i += 1);
+        return Ok(Packet::image(mode, wire, pack(&indices, bits))?);
+    }
     let pixels: &[Srgb<u8>] = from_component_slice(frame);
     let chosen = quantize(pixels, colours, ctx.method);
 
@@ -58,7 +70,6 @@ pub(super) fn encode(
     let mut search = GridSearch::new(palette);
     work.dither(screen, ctx.dither, &mut search);
     work.indices.iter_mut().for_each(|i| *i += 1);
-    let bits = if mode == GfxMode::VbxeHiRes { 4 } else { 8 };
     Ok(Packet::image(mode, wire, pack(&work.indices, bits))?)
 }
 

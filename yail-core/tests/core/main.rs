@@ -7,6 +7,7 @@ mod palette;
 mod quality;
 mod reuse;
 mod sizes;
+mod varied;
 
 /// The repository's photo folder.
 pub fn photo(name: &str) -> Vec<u8> {
