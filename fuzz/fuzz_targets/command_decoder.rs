@@ -50,7 +50,11 @@ fn run(max_len: usize, stream: &[u8], cuts: &[(u8, bool)], pauses: bool) -> Vec<
                 Err(e) => out.push(Err(e)),
             }
         }
-        assert!(buf.len() <= max_len.max(1), "{} bytes buffered, limit {max_len}", buf.len());
+        assert!(
+            buf.len() <= max_len.max(1),
+            "{} bytes buffered, limit {max_len}",
+            buf.len()
+        );
         if pauses && pause {
             while let Some(result) = decoder.decode_idle(&mut buf).transpose() {
                 out.push(result);
@@ -60,7 +64,11 @@ fn run(max_len: usize, stream: &[u8], cuts: &[(u8, bool)], pauses: bool) -> Vec<
     while let Some(result) = decoder.decode_eof(&mut buf).transpose() {
         out.push(result);
     }
-    assert!(buf.is_empty(), "{} bytes left after end of stream", buf.len());
+    assert!(
+        buf.is_empty(),
+        "{} bytes left after end of stream",
+        buf.len()
+    );
     out
 }
 
@@ -85,7 +93,11 @@ fuzz_target!(|data: &[u8]| {
     run(max_len, stream, &cuts, true);
     let cut = run(max_len, stream, &cuts, false);
     let whole = run(max_len, stream, &[(255, false)], false);
-    if !stream.is_empty() && stream.len() <= 255 && !chunking_matters(&cut) && !chunking_matters(&whole) {
+    if !stream.is_empty()
+        && stream.len() <= 255
+        && !chunking_matters(&cut)
+        && !chunking_matters(&whole)
+    {
         assert_eq!(cut, whole, "the same stream cut differently");
     }
 });

@@ -18,7 +18,12 @@ fuzz_target!(|bytes: &[u8]| {
     }
     let options = DecodeOptions {
         // A frame larger than any accepted picture: no reduced-scale decode.
-        target: Some(Target { width: u32::MAX, height: u32::MAX, fit: Fit::default(), grey: true }),
+        target: Some(Target {
+            width: u32::MAX,
+            height: u32::MAX,
+            fit: Fit::default(),
+            grey: true,
+        }),
         ..yail_fuzz::fuzz_limits()
     };
     let ours = yail_core::decode(bytes, &options);
@@ -29,9 +34,15 @@ fuzz_target!(|bytes: &[u8]| {
             match (picture.format(), format) {
                 (PixelFormat::Gray, PixelFormat::Rgb) => {
                     let distance = yail_fuzz::luma_distance(&data, picture.data());
-                    assert!(distance <= yail_fuzz::JPEG_LUMA_TOLERANCE, "luma off by {distance}");
+                    assert!(
+                        distance <= yail_fuzz::JPEG_LUMA_TOLERANCE,
+                        "luma off by {distance}"
+                    );
                 }
-                _ => assert!(picture.format() == format && picture.data() == data, "different pixels"),
+                _ => assert!(
+                    picture.format() == format && picture.data() == data,
+                    "different pixels"
+                ),
             }
         }
         (Ok(_), None) => panic!("we decoded a file the image crate refuses"),

@@ -49,7 +49,12 @@ fn encode(width: u8, colour: u8, filter: u8, data: &[u8]) -> Option<Vec<u8>> {
     }
     let mut out = Vec::new();
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, filter)
-        .write_image(&data[..width * height * bpp], width as u32, height as u32, colour)
+        .write_image(
+            &data[..width * height * bpp],
+            width as u32,
+            height as u32,
+            colour,
+        )
         .ok()?;
     Some(out)
 }
@@ -65,7 +70,13 @@ fuzz_target!(|data: &[u8]| {
         yail_fuzz::fix_png_crcs(&mut bytes);
         bytes
     } else {
-        let Ok(Pixels { width, colour, filter, data }) = Pixels::arbitrary(&mut Unstructured::new(rest)) else {
+        let Ok(Pixels {
+            width,
+            colour,
+            filter,
+            data,
+        }) = Pixels::arbitrary(&mut Unstructured::new(rest))
+        else {
             return;
         };
         match encode(width, colour, filter, &data) {
@@ -82,7 +93,10 @@ fuzz_target!(|data: &[u8]| {
     };
     match (ours, reference) {
         (Ok(picture), Some(expected)) => {
-            assert!(yail_fuzz::pixels_of(&picture) == expected, "different pixels")
+            assert!(
+                yail_fuzz::pixels_of(&picture) == expected,
+                "different pixels"
+            )
         }
         (Ok(_), None) => panic!("we decoded a file the image crate refuses"),
         (Err(e), Some(_)) => assert!(yail_fuzz::is_limit(&e), "we refused a good file: {e}"),

@@ -13,9 +13,19 @@ use yail_proto::{GfxMode, Packet};
 
 #[derive(Arbitrary, Debug)]
 enum Built {
-    Image { mode: u8, palette: Vec<u8>, pixels: Vec<u8> },
-    Error { gfx: u8, message: String },
-    Frame { gfx: u8, payload: Vec<u8> },
+    Image {
+        mode: u8,
+        palette: Vec<u8>,
+        pixels: Vec<u8>,
+    },
+    Error {
+        gfx: u8,
+        message: String,
+    },
+    Frame {
+        gfx: u8,
+        payload: Vec<u8>,
+    },
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -37,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match built {
-        Built::Image { mode, palette, pixels } => {
+        Built::Image {
+            mode,
+            palette,
+            pixels,
+        } => {
             let mode = GfxMode::ALL[usize::from(mode) % GfxMode::ALL.len()];
             if let Ok(packet) = Packet::image(mode, palette, pixels) {
                 assert_eq!(Packet::decode(&packet.to_bytes()).as_ref(), Ok(&packet));

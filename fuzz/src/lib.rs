@@ -36,7 +36,11 @@ pub fn pixels_of(picture: &Picture) -> Pixels {
 /// The `image` crate's decode of `bytes`, with EXIF orientation applied,
 /// 16-bit channels cut to 8 and transparency composited on black: what
 /// `yail_core::decode` promises to return. `None` if it refuses.
-pub fn reference_decode(bytes: &[u8], format: ImageFormat, options: &DecodeOptions) -> Option<Pixels> {
+pub fn reference_decode(
+    bytes: &[u8],
+    format: ImageFormat,
+    options: &DecodeOptions,
+) -> Option<Pixels> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(options.max_width);
@@ -80,7 +84,10 @@ fn on_black(pixels: &[u8], colours: usize) -> Vec<u8> {
 /// Whether `error` is a refusal by size or memory limit, which our decoder
 /// may reach before the `image` crate would (it checks the header first).
 pub fn is_limit(error: &Error) -> bool {
-    matches!(error, Error::TooLarge { .. } | Error::MemoryLimit { .. } | Error::NoPixels)
+    matches!(
+        error,
+        Error::TooLarge { .. } | Error::MemoryLimit { .. } | Error::NoPixels
+    )
 }
 
 /// Rewrites the CRC of every whole chunk after a PNG signature, so that
@@ -89,7 +96,8 @@ pub fn is_limit(error: &Error) -> bool {
 pub fn fix_png_crcs(bytes: &mut [u8]) {
     let mut at = 8;
     while at + 12 <= bytes.len() {
-        let len = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let len =
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
         let Some(end) = (at + 8).checked_add(len) else {
             return;
         };
@@ -187,7 +195,11 @@ impl RawPng {
     /// (reduced to 0..=4) and sample bytes copied from it, cycling.
     pub fn filtered_data(&self, source: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut bytes = source.iter().copied().chain(std::iter::repeat(0x5A)).cycle();
+        let mut bytes = source
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(0x5A))
+            .cycle();
         for (w, h) in self.passes() {
             let row = (u64::from(w) * u64::from(self.bits_per_pixel())).div_ceil(8) as usize;
             for _ in 0..h {

@@ -59,7 +59,13 @@ fn jpeg(image: &DynamicImage, quality: u8) -> Vec<u8> {
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("corpus");
-    let dirs = ["command_decoder", "packet_decoder", "convert", "diff_png", "diff_jpeg"];
+    let dirs = [
+        "command_decoder",
+        "packet_decoder",
+        "convert",
+        "diff_png",
+        "diff_jpeg",
+    ];
     for dir in dirs {
         fs::create_dir_all(corpus.join(dir)).expect("corpus directory");
     }
@@ -69,7 +75,11 @@ fn main() {
         for (limit, seed) in [(0u8, 7u8), (24, 200)] {
             let mut bytes = vec![limit, seed];
             bytes.extend_from_slice(stream);
-            write(&dir("command_decoder"), &format!("client-{i}-{limit}"), &bytes);
+            write(
+                &dir("command_decoder"),
+                &format!("client-{i}-{limit}"),
+                &bytes,
+            );
         }
     }
 
@@ -80,10 +90,20 @@ fn main() {
         let Ok(image) = image::open(&path) else {
             continue;
         };
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("photo").to_owned();
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("photo")
+            .to_owned();
         // Odd sizes on purpose: partial SIMD groups and partial JPEG blocks.
-        small.push((format!("{name}-65"), image.resize_exact(65, 49, FilterType::Triangle)));
-        small.push((format!("{name}-9"), image.resize_exact(9, 7, FilterType::Triangle)));
+        small.push((
+            format!("{name}-65"),
+            image.resize_exact(65, 49, FilterType::Triangle),
+        ));
+        small.push((
+            format!("{name}-9"),
+            image.resize_exact(9, 7, FilterType::Triangle),
+        ));
     }
     small.sort_by(|a, b| a.0.cmp(&b.0));
 
@@ -94,7 +114,11 @@ fn main() {
             if let Ok(packet) = converter.convert(&file, &Settings::new(mode)) {
                 let mut bytes = vec![0];
                 bytes.extend(packet.to_bytes());
-                write(&dir("packet_decoder"), &format!("mode-{}", u8::from(mode)), &bytes);
+                write(
+                    &dir("packet_decoder"),
+                    &format!("mode-{}", u8::from(mode)),
+                    &bytes,
+                );
             }
         }
     }
@@ -107,10 +131,25 @@ fn main() {
         let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
         let files = [
             ("png", encoded(image, ImageFormat::Png)),
-            ("rgba.png", encoded(&DynamicImage::ImageRgba8(image.to_rgba8()), ImageFormat::Png)),
-            ("grey.png", encoded(&DynamicImage::ImageLuma8(image.to_luma8()), ImageFormat::Png)),
+            (
+                "rgba.png",
+                encoded(
+                    &DynamicImage::ImageRgba8(image.to_rgba8()),
+                    ImageFormat::Png,
+                ),
+            ),
+            (
+                "grey.png",
+                encoded(
+                    &DynamicImage::ImageLuma8(image.to_luma8()),
+                    ImageFormat::Png,
+                ),
+            ),
             ("jpg", jpeg(image, 75)),
-            ("grey.jpg", jpeg(&DynamicImage::ImageLuma8(image.to_luma8()), 90)),
+            (
+                "grey.jpg",
+                jpeg(&DynamicImage::ImageLuma8(image.to_luma8()), 90),
+            ),
             ("gif", encoded(&rgb, ImageFormat::Gif)),
             ("bmp", encoded(&rgb, ImageFormat::Bmp)),
             ("webp", encoded(&rgb, ImageFormat::WebP)),
@@ -132,7 +171,8 @@ fn main() {
     let formats = root.join("../yail-core/tests/data/formats");
     for entry in fs::read_dir(&formats).expect("yail-core/tests/data/formats") {
         let path = entry.expect("directory entry").path();
-        let (Some(name), Ok(bytes)) = (path.file_name().and_then(|s| s.to_str()), fs::read(&path)) else {
+        let (Some(name), Ok(bytes)) = (path.file_name().and_then(|s| s.to_str()), fs::read(&path))
+        else {
             continue;
         };
         let mut seed = vec![2];
@@ -145,7 +185,9 @@ fn main() {
 
     // Every colour type and depth, with and without palette transparency,
     // plain and interlaced, random filter bytes, odd sizes, split IDAT.
-    let noise: Vec<u8> = (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0u32..4096)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     for colour in [0u8, 2, 3, 4, 6] {
         for &depth in depths(colour) {
             for interlaced in [false, true] {
@@ -171,7 +213,11 @@ fn main() {
                     let file = png.file(&png.filtered_data(&noise));
                     let mut seed = vec![0];
                     seed.extend_from_slice(&file);
-                    let name = format!("raw-c{colour}-d{depth}-i{}-t{}.png", u8::from(interlaced), u8::from(transparency));
+                    let name = format!(
+                        "raw-c{colour}-d{depth}-i{}-t{}.png",
+                        u8::from(interlaced),
+                        u8::from(transparency)
+                    );
                     write(&dir("diff_png"), &name, &seed);
                 }
             }
@@ -180,7 +226,12 @@ fn main() {
 
     // How far the luma path lies from the reference on the JPEG seeds.
     let options = DecodeOptions {
-        target: Some(Target { width: u32::MAX, height: u32::MAX, fit: Fit::default(), grey: true }),
+        target: Some(Target {
+            width: u32::MAX,
+            height: u32::MAX,
+            fit: Fit::default(),
+            grey: true,
+        }),
         ..yail_fuzz::fuzz_limits()
     };
     let mut worst = 0;

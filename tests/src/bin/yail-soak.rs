@@ -179,7 +179,10 @@ impl Server {
                 return Ok(server);
             }
             if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited at start ({status}); log: {}", server.log.display());
+                bail!(
+                    "the server exited at start ({status}); log: {}",
+                    server.log.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -192,7 +195,8 @@ impl Server {
 
     /// Resident memory in KiB.
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -209,7 +213,10 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits up to `wait` for the exit.
-    async fn terminate(mut self, wait: Duration) -> anyhow::Result<(Option<ExitStatus>, Duration, String)> {
+    async fn terminate(
+        mut self,
+        wait: Duration,
+    ) -> anyhow::Result<(Option<ExitStatus>, Duration, String)> {
         let started = Instant::now();
         // SAFETY: kill only sends a signal to our own child process.
         unsafe { libc::kill(self.pid() as libc::pid_t, libc::SIGTERM) };
@@ -330,7 +337,9 @@ impl Tally {
     /// Records a well-behaved client's reply; `true` if it was an image.
     fn record(&self, reply: &Reply, mode: GfxMode) -> bool {
         match reply {
-            Reply::Packet(p) if p.error_message().is_some_and(|m| m.contains(BUSY)) => add(&self.busy),
+            Reply::Packet(p) if p.error_message().is_some_and(|m| m.contains(BUSY)) => {
+                add(&self.busy)
+            }
             Reply::Packet(p) if p.error_message().is_some() => add(&self.error_packets),
             Reply::Packet(p) if valid_image(p, mode) => {
                 add(&self.images);
@@ -360,7 +369,13 @@ const MODES: [GfxMode; 5] = [
 
 /// One well-behaved session: `gfx N files`, then `next` a few times
 /// (`think` apart, as a person looks at each picture), `quit`.
-async fn good_session(i: usize, server: SocketAddr, tally: &Tally, pictures: usize, think: Duration) {
+async fn good_session(
+    i: usize,
+    server: SocketAddr,
+    tally: &Tally,
+    pictures: usize,
+    think: Duration,
+) {
     let timeout = Duration::from_secs(60);
     let Ok(mut stream) = connect_from(i, server).await else {
         add(&tally.connect_failures);
@@ -392,11 +407,15 @@ async fn good_session(i: usize, server: SocketAddr, tally: &Tally, pictures: usi
 /// Random bytes, long lines, unterminated quotes, binary, HTTP and TLS.
 fn garbage() -> Vec<u8> {
     match fastrand::u8(0..6) {
-        0 => (0..fastrand::usize(1..4000)).map(|_| fastrand::u8(..)).collect(),
+        0 => (0..fastrand::usize(1..4000))
+            .map(|_| fastrand::u8(..))
+            .collect(),
         1 => format!("search \"{}", "x".repeat(fastrand::usize(1..5000))).into_bytes(),
         2 => format!("gfx {} files", fastrand::u32(..)).into_bytes(),
         3 => b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".to_vec(),
-        4 => vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03],
+        4 => vec![
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03,
+        ],
         _ => "next".repeat(fastrand::usize(1..500)).into_bytes(),
     }
 }
@@ -471,13 +490,39 @@ async fn chaos(options: &Options) -> anyhow::Result<bool> {
     let panics = log.matches("panicked").count();
     let served = get(&tally.images);
 
-    println!("chaos run: {load_secs:.0} s of load, server log {}", options.log.display());
-    println!("  well-behaved: {served} images, {} busy refusals, {} error packets, {} bad replies (invalid {}, truncated {}, timed out {}, i/o {}), {} failed connects",
-        get(&tally.busy), get(&tally.error_packets), tally.bad_replies(), get(&tally.invalid), get(&tally.truncated), get(&tally.timed_out), get(&tally.io_errors), get(&tally.connect_failures));
-    println!("  hostile: {} garbage sessions, {} silent (closed by server {}, left open {}), {} non-readers, {} mid-packet drops, flood {} served / {} refused",
-        get(&tally.garbage_sent), get(&tally.silent_closed_by_server) + get(&tally.silent_left_open), get(&tally.silent_closed_by_server), get(&tally.silent_left_open), get(&tally.non_readers), get(&tally.mid_packet_drops), get(&tally.flood_served), get(&tally.flood_refused));
-    println!("  server: idle {idle_rss} KiB / {idle_fds} fds; after {rss} KiB / {fds} fds; peak {peak_rss} KiB");
-    println!("  SIGTERM: {status:?} after {:.2} s; {panics} panics in the log", took.as_secs_f64());
+    println!(
+        "chaos run: {load_secs:.0} s of load, server log {}",
+        options.log.display()
+    );
+    println!(
+        "  well-behaved: {served} images, {} busy refusals, {} error packets, {} bad replies (invalid {}, truncated {}, timed out {}, i/o {}), {} failed connects",
+        get(&tally.busy),
+        get(&tally.error_packets),
+        tally.bad_replies(),
+        get(&tally.invalid),
+        get(&tally.truncated),
+        get(&tally.timed_out),
+        get(&tally.io_errors),
+        get(&tally.connect_failures)
+    );
+    println!(
+        "  hostile: {} garbage sessions, {} silent (closed by server {}, left open {}), {} non-readers, {} mid-packet drops, flood {} served / {} refused",
+        get(&tally.garbage_sent),
+        get(&tally.silent_closed_by_server) + get(&tally.silent_left_open),
+        get(&tally.silent_closed_by_server),
+        get(&tally.silent_left_open),
+        get(&tally.non_readers),
+        get(&tally.mid_packet_drops),
+        get(&tally.flood_served),
+        get(&tally.flood_refused)
+    );
+    println!(
+        "  server: idle {idle_rss} KiB / {idle_fds} fds; after {rss} KiB / {fds} fds; peak {peak_rss} KiB"
+    );
+    println!(
+        "  SIGTERM: {status:?} after {:.2} s; {panics} panics in the log",
+        took.as_secs_f64()
+    );
 
     let mut passed = true;
     let mut check = |ok: bool, what: &str| {
@@ -485,13 +530,28 @@ async fn chaos(options: &Options) -> anyhow::Result<bool> {
         passed &= ok;
     };
     check(served > 0, "well-behaved clients received images");
-    check(tally.bad_replies() == 0, "well-behaved clients received only whole, valid packets");
-    check(get(&tally.flood_refused) > 0, "a flood past --max-connections is refused with a packet");
-    check(get(&tally.silent_left_open) == 0, "silent connections are closed by the idle timeout");
+    check(
+        tally.bad_replies() == 0,
+        "well-behaved clients received only whole, valid packets",
+    );
+    check(
+        get(&tally.flood_refused) > 0,
+        "a flood past --max-connections is refused with a packet",
+    );
+    check(
+        get(&tally.silent_left_open) == 0,
+        "silent connections are closed by the idle timeout",
+    );
     check(panics == 0, "no panic in the server log");
-    check(fds <= idle_fds + 2, "open descriptors back at the idle level");
+    check(
+        fds <= idle_fds + 2,
+        "open descriptors back at the idle level",
+    );
     // The cache (16 MiB here) fills during the run; allow it and as much again.
-    check(rss <= idle_rss + 32 * 1024, "resident memory back near the idle level (+ cache)");
+    check(
+        rss <= idle_rss + 32 * 1024,
+        "resident memory back near the idle level (+ cache)",
+    );
     check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
     Ok(passed)
 }
@@ -607,7 +667,10 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
     let sessions = options.sessions;
     let needed = 2 * sessions as u64 + 200;
     if open_file_limit() < needed / 2 {
-        bail!("open-file limit {} is too low for {sessions} sessions", open_file_limit());
+        bail!(
+            "open-file limit {} is too low for {sessions} sessions",
+            open_file_limit()
+        );
     }
     let server = Server::start(
         options,
@@ -622,7 +685,9 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
     let addr = server.addr;
     let (start_rss, start_fds) = (server.rss_kib(), server.fds());
     let tally = Arc::new(Tally::default());
-    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(sessions * options.pictures)));
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(
+        sessions * options.pictures,
+    )));
     let pictures = options.pictures;
     let started = Instant::now();
     // Sessions stay connected until all have had their pictures, so the
@@ -632,7 +697,11 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
     let connect_limit = Arc::new(tokio::sync::Semaphore::new(256));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..sessions {
-        let (tally, latencies, all_done) = (Arc::clone(&tally), Arc::clone(&latencies), Arc::clone(&all_done));
+        let (tally, latencies, all_done) = (
+            Arc::clone(&tally),
+            Arc::clone(&latencies),
+            Arc::clone(&all_done),
+        );
         let mut released = release.1.clone();
         let connect_limit = Arc::clone(&connect_limit);
         tasks.spawn(async move {
@@ -658,8 +727,10 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
                         break;
                     }
                     let reply = read_packet(stream, &mut buffer, Duration::from_secs(300)).await;
-                    if n > 0 {
-                        latencies.lock().map(|mut l| l.push(asked.elapsed())).ok();
+                    if n > 0
+                        && let Ok(mut latencies) = latencies.lock()
+                    {
+                        latencies.push(asked.elapsed());
                     }
                     if !tally.record(&reply, mode) {
                         break;
@@ -674,7 +745,11 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
     all_done.wait().await;
     let busy_secs = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (idle_rss, idle_fds, connections) = (server.rss_kib(), server.fds(), server.fds().saturating_sub(start_fds));
+    let (idle_rss, idle_fds, connections) = (
+        server.rss_kib(),
+        server.fds(),
+        server.fds().saturating_sub(start_fds),
+    );
     let _ = release.0.send(true);
     while tasks.join_next().await.is_some() {}
     let peak = peak_rss_kib(server.pid());
@@ -690,12 +765,32 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
     };
     let expected = (sessions * pictures) as u64;
     let images = get(&tally.images);
-    println!("scale run: {sessions} sessions x {pictures} pictures (GR.8, files), server log {}", options.log.display());
-    println!("  {images} of {expected} images in {busy_secs:.1} s; failures: busy {}, error packets {}, bad replies {}, failed connects {}",
-        get(&tally.busy), get(&tally.error_packets), tally.bad_replies(), get(&tally.connect_failures));
-    println!("  next: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)", at(0.5), at(0.9), at(0.99), at(1.0), latencies.len());
-    println!("  server RSS: {start_rss} KiB at start; {idle_rss} KiB with {connections} idle connections open ({idle_fds} fds); peak {peak} KiB");
-    println!("  SIGTERM: {status:?} after {:.2} s; {panics} panics in the log", took.as_secs_f64());
+    println!(
+        "scale run: {sessions} sessions x {pictures} pictures (GR.8, files), server log {}",
+        options.log.display()
+    );
+    println!(
+        "  {images} of {expected} images in {busy_secs:.1} s; failures: busy {}, error packets {}, bad replies {}, failed connects {}",
+        get(&tally.busy),
+        get(&tally.error_packets),
+        tally.bad_replies(),
+        get(&tally.connect_failures)
+    );
+    println!(
+        "  next: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0),
+        latencies.len()
+    );
+    println!(
+        "  server RSS: {start_rss} KiB at start; {idle_rss} KiB with {connections} idle connections open ({idle_fds} fds); peak {peak} KiB"
+    );
+    println!(
+        "  SIGTERM: {status:?} after {:.2} s; {panics} panics in the log",
+        took.as_secs_f64()
+    );
     let mut passed = true;
     let mut check = |ok: bool, what: &str| {
         println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
@@ -715,7 +810,11 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
 /// boundary.
 async fn shutdown(options: &Options) -> anyhow::Result<bool> {
     let clients = options.clients;
-    let server = Server::start(options, &["--max-connections".into(), (clients + 50).to_string()]).await?;
+    let server = Server::start(
+        options,
+        &["--max-connections".into(), (clients + 50).to_string()],
+    )
+    .await?;
     let addr = server.addr;
     let whole = Arc::new(AtomicU64::new(0));
     let cut = Arc::new(AtomicU64::new(0));
@@ -723,8 +822,12 @@ async fn shutdown(options: &Options) -> anyhow::Result<bool> {
     let started_streaming = Arc::new(tokio::sync::Barrier::new(clients + 1));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..clients {
-        let (whole, cut, invalid, started) =
-            (Arc::clone(&whole), Arc::clone(&cut), Arc::clone(&invalid), Arc::clone(&started_streaming));
+        let (whole, cut, invalid, started) = (
+            Arc::clone(&whole),
+            Arc::clone(&cut),
+            Arc::clone(&invalid),
+            Arc::clone(&started_streaming),
+        );
         tasks.spawn(async move {
             let Ok(mut stream) = connect_from(i, addr).await else {
                 invalid.fetch_add(1, Ordering::Relaxed);
@@ -735,7 +838,11 @@ async fn shutdown(options: &Options) -> anyhow::Result<bool> {
             let mut buffer = Vec::new();
             let mut first = true;
             loop {
-                let command = if first { format!("gfx {} files", u8::from(mode)) } else { "next".into() };
+                let command = if first {
+                    format!("gfx {} files", u8::from(mode))
+                } else {
+                    "next".into()
+                };
                 if stream.write_all(command.as_bytes()).await.is_err() {
                     break;
                 }
@@ -750,7 +857,11 @@ async fn shutdown(options: &Options) -> anyhow::Result<bool> {
                     }
                     // The server closed between packets: the clean end.
                     Reply::Truncated(0) => break,
-                    Reply::Failed(e) if e.kind() == std::io::ErrorKind::ConnectionReset && buffer.is_empty() => break,
+                    Reply::Failed(e)
+                        if e.kind() == std::io::ErrorKind::ConnectionReset && buffer.is_empty() =>
+                    {
+                        break;
+                    }
                     Reply::Truncated(_) | Reply::Failed(_) => {
                         cut.fetch_add(1, Ordering::Relaxed);
                         break;
@@ -773,19 +884,32 @@ async fn shutdown(options: &Options) -> anyhow::Result<bool> {
     .await
     .is_ok();
     let panics = log.matches("panicked").count();
-    println!("shutdown run: {clients} clients streaming, {before} packets before SIGTERM, {} in all; server log {}",
-        whole.load(Ordering::Relaxed), options.log.display());
-    println!("  SIGTERM: {status:?} after {:.2} s; {} clients cut mid-packet, {} invalid replies, {panics} panics",
-        took.as_secs_f64(), cut.load(Ordering::Relaxed), invalid.load(Ordering::Relaxed));
+    println!(
+        "shutdown run: {clients} clients streaming, {before} packets before SIGTERM, {} in all; server log {}",
+        whole.load(Ordering::Relaxed),
+        options.log.display()
+    );
+    println!(
+        "  SIGTERM: {status:?} after {:.2} s; {} clients cut mid-packet, {} invalid replies, {panics} panics",
+        took.as_secs_f64(),
+        cut.load(Ordering::Relaxed),
+        invalid.load(Ordering::Relaxed)
+    );
     let mut passed = true;
     let mut check = |ok: bool, what: &str| {
         println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
         passed &= ok;
     };
     check(status.is_some_and(|s| s.success()), "exit 0");
-    check(took <= Duration::from_secs(12), "within the 10 s grace period (+2 s)");
+    check(
+        took <= Duration::from_secs(12),
+        "within the 10 s grace period (+2 s)",
+    );
     check(clients_ended, "every client saw its connection end");
-    check(cut.load(Ordering::Relaxed) == 0, "no client received a truncated packet");
+    check(
+        cut.load(Ordering::Relaxed) == 0,
+        "no client received a truncated packet",
+    );
     check(invalid.load(Ordering::Relaxed) == 0, "no invalid packet");
     check(panics == 0, "no panic in the server log");
     Ok(passed)
