@@ -477,3 +477,18 @@ proptest! {
         check_jpeg_luma(&bytes[..keep])?;
     }
 }
+
+/// Found by `diff_jpeg` after 337 runs: a damaged copy of
+/// `exif_rotated_big.jpg` (a few bits changed) whose luma-only decode lies
+/// up to 122 grey levels from the colour decode's luma on unclipped pixels:
+/// zune-jpeg conceals the damage differently when it skips the colour
+/// planes. Open finding (docs/security.md); ignored until it is decided
+/// whether the luma path should refuse such files or fall back.
+#[test]
+#[ignore = "open finding: damaged JPEG, luma path and colour decode disagree"]
+fn damaged_jpeg_found_by_fuzzing_decodes_to_the_same_luma() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fuzz/diff_jpeg_luma_mismatch.jpg");
+    let bytes = std::fs::read(path).expect("regression file");
+    check_jpeg_luma(&bytes).unwrap();
+}
