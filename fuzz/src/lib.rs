@@ -1,0 +1,258 @@
+//! What the fuzz targets share: the reference decode (the `image` crate,
+//! normalised the way `yail_core::decode` normalises its output), the
+//! comparison rules of the differential targets, and a PNG CRC fixer that
+//! lets the fuzzer reach past the `png` crate's checksum check.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use yail_core::{DecodeOptions, Error, Picture, PixelFormat};
+
+/// The limits the image targets run under: the server's defaults shrunk so
+/// one input decodes in milliseconds. The code paths are the same; only the
+/// thresholds move.
+pub fn fuzz_limits() -> DecodeOptions {
+    DecodeOptions {
+        max_width: 4096,
+        max_height: 4096,
+        max_alloc: 64 << 20,
+        target: None,
+    }
+}
+
+/// Pixels as (width, height, format, bytes).
+pub type Pixels = (u32, u32, PixelFormat, Vec<u8>);
+
+/// `picture` as plain [`Pixels`].
+pub fn pixels_of(picture: &Picture) -> Pixels {
+    (
+        picture.width(),
+        picture.height(),
+        picture.format(),
+        picture.data().to_vec(),
+    )
+}
+
+/// The `image` crate's decode of `bytes`, with EXIF orientation applied,
+/// 16-bit channels cut to 8 and transparency composited on black: what
+/// `yail_core::decode` promises to return. `None` if it refuses.
+pub fn reference_decode(
+    bytes: &[u8],
+    format: ImageFormat,
+    options: &DecodeOptions,
+) -> Option<Pixels> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(options.max_width);
+    limits.max_image_height = Some(options.max_height);
+    limits.max_alloc = Some(options.max_alloc);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().ok()?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).ok()?;
+    image.apply_orientation(orientation);
+    let (width, height) = (image.width(), image.height());
+    let (format, data) = match &image {
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => {
+            (PixelFormat::Gray, image.to_luma8().into_raw())
+        }
+        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
+            (PixelFormat::Gray, on_black(&image.to_luma_alpha8(), 1))
+        }
+        other if other.color().has_alpha() => (PixelFormat::Rgb, on_black(&image.to_rgba8(), 3)),
+        other => (PixelFormat::Rgb, other.to_rgb8().into_raw()),
+    };
+    Some((width, height, format, data))
+}
+
+/// Colour channels followed by an alpha byte, composited on black with
+/// rounding: written out independently of `yail_core`'s own code.
+fn on_black(pixels: &[u8], colours: usize) -> Vec<u8> {
+    pixels
+        .chunks_exact(colours + 1)
+        .flat_map(|px| {
+            let alpha = u32::from(px[colours]);
+            px[..colours]
+                .iter()
+                .map(move |&v| ((u32::from(v) * alpha + 127) / 255) as u8)
+        })
+        .collect()
+}
+
+/// Whether `error` is a refusal by size or memory limit, which our decoder
+/// may reach before the `image` crate would (it checks the header first).
+pub fn is_limit(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::TooLarge { .. } | Error::MemoryLimit { .. } | Error::NoPixels
+    )
+}
+
+/// Rewrites the CRC of every whole chunk after a PNG signature, so that
+/// mutated files are judged on their contents, not their checksums (our
+/// fast path skips CRCs; the `png` crate checks them).
+pub fn fix_png_crcs(bytes: &mut [u8]) {
+    let mut at = 8;
+    while at + 12 <= bytes.len() {
+        let len =
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let Some(end) = (at + 8).checked_add(len) else {
+            return;
+        };
+        if end + 4 > bytes.len() {
+            return;
+        }
+        let crc = crc32fast::hash(&bytes[at + 4..end]);
+        bytes[end..end + 4].copy_from_slice(&crc.to_be_bytes());
+        at = end + 4;
+    }
+}
+
+/// The largest difference between the Rec. 601 luma of `rgb` and `grey`,
+/// over the pixels whose colour was not clipped (no channel at 0 or 255):
+/// where the colour decode clipped, its luma is not the file's Y any more
+/// and may lie far from it (a saturated red/blue edge, up to ~100 levels).
+pub fn luma_distance(rgb: &[u8], grey: &[u8]) -> u8 {
+    rgb.chunks_exact(3)
+        .zip(grey)
+        .filter(|(px, _)| px.iter().all(|&c| c != 0 && c != 255))
+        .map(|(px, &g)| yail_core::luma601(px[0], px[1], px[2]).abs_diff(g))
+        .max()
+        .unwrap_or(0)
+}
+
+/// How far (in grey levels) our luma-only JPEG decode may lie from the
+/// Rec. 601 luma of the `image` crate's colour decode, on pixels the colour
+/// decode did not clip ([`luma_distance`]). The luma plane is the file's Y
+/// itself; the reference goes Y → RGB (each channel rounded) → Y again.
+pub const JPEG_LUMA_TOLERANCE: u8 = 2;
+
+/// A PNG written by hand, so that every colour type, bit depth, palette,
+/// transparency key, interlacing and filter byte can be produced (the
+/// encoders at hand write only some of them).
+#[derive(Debug, Clone)]
+pub struct RawPng {
+    /// Width in pixels (at least 1).
+    pub width: u32,
+    /// Height in pixels (at least 1).
+    pub height: u32,
+    /// Colour type: 0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA.
+    pub colour: u8,
+    /// Bits per sample (1, 2, 4, 8 or 16 as the colour type allows).
+    pub depth: u8,
+    /// Adam7 interlacing.
+    pub interlaced: bool,
+    /// PLTE contents (colour type 3).
+    pub palette: Option<Vec<u8>>,
+    /// tRNS contents.
+    pub transparency: Option<Vec<u8>>,
+    /// How many IDAT chunks the compressed data is split into.
+    pub idat_parts: usize,
+}
+
+/// The Adam7 passes as (x start, y start, x step, y step).
+const ADAM7: [(u32, u32, u32, u32); 7] = [
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+];
+
+impl RawPng {
+    /// Bits per pixel.
+    pub fn bits_per_pixel(&self) -> u32 {
+        let samples = match self.colour {
+            2 => 3,
+            4 => 2,
+            6 => 4,
+            _ => 1,
+        };
+        samples * u32::from(self.depth)
+    }
+
+    /// (columns, rows) of each reduced image the rows are stored as.
+    pub fn passes(&self) -> Vec<(u32, u32)> {
+        if !self.interlaced {
+            return vec![(self.width, self.height)];
+        }
+        ADAM7
+            .iter()
+            .map(|&(x0, y0, dx, dy)| {
+                let w = self.width.saturating_sub(x0).div_ceil(dx);
+                let h = self.height.saturating_sub(y0).div_ceil(dy);
+                (w, h)
+            })
+            .filter(|&(w, h)| w > 0 && h > 0)
+            .collect()
+    }
+
+    /// The uncompressed image data with filter bytes taken from `source`
+    /// (reduced to 0..=4) and sample bytes copied from it, cycling.
+    pub fn filtered_data(&self, source: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut bytes = source
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(0x5A))
+            .cycle();
+        for (w, h) in self.passes() {
+            let row = (u64::from(w) * u64::from(self.bits_per_pixel())).div_ceil(8) as usize;
+            for _ in 0..h {
+                out.push(bytes.next().unwrap_or(0) % 5);
+                out.extend(bytes.by_ref().take(row));
+            }
+        }
+        out
+    }
+
+    /// The file: signature, IHDR, PLTE, tRNS, IDAT parts of `filtered`
+    /// zlib-compressed, IEND.
+    pub fn file(&self, filtered: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
+        let mut header = Vec::new();
+        header.extend_from_slice(&self.width.to_be_bytes());
+        header.extend_from_slice(&self.height.to_be_bytes());
+        header.extend_from_slice(&[self.depth, self.colour, 0, 0, u8::from(self.interlaced)]);
+        chunk(&mut out, b"IHDR", &header);
+        if let Some(palette) = &self.palette {
+            chunk(&mut out, b"PLTE", palette);
+        }
+        if let Some(key) = &self.transparency {
+            chunk(&mut out, b"tRNS", key);
+        }
+        let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::fastest());
+        let mut zlib = vec![0; compressor.zlib_compress_bound(filtered.len())];
+        let len = compressor.zlib_compress(filtered, &mut zlib).unwrap_or(0);
+        zlib.truncate(len);
+        let part = zlib.len().div_ceil(self.idat_parts.max(1)).max(1);
+        for piece in zlib.chunks(part) {
+            chunk(&mut out, b"IDAT", piece);
+        }
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
+}
+
+/// Appends one chunk with its CRC.
+pub fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let start = out.len();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let crc = crc32fast::hash(&out[start..]);
+    out.extend_from_slice(&crc.to_be_bytes());
+}
+
+/// The depths PNG allows for a colour type.
+pub fn depths(colour: u8) -> &'static [u8] {
+    match colour {
+        0 => &[1, 2, 4, 8, 16],
+        3 => &[1, 2, 4, 8],
+        _ => &[8, 16],
+    }
+}

@@ -1,0 +1,916 @@
+//! `yail-soak`: chaos, scale and shutdown runs against a real `yail-server`
+//! process, on loopback only, each bounded in time.
+//!
+//! ```text
+//! yail-soak chaos --seconds 600          well-behaved clients stream while others misbehave
+//! yail-soak scale --sessions 10000       many concurrent sessions, 10 pictures each
+//! yail-soak shutdown --clients 200       SIGTERM while clients stream
+//! ```
+//!
+//! The server binary is the `yail-server` next to this one (build both:
+//! `cargo build --release -p yail-server -p yail-tests`), or `--server PATH`.
+//! It serves `assets/photos`. Clients connect from addresses spread over
+//! 127.0.0.0/8, as real Ataris come from distinct homes. The run exits
+//! non-zero if any check fails; the summary goes to standard output and
+//! the server's log to a file named in it.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use yail_proto::{DecodeError, GfxMode, Packet};
+
+/// The largest read the Atari client makes.
+const CHUNK: usize = 4096;
+/// The text of the server's refusal when it is full.
+const BUSY: &str = "server busy";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let options = Options::parse(&args)?;
+    raise_open_file_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let passed = runtime.block_on(async {
+        match options.run {
+            Run::Chaos => chaos(&options).await,
+            Run::Scale => scale(&options).await,
+            Run::Shutdown => shutdown(&options).await,
+        }
+    })?;
+    if !passed {
+        bail!("checks failed (see above)");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    Chaos,
+    Scale,
+    Shutdown,
+}
+
+#[derive(Debug, Clone)]
+struct Options {
+    run: Run,
+    server: PathBuf,
+    seconds: u64,
+    sessions: usize,
+    pictures: usize,
+    clients: usize,
+    log: PathBuf,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> anyhow::Result<Options> {
+        let run = match args.first().map(String::as_str) {
+            Some("chaos") => Run::Chaos,
+            Some("scale") => Run::Scale,
+            Some("shutdown") => Run::Shutdown,
+            _ => bail!(
+                "usage: yail-soak chaos [--seconds N] | scale [--sessions N] [--pictures N] | shutdown [--clients N]  [--server PATH] [--log PATH]"
+            ),
+        };
+        let here = std::env::current_exe().context("where this program is")?;
+        let mut options = Options {
+            run,
+            server: here.with_file_name("yail-server"),
+            seconds: 60,
+            sessions: 10_000,
+            pictures: 10,
+            clients: 200,
+            log: std::env::temp_dir().join(format!("yail-soak-{}.log", std::process::id())),
+        };
+        let mut rest = args[1..].iter();
+        while let Some(flag) = rest.next() {
+            let value = rest
+                .next()
+                .with_context(|| format!("{flag} needs a value"))?;
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .with_context(|| format!("{flag}: not a number: {value}"))
+            };
+            match flag.as_str() {
+                "--server" => options.server = PathBuf::from(value),
+                "--log" => options.log = PathBuf::from(value),
+                "--seconds" => options.seconds = number()?.clamp(1, 24 * 3600),
+                "--sessions" => options.sessions = number()?.clamp(1, 60_000) as usize,
+                "--pictures" => options.pictures = number()?.clamp(1, 1000) as usize,
+                "--clients" => options.clients = number()?.clamp(1, 10_000) as usize,
+                other => bail!("unknown option {other}"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Lifts the soft open-file limit to the hard one; the server, started
+/// from here, inherits it.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
+
+fn open_file_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: as above.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    limit.rlim_cur
+}
+
+// -- The server process ----------------------------------------------------
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Server {
+    async fn start(options: &Options, extra: &[String]) -> anyhow::Result<Server> {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            probe.local_addr()?.port()
+        };
+        let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/photos");
+        let log = std::fs::File::create(&options.log)
+            .with_context(|| format!("create {}", options.log.display()))?;
+        let child = Command::new(&options.server)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--paths")
+            .arg(&photos)
+            .args(extra)
+            .env("YAIL_LOG_LEVEL", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("start {}", options.server.display()))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut server = Server {
+            child,
+            addr,
+            log: options.log.clone(),
+        };
+        for _ in 0..200 {
+            if TcpStream::connect(addr).await.is_ok() {
+                return Ok(server);
+            }
+            if let Some(status) = server.child.try_wait()? {
+                bail!(
+                    "the server exited at start ({status}); log: {}",
+                    server.log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the server did not listen within 10 s")
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Open file descriptors.
+    fn fds(&self) -> u64 {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count() as u64)
+            .unwrap_or(0)
+    }
+
+    /// Sends SIGTERM and waits up to `wait` for the exit.
+    async fn terminate(
+        mut self,
+        wait: Duration,
+    ) -> anyhow::Result<(Option<ExitStatus>, Duration, String)> {
+        let started = Instant::now();
+        // SAFETY: kill only sends a signal to our own child process.
+        unsafe { libc::kill(self.pid() as libc::pid_t, libc::SIGTERM) };
+        let mut status = None;
+        while started.elapsed() < wait {
+            if let Some(s) = self.child.try_wait()? {
+                status = Some(s);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let took = started.elapsed();
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        Ok((status, took, log))
+    }
+}
+
+// -- Clients ---------------------------------------------------------------
+
+/// A client source address for number `i`: 127.1.0.1 onwards, never
+/// 127.0.0.1 itself, 254 hosts to a /24.
+fn source(i: usize) -> Ipv4Addr {
+    let host = (i % 254 + 1) as u8;
+    let net = i / 254;
+    Ipv4Addr::new(127, 1 + (net / 256 % 250) as u8, (net % 256) as u8, host)
+}
+
+async fn connect_from(i: usize, server: SocketAddr) -> std::io::Result<TcpStream> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source(i), 0)))?;
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// What reading one packet gave.
+#[derive(Debug)]
+enum Reply {
+    Packet(Packet),
+    /// Bytes that are not a packet.
+    Invalid,
+    /// The connection ended after this many bytes of a packet.
+    Truncated(usize),
+    TimedOut,
+    Failed(std::io::Error),
+}
+
+/// Reads one packet the way the Atari does, in chunks of at most 4 KiB.
+async fn read_packet(stream: &mut TcpStream, buffer: &mut Vec<u8>, timeout: Duration) -> Reply {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut chunk = [0u8; CHUNK];
+    loop {
+        match Packet::parse(buffer) {
+            Ok((packet, used)) => {
+                buffer.drain(..used);
+                return Reply::Packet(packet);
+            }
+            Err(DecodeError::Incomplete { .. }) => {}
+            Err(_) => return Reply::Invalid,
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Err(_) => return Reply::TimedOut,
+            Ok(Ok(0)) => return Reply::Truncated(buffer.len()),
+            Ok(Ok(n)) => buffer.extend_from_slice(&chunk[..n]),
+            Ok(Err(e)) => return Reply::Failed(e),
+        }
+    }
+}
+
+/// Whether `packet` is a correct answer to a request in `mode`.
+fn valid_image(packet: &Packet, mode: GfxMode) -> bool {
+    match mode.geometry() {
+        Some(geometry) => {
+            packet.gfx() == u8::from(mode)
+                && packet.image_data().map(<[u8]>::len) == Some(geometry.payload_len())
+        }
+        // "random": whatever was picked must be a mode with its full payload.
+        None => GfxMode::try_from(packet.gfx())
+            .ok()
+            .and_then(GfxMode::geometry)
+            .is_some_and(|g| packet.image_data().map(<[u8]>::len) == Some(g.payload_len())),
+    }
+}
+
+/// Counters shared by the client tasks.
+#[derive(Default)]
+struct Tally {
+    images: AtomicU64,
+    busy: AtomicU64,
+    error_packets: AtomicU64,
+    invalid: AtomicU64,
+    truncated: AtomicU64,
+    timed_out: AtomicU64,
+    io_errors: AtomicU64,
+    connect_failures: AtomicU64,
+    garbage_sent: AtomicU64,
+    silent_closed_by_server: AtomicU64,
+    silent_left_open: AtomicU64,
+    non_readers: AtomicU64,
+    mid_packet_drops: AtomicU64,
+    flood_served: AtomicU64,
+    flood_refused: AtomicU64,
+}
+
+fn add(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+fn get(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+impl Tally {
+    /// Records a well-behaved client's reply; `true` if it was an image.
+    fn record(&self, reply: &Reply, mode: GfxMode) -> bool {
+        match reply {
+            Reply::Packet(p) if p.error_message().is_some_and(|m| m.contains(BUSY)) => {
+                add(&self.busy)
+            }
+            Reply::Packet(p) if p.error_message().is_some() => add(&self.error_packets),
+            Reply::Packet(p) if valid_image(p, mode) => {
+                add(&self.images);
+                return true;
+            }
+            Reply::Packet(_) | Reply::Invalid => add(&self.invalid),
+            Reply::Truncated(_) => add(&self.truncated),
+            Reply::TimedOut => add(&self.timed_out),
+            Reply::Failed(_) => add(&self.io_errors),
+        }
+        false
+    }
+
+    /// Replies a well-behaved client must never get.
+    fn bad_replies(&self) -> u64 {
+        get(&self.invalid) + get(&self.truncated) + get(&self.timed_out) + get(&self.io_errors)
+    }
+}
+
+const MODES: [GfxMode; 5] = [
+    GfxMode::Gr8,
+    GfxMode::Gr9,
+    GfxMode::Gr15,
+    GfxMode::VbxeLegacy,
+    GfxMode::Random,
+];
+
+/// One well-behaved session: `gfx N files`, then `next` a few times
+/// (`think` apart, as a person looks at each picture), `quit`.
+async fn good_session(
+    i: usize,
+    server: SocketAddr,
+    tally: &Tally,
+    pictures: usize,
+    think: Duration,
+) {
+    let timeout = Duration::from_secs(60);
+    let Ok(mut stream) = connect_from(i, server).await else {
+        add(&tally.connect_failures);
+        return;
+    };
+    let mode = MODES[i % MODES.len()];
+    let mut buffer = Vec::new();
+    for n in 0..pictures {
+        let command = if n == 0 {
+            format!("gfx {} files", u8::from(mode))
+        } else {
+            String::from("next")
+        };
+        if stream.write_all(command.as_bytes()).await.is_err() {
+            add(&tally.io_errors);
+            return;
+        }
+        let reply = read_packet(&mut stream, &mut buffer, timeout).await;
+        if !tally.record(&reply, mode) {
+            return;
+        }
+        tokio::time::sleep(think).await;
+    }
+    let _ = stream.write_all(b"quit").await;
+}
+
+// -- chaos -----------------------------------------------------------------
+
+/// Random bytes, long lines, unterminated quotes, binary, HTTP and TLS.
+fn garbage() -> Vec<u8> {
+    match fastrand::u8(0..6) {
+        0 => (0..fastrand::usize(1..4000))
+            .map(|_| fastrand::u8(..))
+            .collect(),
+        1 => format!("search \"{}", "x".repeat(fastrand::usize(1..5000))).into_bytes(),
+        2 => format!("gfx {} files", fastrand::u32(..)).into_bytes(),
+        3 => b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".to_vec(),
+        4 => vec![
+            0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03,
+        ],
+        _ => "next".repeat(fastrand::usize(1..500)).into_bytes(),
+    }
+}
+
+async fn chaos(options: &Options) -> anyhow::Result<bool> {
+    const MAX_CONNECTIONS: usize = 64;
+    const IDLE_SECS: u64 = 5;
+    let server = Server::start(
+        options,
+        &[
+            "--max-connections".into(),
+            MAX_CONNECTIONS.to_string(),
+            "--idle-timeout".into(),
+            IDLE_SECS.to_string(),
+            "--request-timeout".into(),
+            "20".into(),
+            "--cache-mb".into(),
+            "16".into(),
+        ],
+    )
+    .await?;
+    let addr = server.addr;
+    let tally = Arc::new(Tally::default());
+    // Warm up (every mode once, the catalogue read), then take the idle figures.
+    for i in 0..MODES.len() {
+        good_session(i, addr, &tally, 2, Duration::ZERO).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (idle_rss, idle_fds) = (server.rss_kib(), server.fds());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut spawn_role = |role: usize, count: usize| {
+        for k in 0..count {
+            let tally = Arc::clone(&tally);
+            tasks.spawn(async move {
+                let mut i = role * 100_000 + k * 1000;
+                while Instant::now() < deadline {
+                    i += 1;
+                    match role {
+                        0 => good_session(i, addr, &tally, 5, Duration::from_millis(20)).await,
+                        1 => garbage_session(i, addr, &tally).await,
+                        2 => silent_session(i, addr, &tally, IDLE_SECS).await,
+                        3 => non_reader(i, addr, &tally).await,
+                        4 => mid_packet_drop(i, addr, &tally).await,
+                        _ => flood(i, addr, &tally, MAX_CONNECTIONS + 40).await,
+                    }
+                    // Leave the shared machine some breath between sessions.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            });
+        }
+    };
+    spawn_role(0, 6);
+    spawn_role(1, 2);
+    spawn_role(2, 2);
+    spawn_role(3, 2);
+    spawn_role(4, 2);
+    spawn_role(5, 1);
+    while tasks.join_next().await.is_some() {}
+    let load_secs = started.elapsed().as_secs_f64();
+    // Give the server the idle timeout to close what the clients left.
+    let settle = Instant::now();
+    let mut fds = server.fds();
+    while fds > idle_fds + 2 && settle.elapsed() < Duration::from_secs(IDLE_SECS * 3) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        fds = server.fds();
+    }
+    let rss = server.rss_kib();
+    let peak_rss = peak_rss_kib(server.pid());
+    let (status, took, log) = server.terminate(Duration::from_secs(15)).await?;
+    let panics = log.matches("panicked").count();
+    let served = get(&tally.images);
+
+    println!(
+        "chaos run: {load_secs:.0} s of load, server log {}",
+        options.log.display()
+    );
+    println!(
+        "  well-behaved: {served} images, {} busy refusals, {} error packets, {} bad replies (invalid {}, truncated {}, timed out {}, i/o {}), {} failed connects",
+        get(&tally.busy),
+        get(&tally.error_packets),
+        tally.bad_replies(),
+        get(&tally.invalid),
+        get(&tally.truncated),
+        get(&tally.timed_out),
+        get(&tally.io_errors),
+        get(&tally.connect_failures)
+    );
+    println!(
+        "  hostile: {} garbage sessions, {} silent (closed by server {}, left open {}), {} non-readers, {} mid-packet drops, flood {} served / {} refused",
+        get(&tally.garbage_sent),
+        get(&tally.silent_closed_by_server) + get(&tally.silent_left_open),
+        get(&tally.silent_closed_by_server),
+        get(&tally.silent_left_open),
+        get(&tally.non_readers),
+        get(&tally.mid_packet_drops),
+        get(&tally.flood_served),
+        get(&tally.flood_refused)
+    );
+    println!(
+        "  server: idle {idle_rss} KiB / {idle_fds} fds; after {rss} KiB / {fds} fds; peak {peak_rss} KiB"
+    );
+    println!(
+        "  SIGTERM: {status:?} after {:.2} s; {panics} panics in the log",
+        took.as_secs_f64()
+    );
+
+    let mut passed = true;
+    let mut check = |ok: bool, what: &str| {
+        println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
+        passed &= ok;
+    };
+    check(served > 0, "well-behaved clients received images");
+    check(
+        tally.bad_replies() == 0,
+        "well-behaved clients received only whole, valid packets",
+    );
+    check(
+        get(&tally.flood_refused) > 0,
+        "a flood past --max-connections is refused with a packet",
+    );
+    check(
+        get(&tally.silent_left_open) == 0,
+        "silent connections are closed by the idle timeout",
+    );
+    check(panics == 0, "no panic in the server log");
+    check(
+        fds <= idle_fds + 2,
+        "open descriptors back at the idle level",
+    );
+    // The cache (16 MiB here) fills during the run; allow it and as much again.
+    check(
+        rss <= idle_rss + 32 * 1024,
+        "resident memory back near the idle level (+ cache)",
+    );
+    check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
+    Ok(passed)
+}
+
+async fn garbage_session(i: usize, addr: SocketAddr, tally: &Tally) {
+    let Ok(mut stream) = connect_from(i, addr).await else {
+        return;
+    };
+    add(&tally.garbage_sent);
+    for _ in 0..fastrand::usize(1..4) {
+        if stream.write_all(&garbage()).await.is_err() {
+            return;
+        }
+    }
+    // Read whatever comes back for a moment; the server may close.
+    let mut sink = [0u8; CHUNK];
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn silent_session(i: usize, addr: SocketAddr, tally: &Tally, idle_secs: u64) {
+    let Ok(mut stream) = connect_from(i, addr).await else {
+        return;
+    };
+    let mut sink = [0u8; CHUNK];
+    // The idle timeout must close it; the first bytes may be a busy packet.
+    let closed = tokio::time::timeout(Duration::from_secs(idle_secs + 3), async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok();
+    add(if closed {
+        &tally.silent_closed_by_server
+    } else {
+        &tally.silent_left_open
+    });
+}
+
+async fn non_reader(i: usize, addr: SocketAddr, tally: &Tally) {
+    let Ok(mut stream) = connect_from(i, addr).await else {
+        return;
+    };
+    add(&tally.non_readers);
+    let _ = stream.write_all(b"gfx 17 files").await;
+    for _ in 0..30 {
+        if tokio::time::timeout(Duration::from_millis(100), stream.write_all(b"next"))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+}
+
+async fn mid_packet_drop(i: usize, addr: SocketAddr, tally: &Tally) {
+    let Ok(mut stream) = connect_from(i, addr).await else {
+        return;
+    };
+    let _ = stream.write_all(b"gfx 17 files").await;
+    let mut part = vec![0u8; fastrand::usize(1..5000)];
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut part)).await;
+    add(&tally.mid_packet_drops);
+}
+
+async fn flood(i: usize, addr: SocketAddr, tally: &Tally, count: usize) {
+    let mut streams = Vec::new();
+    for k in 0..count {
+        if let Ok(stream) = connect_from(i * 1000 + k, addr).await {
+            streams.push(stream);
+        }
+    }
+    let mut buffer = Vec::new();
+    for stream in &mut streams {
+        let _ = stream.write_all(b"gfx 2 ").await;
+        buffer.clear();
+        match read_packet(stream, &mut buffer, Duration::from_millis(200)).await {
+            Reply::Packet(p) if p.error_message().is_some_and(|m| m.contains(BUSY)) => {
+                add(&tally.flood_refused)
+            }
+            // Accepted sessions wait for a request after `gfx`: no reply.
+            _ => add(&tally.flood_served),
+        }
+    }
+    drop(streams);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+// -- scale -----------------------------------------------------------------
+
+async fn scale(options: &Options) -> anyhow::Result<bool> {
+    let sessions = options.sessions;
+    let needed = 2 * sessions as u64 + 200;
+    if open_file_limit() < needed / 2 {
+        bail!(
+            "open-file limit {} is too low for {sessions} sessions",
+            open_file_limit()
+        );
+    }
+    let server = Server::start(
+        options,
+        &[
+            "--max-connections".into(),
+            (sessions + 100).to_string(),
+            "--idle-timeout".into(),
+            "900".into(),
+        ],
+    )
+    .await?;
+    let addr = server.addr;
+    let (start_rss, start_fds) = (server.rss_kib(), server.fds());
+    let tally = Arc::new(Tally::default());
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(
+        sessions * options.pictures,
+    )));
+    let pictures = options.pictures;
+    let started = Instant::now();
+    // Sessions stay connected until all have had their pictures, so the
+    // idle figure is taken with every one of them open.
+    let all_done = Arc::new(tokio::sync::Barrier::new(sessions + 1));
+    let release = tokio::sync::watch::channel(false);
+    let connect_limit = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..sessions {
+        let (tally, latencies, all_done) = (
+            Arc::clone(&tally),
+            Arc::clone(&latencies),
+            Arc::clone(&all_done),
+        );
+        let mut released = release.1.clone();
+        let connect_limit = Arc::clone(&connect_limit);
+        tasks.spawn(async move {
+            let stream = {
+                let _permit = connect_limit.acquire().await;
+                connect_from(i, addr).await
+            };
+            let mut stream = match stream {
+                Ok(stream) => Some(stream),
+                Err(_) => {
+                    add(&tally.connect_failures);
+                    None
+                }
+            };
+            if let Some(stream) = stream.as_mut() {
+                let mode = GfxMode::Gr8;
+                let mut buffer = Vec::new();
+                for n in 0..pictures {
+                    let command: &[u8] = if n == 0 { b"gfx 2 files" } else { b"next" };
+                    let asked = Instant::now();
+                    if stream.write_all(command).await.is_err() {
+                        add(&tally.io_errors);
+                        break;
+                    }
+                    let reply = read_packet(stream, &mut buffer, Duration::from_secs(300)).await;
+                    if n > 0
+                        && let Ok(mut latencies) = latencies.lock()
+                    {
+                        latencies.push(asked.elapsed());
+                    }
+                    if !tally.record(&reply, mode) {
+                        break;
+                    }
+                }
+            }
+            all_done.wait().await;
+            let _ = released.changed().await;
+            drop(stream);
+        });
+    }
+    all_done.wait().await;
+    let busy_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (idle_rss, idle_fds, connections) = (
+        server.rss_kib(),
+        server.fds(),
+        server.fds().saturating_sub(start_fds),
+    );
+    let _ = release.0.send(true);
+    while tasks.join_next().await.is_some() {}
+    let peak = peak_rss_kib(server.pid());
+    let (status, took, log) = server.terminate(Duration::from_secs(15)).await?;
+    let panics = log.matches("panicked").count();
+
+    let mut latencies = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let expected = (sessions * pictures) as u64;
+    let images = get(&tally.images);
+    println!(
+        "scale run: {sessions} sessions x {pictures} pictures (GR.8, files), server log {}",
+        options.log.display()
+    );
+    println!(
+        "  {images} of {expected} images in {busy_secs:.1} s; failures: busy {}, error packets {}, bad replies {}, failed connects {}",
+        get(&tally.busy),
+        get(&tally.error_packets),
+        tally.bad_replies(),
+        get(&tally.connect_failures)
+    );
+    println!(
+        "  next: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0),
+        latencies.len()
+    );
+    println!(
+        "  server RSS: {start_rss} KiB at start; {idle_rss} KiB with {connections} idle connections open ({idle_fds} fds); peak {peak} KiB"
+    );
+    println!(
+        "  SIGTERM: {status:?} after {:.2} s; {panics} panics in the log",
+        took.as_secs_f64()
+    );
+    let mut passed = true;
+    let mut check = |ok: bool, what: &str| {
+        println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
+        passed &= ok;
+    };
+    check(images == expected, "every session received every picture");
+    check(panics == 0, "no panic in the server log");
+    check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
+    Ok(passed)
+}
+
+// -- shutdown --------------------------------------------------------------
+
+/// `clients` sessions stream pictures; SIGTERM arrives mid-stream. The
+/// server must exit 0 within its grace period (10 s) plus a margin, and no
+/// client may have received part of a packet: each stream ends on a packet
+/// boundary.
+async fn shutdown(options: &Options) -> anyhow::Result<bool> {
+    let clients = options.clients;
+    let server = Server::start(
+        options,
+        &["--max-connections".into(), (clients + 50).to_string()],
+    )
+    .await?;
+    let addr = server.addr;
+    let whole = Arc::new(AtomicU64::new(0));
+    let cut = Arc::new(AtomicU64::new(0));
+    let invalid = Arc::new(AtomicU64::new(0));
+    let started_streaming = Arc::new(tokio::sync::Barrier::new(clients + 1));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..clients {
+        let (whole, cut, invalid, started) = (
+            Arc::clone(&whole),
+            Arc::clone(&cut),
+            Arc::clone(&invalid),
+            Arc::clone(&started_streaming),
+        );
+        tasks.spawn(async move {
+            let Ok(mut stream) = connect_from(i, addr).await else {
+                invalid.fetch_add(1, Ordering::Relaxed);
+                started.wait().await;
+                return;
+            };
+            let mode = MODES[i % 3];
+            let mut buffer = Vec::new();
+            let mut first = true;
+            loop {
+                let command = if first {
+                    format!("gfx {} files", u8::from(mode))
+                } else {
+                    "next".into()
+                };
+                if stream.write_all(command.as_bytes()).await.is_err() {
+                    break;
+                }
+                let reply = read_packet(&mut stream, &mut buffer, Duration::from_secs(60)).await;
+                if first {
+                    started.wait().await;
+                    first = false;
+                }
+                match reply {
+                    Reply::Packet(p) if valid_image(&p, mode) || p.error_message().is_some() => {
+                        whole.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // The server closed between packets: the clean end.
+                    Reply::Truncated(0) => break,
+                    Reply::Failed(e)
+                        if e.kind() == std::io::ErrorKind::ConnectionReset && buffer.is_empty() =>
+                    {
+                        break;
+                    }
+                    Reply::Truncated(_) | Reply::Failed(_) => {
+                        cut.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    _ => {
+                        invalid.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+        });
+    }
+    started_streaming.wait().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = whole.load(Ordering::Relaxed);
+    let (status, took, log) = server.terminate(Duration::from_secs(15)).await?;
+    let clients_ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_ok();
+    let panics = log.matches("panicked").count();
+    println!(
+        "shutdown run: {clients} clients streaming, {before} packets before SIGTERM, {} in all; server log {}",
+        whole.load(Ordering::Relaxed),
+        options.log.display()
+    );
+    println!(
+        "  SIGTERM: {status:?} after {:.2} s; {} clients cut mid-packet, {} invalid replies, {panics} panics",
+        took.as_secs_f64(),
+        cut.load(Ordering::Relaxed),
+        invalid.load(Ordering::Relaxed)
+    );
+    let mut passed = true;
+    let mut check = |ok: bool, what: &str| {
+        println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
+        passed &= ok;
+    };
+    check(status.is_some_and(|s| s.success()), "exit 0");
+    check(
+        took <= Duration::from_secs(12),
+        "within the 10 s grace period (+2 s)",
+    );
+    check(clients_ended, "every client saw its connection end");
+    check(
+        cut.load(Ordering::Relaxed) == 0,
+        "no client received a truncated packet",
+    );
+    check(invalid.load(Ordering::Relaxed) == 0, "no invalid packet");
+    check(panics == 0, "no panic in the server log");
+    Ok(passed)
+}
