@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a server on a loopback port
 //! that stops when its handle is dropped or shut down.
 
+pub mod fake_http;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

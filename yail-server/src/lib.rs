@@ -8,6 +8,7 @@ pub mod client;
 mod config;
 mod connection;
 mod error;
+pub mod fetch;
 pub mod files;
 pub mod gallery;
 pub mod pipeline;
