@@ -42,11 +42,13 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
     let grace = config.shutdown_grace;
     let limit = Arc::new(Semaphore::new(config.max_connections));
     let pipeline = Pipeline::new(state.clone(), config.workers, config.cache_bytes);
-    let shared = Arc::new(Shared {
-        config,
-        state,
-        pipeline,
-    });
+    let shared = match Shared::new(config, state, pipeline) {
+        Ok(shared) => Arc::new(shared),
+        Err(e) => {
+            error!(error = %e, "cannot set up downloads and search; not serving");
+            return;
+        }
+    };
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
 
