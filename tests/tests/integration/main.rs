@@ -5,5 +5,7 @@ mod dialects;
 mod errors;
 mod limits;
 mod modes;
+mod network;
+mod search;
 mod shutdown;
 mod sources;
