@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: a server on a loopback port
 //! that stops when its handle is dropped or shut down.
 
+pub mod fake_http;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -84,12 +86,14 @@ pub async fn eventually<T: PartialEq>(expected: T, mut read: impl FnMut() -> T) 
     read()
 }
 
-/// Defaults for tests: no prefetch (so conversion counts are exact) and
-/// two workers.
+/// Defaults for tests: no prefetch (so conversion counts are exact), two
+/// workers, and the search service on a closed loopback port, so that no
+/// test reaches the internet by accident.
 pub fn test_config() -> Config {
     Config {
         prefetch: false,
         workers: 2,
+        search_url: String::from("http://127.0.0.1:9"),
         ..Config::default()
     }
 }

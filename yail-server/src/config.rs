@@ -60,6 +60,56 @@ pub struct Config {
     pub openai_api_key: Option<String>,
     /// Gemini key, for image generation (never logged).
     pub gemini_api_key: Option<String>,
+
+    // Network sources: downloads and web image search.
+    /// Fetch from loopback, private, link-local and other non-public
+    /// addresses too (`--allow-private-urls`).
+    pub allow_private_urls: bool,
+    /// Largest download accepted, in bytes.
+    pub max_download_bytes: u64,
+    /// Longest wait for a connection to a web server.
+    pub fetch_connect_timeout: Duration,
+    /// Longest silence while downloading.
+    pub fetch_read_timeout: Duration,
+    /// Longest one whole download may take.
+    pub fetch_timeout: Duration,
+    /// The image search service.
+    pub search_engine: SearchEngine,
+    /// DuckDuckGo's address.
+    pub search_url: String,
+    /// A SearXNG instance's address (for [`SearchEngine::Searxng`]).
+    pub searxng_url: Option<String>,
+    /// How long search results are reused for the same term.
+    pub search_cache_ttl: Duration,
+    /// Broken search results skipped before answering with an error.
+    pub search_retries: usize,
+    /// First pause when the search service says "slow down" (doubled each
+    /// time, three attempts in all).
+    pub search_backoff: Duration,
+}
+
+/// Which web image search service `search` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchEngine {
+    /// DuckDuckGo (no key needed).
+    #[default]
+    DuckDuckGo,
+    /// A SearXNG instance with its JSON API enabled.
+    Searxng,
+}
+
+impl std::str::FromStr for SearchEngine {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<SearchEngine, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "duckduckgo" | "ddg" => Ok(SearchEngine::DuckDuckGo),
+            "searxng" => Ok(SearchEngine::Searxng),
+            other => Err(format!(
+                "unknown search engine {other:?} (duckduckgo or searxng)"
+            )),
+        }
+    }
 }
 
 impl Default for Config {
@@ -88,6 +138,18 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             openai_api_key: None,
             gemini_api_key: None,
+
+            allow_private_urls: false,
+            max_download_bytes: crate::fetch::DEFAULT_MAX_BODY_BYTES,
+            fetch_connect_timeout: Duration::from_secs(10),
+            fetch_read_timeout: Duration::from_secs(15),
+            fetch_timeout: Duration::from_secs(30),
+            search_engine: SearchEngine::DuckDuckGo,
+            search_url: String::from("https://duckduckgo.com"),
+            searxng_url: None,
+            search_cache_ttl: Duration::from_secs(3600),
+            search_retries: 5,
+            search_backoff: Duration::from_secs(1),
         }
     }
 }
@@ -121,6 +183,13 @@ impl std::fmt::Debug for Config {
             .field("tv", &self.tv)
             .field("openai_api_key", &masked(&self.openai_api_key))
             .field("gemini_api_key", &masked(&self.gemini_api_key))
+            .field("allow_private_urls", &self.allow_private_urls)
+            .field("max_download_bytes", &self.max_download_bytes)
+            .field("fetch_timeout", &self.fetch_timeout)
+            .field("search_engine", &self.search_engine)
+            .field("search_url", &self.search_url)
+            .field("searxng_url", &self.searxng_url)
+            .field("search_cache_ttl", &self.search_cache_ttl)
             .finish()
     }
 }

@@ -3,7 +3,9 @@
 
 use yail_state::ErrorKind;
 
+use crate::fetch::FetchError;
 use crate::pipeline::PipelineError;
+use crate::sources::search::SearchError;
 
 /// A request that could not be answered with a picture.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,15 @@ pub(crate) enum RequestError {
     /// The picture could not be loaded or converted.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// A download failed or was refused.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A web image search gave no results.
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    /// Every search result tried failed.
+    #[error("no usable pictures among the results; last problem: {0}")]
+    NoUsableResults(#[source] Box<RequestError>),
 }
 
 impl RequestError {
@@ -57,6 +68,20 @@ impl RequestError {
             | RequestError::NoCamera => ErrorKind::Source,
             RequestError::NoReadablePictures(e) | RequestError::Pipeline(e) => e.kind(),
             RequestError::Timeout => ErrorKind::Timeout,
+            RequestError::Fetch(e) => fetch_kind(e),
+            RequestError::Search(SearchError::Fetch(e)) => fetch_kind(e),
+            RequestError::Search(_) => ErrorKind::Source,
+            RequestError::NoUsableResults(e) => e.kind(),
         }
+    }
+}
+
+fn fetch_kind(error: &FetchError) -> ErrorKind {
+    match error {
+        FetchError::BadUrl(_) | FetchError::Scheme(_) | FetchError::Refused(_) => {
+            ErrorKind::BadRequest
+        }
+        FetchError::Timeout(_) => ErrorKind::Timeout,
+        _ => ErrorKind::Source,
     }
 }

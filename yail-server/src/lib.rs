@@ -8,17 +8,21 @@ pub mod cache;
 mod config;
 mod connection;
 mod error;
+pub mod fetch;
 pub mod files;
 pub mod gallery;
 pub mod pipeline;
 mod server;
 mod session;
+mod sources;
 
 pub use admin::{AdminOptions, run_admin};
-pub use config::Config;
+pub use config::{Config, SearchEngine};
 pub use server::{BUSY_MESSAGE, TOO_MANY_MESSAGE, run};
 
+use fetch::{FetchConfig, Fetcher};
 use pipeline::Pipeline;
+use sources::search::SearchService;
 use yail_state::ServerState;
 
 /// What every session shares.
@@ -26,4 +30,43 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) state: ServerState,
     pub(crate) pipeline: Pipeline,
+    /// The guarded client for everything a client's request downloads.
+    pub(crate) fetcher: Fetcher,
+    pub(crate) search: SearchService,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        config: Config,
+        state: ServerState,
+        pipeline: Pipeline,
+    ) -> Result<Shared, fetch::FetchError> {
+        let fetch_config = FetchConfig {
+            connect_timeout: config.fetch_connect_timeout,
+            read_timeout: config.fetch_read_timeout,
+            total_timeout: config.fetch_timeout,
+            max_body_bytes: config.max_download_bytes,
+            allow_private: config.allow_private_urls,
+            ..FetchConfig::default()
+        };
+        let fetcher = Fetcher::new(fetch_config.clone())?;
+        // The search service's address is the operator's choice, not a
+        // client's, so it may be a private one (a SearXNG on the LAN); the
+        // result pictures go through the guarded `fetcher`.
+        let trusted = Fetcher::new(FetchConfig {
+            allow_private: true,
+            ..fetch_config
+        })?;
+        let search = SearchService::new(
+            sources::search::engine(&config, trusted)?,
+            config.search_cache_ttl,
+        );
+        Ok(Shared {
+            config,
+            state,
+            pipeline,
+            fetcher,
+            search,
+        })
+    }
 }

@@ -113,6 +113,33 @@ struct Args {
     /// Token the admin page asks for (bearer header or login form).
     #[arg(long, env = "YAIL_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+
+    // Network sources: downloads and web image search.
+    /// Also fetch from loopback, private, link-local and other non-public addresses.
+    #[arg(long, env = "YAIL_ALLOW_PRIVATE_URLS")]
+    allow_private_urls: bool,
+    /// Largest download (a search result, showurl), in MB.
+    #[arg(long, env = "YAIL_MAX_DOWNLOAD_MB", default_value_t = 20)]
+    max_download_mb: u64,
+    /// Seconds one whole download may take.
+    #[arg(long, env = "YAIL_FETCH_TIMEOUT", default_value_t = 30)]
+    fetch_timeout: u64,
+    /// Image search service: duckduckgo or searxng.
+    #[arg(long, env = "YAIL_SEARCH_ENGINE", default_value = "duckduckgo")]
+    search_engine: yail_server::SearchEngine,
+    /// DuckDuckGo's address.
+    #[arg(
+        long,
+        env = "YAIL_SEARCH_URL",
+        default_value = "https://duckduckgo.com"
+    )]
+    search_url: String,
+    /// A SearXNG instance's address (with --search-engine searxng).
+    #[arg(long, env = "YAIL_SEARXNG_URL")]
+    searxng_url: Option<String>,
+    /// Minutes search results are reused for the same term.
+    #[arg(long, env = "YAIL_SEARCH_CACHE_MINUTES", default_value_t = 60)]
+    search_cache_minutes: u64,
 }
 
 impl Args {
@@ -141,6 +168,14 @@ impl Args {
             tv: self.tv,
             openai_api_key: self.openai_api_key.clone().filter(|k| !k.is_empty()),
             gemini_api_key: self.gemini_api_key.clone().filter(|k| !k.is_empty()),
+
+            allow_private_urls: self.allow_private_urls,
+            max_download_bytes: self.max_download_mb.saturating_mul(1_000_000),
+            fetch_timeout: Duration::from_secs(self.fetch_timeout),
+            search_engine: self.search_engine,
+            search_url: self.search_url.clone(),
+            searxng_url: self.searxng_url.clone(),
+            search_cache_ttl: Duration::from_secs(self.search_cache_minutes.saturating_mul(60)),
             ..defaults
         }
     }

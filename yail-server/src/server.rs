@@ -56,11 +56,13 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
     let grace = config.shutdown_grace;
     let sessions = Sessions::new(config.max_connections, config.max_per_ip);
     let pipeline = Pipeline::new(state.clone(), &config);
-    let shared = Arc::new(Shared {
-        config,
-        state,
-        pipeline,
-    });
+    let shared = match Shared::new(config, state, pipeline) {
+        Ok(shared) => Arc::new(shared),
+        Err(e) => {
+            error!(error = %e, "cannot set up downloads and search; not serving");
+            return;
+        }
+    };
 
     tokio::pin!(shutdown);
     loop {

@@ -2,12 +2,10 @@
 //! and a prefetched picture, and answers every request with exactly one
 //! packet. Socket I/O lives in `connection.rs`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 use yail_core::Settings;
 use yail_proto::{Command, GfxMode, Packet};
 use yail_state::{ConnectionGuard, ErrorKind};
@@ -16,33 +14,10 @@ use crate::Shared;
 use crate::cache::Converted;
 use crate::connection::{Connection, Decoded};
 use crate::error::RequestError;
-use crate::files::Picture;
-use crate::pipeline::{MAX_SOURCE_BYTES, PipelineError};
-
-/// What `next` repeats.
-enum Source {
-    Nothing,
-    Files,
-    /// A source this server does not provide; `next` says so again.
-    Unavailable(&'static str),
-    Video,
-}
-
-/// A picture being prepared for the next `next`.
-struct Prefetch {
-    mode: GfxMode,
-    path: PathBuf,
-    /// Taken when used; aborted if the prefetch is dropped unused.
-    packet: Option<JoinHandle<Result<Converted, PipelineError>>>,
-}
-
-impl Drop for Prefetch {
-    fn drop(&mut self) {
-        if let Some(task) = &self.packet {
-            task.abort();
-        }
-    }
-}
+use crate::sources::files::Files;
+use crate::sources::search::SearchSource;
+use crate::sources::url::UrlSource;
+use crate::sources::{Context, Source};
 
 /// Whether the session goes on after a command.
 #[derive(PartialEq, Eq)]
@@ -60,8 +35,6 @@ pub(crate) struct Session {
     /// A refused `gfx` value, reported with the next packet.
     pending_error: Option<RequestError>,
     source: Source,
-    last_file: Option<PathBuf>,
-    prefetch: Option<Prefetch>,
 }
 
 impl Session {
@@ -79,8 +52,6 @@ impl Session {
             mode: GfxMode::Gr8,
             pending_error: None,
             source: Source::Nothing,
-            last_file: None,
-            prefetch: None,
         }
     }
 
@@ -135,22 +106,24 @@ impl Session {
                 self.connection.refuse_http().await?;
                 return Ok(Flow::Close);
             }
-            Command::Files => {
-                self.source = Source::Files;
-                self.set_activity("files");
-                self.respond().await?;
-            }
-            Command::Video => {
-                self.source = Source::Video;
-                self.set_activity("video");
-                self.respond().await?;
-            }
+            Command::Files => self.switch(Source::Files(Files::default())).await?,
+            Command::Video => self.switch(Source::Video).await?,
             Command::Next => self.respond().await?,
-            Command::Search(_) => self.unavailable("web image search").await?,
+            Command::Search(term) if term.trim().is_empty() => {
+                let problem = String::from("search needs a term");
+                self.send_error(RequestError::BadCommand(problem)).await?;
+            }
+            Command::Search(term) => self.switch(Source::Search(SearchSource::new(term))).await?,
+            Command::ShowUrl(words) => match words.into_iter().next() {
+                Some(url) => self.switch(Source::Url(UrlSource::new(url))).await?,
+                None => {
+                    let problem = String::from("showurl needs a URL");
+                    self.send_error(RequestError::BadCommand(problem)).await?;
+                }
+            },
             Command::Gen { .. } | Command::GenGemini(_) => {
                 self.unavailable("image generation").await?
             }
-            Command::ShowUrl(_) => self.unavailable("showing pictures from URLs").await?,
             Command::OpenAiConfig { .. } => {
                 self.send_error(RequestError::GenerationNotConfigured)
                     .await?;
@@ -164,12 +137,16 @@ impl Session {
     }
 
     async fn unavailable(&mut self, what: &'static str) -> std::io::Result<()> {
-        self.source = Source::Unavailable(what);
-        self.respond().await
+        self.switch(Source::Unavailable(what)).await
     }
 
-    fn set_activity(&self, activity: &str) {
-        self.guard.set_source(activity, None);
+    /// Makes `source` what `next` repeats, and answers from it.
+    async fn switch(&mut self, source: Source) -> std::io::Result<()> {
+        // Dropping the old source aborts whatever it was preparing.
+        self.source = source;
+        let activity = self.source.activity();
+        self.guard.set_source(&activity, None);
+        self.respond().await
     }
 
     /// Sends the one packet a request gets.
@@ -188,7 +165,8 @@ impl Session {
                 let took = started.elapsed();
                 self.send(&packet.bytes, packet.mode).await?;
                 self.guard.record_picture(&packet.bytes, took);
-                self.start_prefetch();
+                let context = self.context();
+                self.source.prefetch(&context);
                 Ok(())
             }
             Err(error) => {
@@ -202,11 +180,18 @@ impl Session {
 
     /// The packet for the current source.
     async fn produce(&mut self) -> Result<Converted, RequestError> {
-        match self.source {
-            Source::Nothing => Err(RequestError::NothingToRepeat),
-            Source::Unavailable(what) => Err(RequestError::Unavailable(what)),
-            Source::Video => self.next_frame().await,
-            Source::Files => self.next_file().await,
+        if matches!(self.source, Source::Video) {
+            return self.next_frame().await;
+        }
+        let context = self.context();
+        self.source.next(&context).await
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            shared: Arc::clone(&self.shared),
+            requested: self.mode,
+            settings: self.settings(),
         }
     }
 
@@ -218,37 +203,6 @@ impl Session {
         settings.tv = config.tv;
         settings.mode = settings.resolve_mode();
         settings
-    }
-
-    async fn next_file(&mut self) -> Result<Converted, RequestError> {
-        if let Some(mut prefetch) = self.prefetch.take()
-            && prefetch.mode == self.mode
-            && let Some(task) = prefetch.packet.take()
-            && let Ok(Ok(packet)) = task.await
-        {
-            // A failed prefetch falls through to a fresh pick below.
-            self.last_file = Some(prefetch.path.clone());
-            return Ok(packet);
-        }
-        let mut last_error = None;
-        for _ in 0..=self.shared.config.file_retries {
-            let Some(entry) = self
-                .shared
-                .state
-                .random_file_except(self.last_file.as_deref())
-            else {
-                return Err(RequestError::NoPictures);
-            };
-            self.last_file = Some(entry.clone());
-            match convert_file(&self.shared, entry, self.settings()).await {
-                Ok(packet) => return Ok(packet),
-                Err(e) => {
-                    warn!(error = %e, "skipping a picture");
-                    last_error = Some(e);
-                }
-            }
-        }
-        Err(last_error.map_or(RequestError::NoPictures, RequestError::NoReadablePictures))
     }
 
     async fn next_frame(&mut self) -> Result<Converted, RequestError> {
@@ -263,28 +217,6 @@ impl Session {
             .pipeline
             .packet("camera frame", &identity, &settings, async { Ok(data) });
         Ok(packet.await?)
-    }
-
-    /// While the Atari shows a `files` picture, prepare the next one.
-    fn start_prefetch(&mut self) {
-        if !self.shared.config.prefetch || !matches!(self.source, Source::Files) {
-            return;
-        }
-        let Some(path) = self
-            .shared
-            .state
-            .random_file_except(self.last_file.as_deref())
-        else {
-            return;
-        };
-        let (shared, settings) = (Arc::clone(&self.shared), self.settings());
-        let entry = path.clone();
-        let packet = tokio::spawn(async move { convert_file(&shared, entry, settings).await });
-        self.prefetch = Some(Prefetch {
-            mode: self.mode,
-            path,
-            packet: Some(packet),
-        });
     }
 
     async fn send(&mut self, packet: &[u8], mode: GfxMode) -> std::io::Result<()> {
@@ -304,22 +236,4 @@ impl Session {
         let packet = Packet::error(u8::from(self.mode), &message).to_bytes();
         self.send(&packet, self.mode).await
     }
-}
-
-/// Loads and converts one catalogue entry through the shared pipeline.
-async fn convert_file(
-    shared: &Shared,
-    entry: PathBuf,
-    settings: Settings,
-) -> Result<Converted, PipelineError> {
-    let picture = Picture::of_entry(&entry);
-    let name = picture.name();
-    let identity = picture.identity().await.map_err(|e| PipelineError::Load {
-        name: name.clone(),
-        reason: e.to_string(),
-    })?;
-    shared
-        .pipeline
-        .packet(&name, &identity, &settings, picture.load(MAX_SOURCE_BYTES))
-        .await
 }

@@ -6,5 +6,7 @@ mod errors;
 mod hostile;
 mod limits;
 mod modes;
+mod network;
+mod search;
 mod shutdown;
 mod sources;

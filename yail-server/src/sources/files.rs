@@ -1,0 +1,109 @@
+//! `files`: a random picture from the catalogue (--paths or the built-in
+//! gallery), never the same one twice in a row, broken files skipped.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cache::Converted;
+use tokio::task::JoinHandle;
+use tracing::warn;
+use yail_core::Settings;
+use yail_proto::GfxMode;
+
+use super::Context;
+use crate::Shared;
+use crate::error::RequestError;
+use crate::files::Picture;
+use crate::pipeline::{MAX_SOURCE_BYTES, PipelineError};
+
+/// The session's slideshow.
+#[derive(Default)]
+pub(crate) struct Files {
+    last: Option<PathBuf>,
+    prefetch: Option<Prefetch>,
+}
+
+/// A picture being prepared for the next `next`; aborted if dropped unused.
+struct Prefetch {
+    mode: GfxMode,
+    path: PathBuf,
+    packet: Option<JoinHandle<Result<Converted, PipelineError>>>,
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        if let Some(task) = &self.packet {
+            task.abort();
+        }
+    }
+}
+
+impl Files {
+    pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
+        if let Some(mut prefetch) = self.prefetch.take()
+            && prefetch.mode == context.requested
+            && let Some(task) = prefetch.packet.take()
+            && let Ok(Ok(packet)) = task.await
+        {
+            // A failed prefetch falls through to a fresh pick below.
+            self.last = Some(prefetch.path.clone());
+            return Ok(packet);
+        }
+        let shared = &context.shared;
+        let mut last_error = None;
+        for _ in 0..=shared.config.file_retries {
+            let Some(entry) = shared.state.random_file_except(self.last.as_deref()) else {
+                return Err(RequestError::NoPictures);
+            };
+            self.last = Some(entry.clone());
+            match convert_file(shared, entry, context.settings.clone()).await {
+                Ok(packet) => return Ok(packet),
+                Err(e) => {
+                    warn!(error = %e, "skipping a picture");
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.map_or(RequestError::NoPictures, RequestError::NoReadablePictures))
+    }
+
+    /// While the Atari shows a picture, prepare the next one.
+    pub(crate) fn prefetch(&mut self, context: &Context) {
+        if !context.shared.config.prefetch {
+            return;
+        }
+        let Some(path) = context
+            .shared
+            .state
+            .random_file_except(self.last.as_deref())
+        else {
+            return;
+        };
+        let (shared, settings) = (Arc::clone(&context.shared), context.settings.clone());
+        let entry = path.clone();
+        let packet = tokio::spawn(async move { convert_file(&shared, entry, settings).await });
+        self.prefetch = Some(Prefetch {
+            mode: context.requested,
+            path,
+            packet: Some(packet),
+        });
+    }
+}
+
+/// Loads and converts one catalogue entry through the shared pipeline.
+async fn convert_file(
+    shared: &Shared,
+    entry: PathBuf,
+    settings: Settings,
+) -> Result<Converted, PipelineError> {
+    let picture = Picture::of_entry(&entry);
+    let name = picture.name();
+    let identity = picture.identity().await.map_err(|e| PipelineError::Load {
+        name: name.clone(),
+        reason: e.to_string(),
+    })?;
+    shared
+        .pipeline
+        .packet(&name, &identity, &settings, picture.load(MAX_SOURCE_BYTES))
+        .await
+}

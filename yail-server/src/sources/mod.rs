@@ -1,0 +1,76 @@
+//! Where pictures come from. A session holds one [`Source`]: the last
+//! request that `next` repeats. Each source produces one packet per request
+//! and may prepare the next one while the Atari shows the current one.
+
+use std::sync::Arc;
+
+use crate::cache::Converted;
+use yail_core::Settings;
+use yail_proto::GfxMode;
+
+use crate::Shared;
+use crate::error::RequestError;
+
+pub(crate) mod files;
+pub(crate) mod search;
+pub(crate) mod url;
+
+/// What a source needs to produce a packet.
+pub(crate) struct Context {
+    pub(crate) shared: Arc<Shared>,
+    /// The mode the client asked for (perhaps "random").
+    pub(crate) requested: GfxMode,
+    /// The session's settings, with a concrete mode.
+    pub(crate) settings: Settings,
+}
+
+/// What `next` repeats.
+pub(crate) enum Source {
+    /// No request yet.
+    Nothing,
+    /// Pictures from --paths or the gallery.
+    Files(files::Files),
+    /// One picture from a URL (`showurl`).
+    Url(url::UrlSource),
+    /// Web image search results (`search`).
+    Search(search::SearchSource),
+    /// The camera (`video`).
+    Video,
+    /// A source this server does not provide; `next` says so again.
+    Unavailable(&'static str),
+}
+
+impl Source {
+    /// What the admin page shows the session doing.
+    pub(crate) fn activity(&self) -> &'static str {
+        match self {
+            Source::Nothing => "idle",
+            Source::Files(_) => "files",
+            Source::Url(_) => "showurl",
+            Source::Search(_) => "search",
+            Source::Video => "video",
+            Source::Unavailable(_) => "unavailable",
+        }
+    }
+
+    /// The packet for the next request. Video is answered by the session.
+    pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
+        match self {
+            Source::Nothing => Err(RequestError::NothingToRepeat),
+            Source::Unavailable(what) => Err(RequestError::Unavailable(what)),
+            Source::Files(files) => files.next(context).await,
+            Source::Url(url) => url.next(context).await,
+            Source::Search(search) => search.next(context).await,
+            Source::Video => Err(RequestError::NoCamera),
+        }
+    }
+
+    /// Starts preparing the following picture, where that makes sense.
+    pub(crate) fn prefetch(&mut self, context: &Context) {
+        match self {
+            Source::Files(files) => files.prefetch(context),
+            Source::Search(search) => search.prefetch(context),
+            _ => {}
+        }
+    }
+}
