@@ -4,6 +4,7 @@
 use yail_state::ErrorKind;
 
 use crate::pipeline::PipelineError;
+use crate::sources::generate::GenError;
 
 /// A request that could not be answered with a picture.
 #[derive(Debug, thiserror::Error)]
@@ -33,11 +34,20 @@ pub(crate) enum RequestError {
     #[error("no readable pictures found; last problem: {0}")]
     NoReadablePictures(#[source] PipelineError),
     /// `video` on a server without a camera.
-    #[error("this server has no camera")]
+    #[error("no camera configured on this server")]
     NoCamera,
     /// The request took longer than the request timeout.
     #[error("the picture took too long; try again")]
     Timeout,
+    /// `video` while the camera cannot be read.
+    #[error("camera unreachable: {0}")]
+    CameraUnreachable(String),
+    /// A generation failed or was refused.
+    #[error(transparent)]
+    Generation(#[from] GenError),
+    /// `openai-config` refused a change.
+    #[error("{0}")]
+    BadSetting(String),
     /// The picture could not be loaded or converted.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
@@ -50,7 +60,11 @@ impl RequestError {
             RequestError::NothingToRepeat
             | RequestError::BadMode(_)
             | RequestError::BadCommand(_)
-            | RequestError::UnknownCommand(_) => ErrorKind::BadRequest,
+            | RequestError::UnknownCommand(_)
+            | RequestError::BadSetting(_)
+            | RequestError::Generation(GenError::EmptyPrompt) => ErrorKind::BadRequest,
+            RequestError::Generation(GenError::Timeout(_)) => ErrorKind::Timeout,
+            RequestError::Generation(_) | RequestError::CameraUnreachable(_) => ErrorKind::Source,
             RequestError::Unavailable(_)
             | RequestError::GenerationNotConfigured
             | RequestError::NoPictures

@@ -13,8 +13,9 @@ pub mod gallery;
 pub mod pipeline;
 mod server;
 mod session;
+mod sources;
 
-pub use config::Config;
+pub use config::{Config, DEFAULT_GEN_MODEL};
 pub use server::{BUSY_MESSAGE, run};
 
 use pipeline::Pipeline;
@@ -25,4 +26,7 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) state: ServerState,
     pub(crate) pipeline: Pipeline,
+    pub(crate) generator: sources::generate::Generator,
+    /// The capture task of `--camera`, if one is configured.
+    pub(crate) camera: Option<sources::camera::Camera>,
 }
