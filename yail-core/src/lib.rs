@@ -8,6 +8,7 @@ mod decode;
 mod dither;
 mod error;
 mod fit;
+pub mod font;
 mod jpeg;
 mod modes;
 mod nearest;

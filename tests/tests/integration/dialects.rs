@@ -91,7 +91,9 @@ async fn unterminated_bare_words_are_answered_after_a_pause() {
         .await
         .unwrap();
     assert!(
-        packet.error_message().is_some_and(|m| m.contains("private")),
+        packet
+            .error_message()
+            .is_some_and(|m| m.contains("private")),
         "{packet:?}"
     );
 }
