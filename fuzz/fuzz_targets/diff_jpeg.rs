@@ -32,7 +32,7 @@ fuzz_target!(|bytes: &[u8]| {
         (Ok(picture), Some((width, height, format, data))) => {
             assert_eq!((picture.width(), picture.height()), (width, height));
             match (picture.format(), format) {
-                (PixelFormat::Gray, PixelFormat::Rgb) => {
+                (PixelFormat::Grey, PixelFormat::Rgb) => {
                     let distance = yail_fuzz::luma_distance(&data, picture.data());
                     assert!(
                         distance <= yail_fuzz::JPEG_LUMA_TOLERANCE,

@@ -56,10 +56,10 @@ pub fn reference_decode(
     let (width, height) = (image.width(), image.height());
     let (format, data) = match &image {
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => {
-            (PixelFormat::Gray, image.to_luma8().into_raw())
+            (PixelFormat::Grey, image.to_luma8().into_raw())
         }
         DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
-            (PixelFormat::Gray, on_black(&image.to_luma_alpha8(), 1))
+            (PixelFormat::Grey, on_black(&image.to_luma_alpha8(), 1))
         }
         other if other.color().has_alpha() => (PixelFormat::Rgb, on_black(&image.to_rgba8(), 3)),
         other => (PixelFormat::Rgb, other.to_rgb8().into_raw()),
@@ -118,7 +118,7 @@ pub fn luma_distance(rgb: &[u8], grey: &[u8]) -> u8 {
     rgb.chunks_exact(3)
         .zip(grey)
         .filter(|(px, _)| px.iter().all(|&c| c != 0 && c != 255))
-        .map(|(px, &g)| yail_core::luma601(px[0], px[1], px[2]).abs_diff(g))
+        .map(|(px, &g)| luma601(px[0], px[1], px[2]).abs_diff(g))
         .max()
         .unwrap_or(0)
 }
@@ -255,4 +255,10 @@ pub fn depths(colour: u8) -> &'static [u8] {
         3 => &[1, 2, 4, 8],
         _ => &[8, 16],
     }
+}
+
+/// BT.601 luma in the fixed point the luma-only JPEG path is held to: the
+/// reference the colour decode's pixels are reduced with.
+fn luma601(r: u8, g: u8, b: u8) -> u8 {
+    ((19_595 * u32::from(r) + 38_470 * u32::from(g) + 7_471 * u32::from(b) + 32_768) >> 16) as u8
 }

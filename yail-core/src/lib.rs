@@ -8,6 +8,7 @@ mod decode;
 mod dither;
 mod error;
 mod fit;
+pub mod font;
 mod grey_levels;
 mod header;
 mod modes;

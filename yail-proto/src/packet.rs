@@ -199,8 +199,10 @@ impl Packet {
 
     /// An error packet: version 1.4 with a single error block.
     ///
-    /// Every client generation prints the text whatever mode it is in. The
-    /// message is cut at [`MAX_ERROR_TEXT`] bytes (on a character boundary).
+    /// Both client generations print the text when a request is answered
+    /// by their general packet reader; the current client's video loop
+    /// reads only 8800-byte frames and must never get one. The message is
+    /// cut at [`MAX_ERROR_TEXT`] bytes (on a character boundary).
     pub fn error(gfx: u8, message: &str) -> Packet {
         let mut end = message.len().min(MAX_ERROR_TEXT);
         while !message.is_char_boundary(end) {

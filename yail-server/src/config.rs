@@ -86,6 +86,32 @@ pub struct Config {
     /// First pause when the search service says "slow down" (doubled each
     /// time, three attempts in all).
     pub search_backoff: Duration,
+
+    // Image generation and the camera (issue 17 part B).
+    /// Base URL of the OpenAI images API; any compatible server works.
+    pub openai_base_url: String,
+    /// Base URL of the Gemini API (`/v1beta/models/...` is appended).
+    pub gemini_base_url: String,
+    /// The model generation uses when a client names none or one that is
+    /// not allowed; `gemini-*` models go to Gemini, the rest to OpenAI.
+    pub gen_model: String,
+    /// Models a client may choose (by `gen <model> ...` or
+    /// `openai-config model ...`) besides `gen_model`.
+    pub allowed_models: Vec<String>,
+    /// Picture size asked of OpenAI models (`1024x1024`, ...).
+    pub gen_size: String,
+    /// Quality asked of OpenAI models (`low`, `medium`, `high`, `auto`).
+    pub gen_quality: String,
+    /// Longest a generation may take, waiting for a slot included.
+    pub gen_timeout: Duration,
+    /// Generations running at once across all sessions.
+    pub gen_concurrency: usize,
+    /// Generations one client address may start per minute; 0: no limit.
+    pub gen_per_minute: u32,
+    /// The camera `video` shows: an HTTP snapshot URL or an MJPEG stream.
+    pub camera: Option<String>,
+    /// Pause between two snapshots of a snapshot camera.
+    pub camera_interval: Duration,
 }
 
 /// Which web image search service `search` uses.
@@ -150,7 +176,36 @@ impl Default for Config {
             search_cache_ttl: Duration::from_secs(3600),
             search_retries: 5,
             search_backoff: Duration::from_secs(1),
+            openai_base_url: String::from("https://api.openai.com/v1"),
+            gemini_base_url: String::from("https://generativelanguage.googleapis.com"),
+            gen_model: String::from(DEFAULT_GEN_MODEL),
+            allowed_models: Vec::new(),
+            gen_size: String::from("1024x1024"),
+            gen_quality: String::from("low"),
+            gen_timeout: Duration::from_secs(120),
+            gen_concurrency: 4,
+            gen_per_minute: 6,
+            camera: None,
+            camera_interval: Duration::from_millis(500),
         }
+    }
+}
+
+/// The generation model used unless configured otherwise: OpenAI's small
+/// current image model (an Atari shows 320x220 pixels at most, so the
+/// larger models' detail is lost on it, while their price is not).
+pub const DEFAULT_GEN_MODEL: &str = "gpt-image-1-mini";
+
+/// Shows a URL without what could be a secret in it: only its scheme and
+/// host (a camera URL may carry a password or a token).
+fn url_origin(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    if scheme.is_empty() {
+        format!("{host}/...")
+    } else {
+        format!("{scheme}://{host}/...")
     }
 }
 
@@ -190,6 +245,17 @@ impl std::fmt::Debug for Config {
             .field("search_url", &self.search_url)
             .field("searxng_url", &self.searxng_url)
             .field("search_cache_ttl", &self.search_cache_ttl)
+            .field("openai_base_url", &url_origin(&self.openai_base_url))
+            .field("gemini_base_url", &url_origin(&self.gemini_base_url))
+            .field("gen_model", &self.gen_model)
+            .field("allowed_models", &self.allowed_models)
+            .field("gen_size", &self.gen_size)
+            .field("gen_quality", &self.gen_quality)
+            .field("gen_timeout", &self.gen_timeout)
+            .field("gen_concurrency", &self.gen_concurrency)
+            .field("gen_per_minute", &self.gen_per_minute)
+            .field("camera", &self.camera.as_deref().map(url_origin))
+            .field("camera_interval", &self.camera_interval)
             .finish()
     }
 }
@@ -207,5 +273,29 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("sk-very-secret"), "{shown}");
         assert!(shown.contains("14 characters"), "{shown}");
+    }
+
+    #[test]
+    fn urls_that_may_carry_secrets_show_only_scheme_and_host() {
+        let config = Config {
+            gemini_api_key: Some(String::from("AIza-secret-gemini")),
+            camera: Some(String::from(
+                "http://admin:hunter2@cam.local:8080/snap?token=t0k3n",
+            )),
+            openai_base_url: String::from("https://proxy.example/v1?key=sk-in-url"),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        for secret in [
+            "AIza-secret-gemini",
+            "hunter2",
+            "admin",
+            "t0k3n",
+            "sk-in-url",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("http://cam.local:8080/..."), "{shown}");
+        assert!(shown.contains("https://proxy.example/..."), "{shown}");
     }
 }

@@ -5,6 +5,7 @@ use yail_state::ErrorKind;
 
 use crate::fetch::FetchError;
 use crate::pipeline::PipelineError;
+use crate::sources::generate::GenError;
 use crate::sources::search::SearchError;
 
 /// A request that could not be answered with a picture.
@@ -13,9 +14,6 @@ pub(crate) enum RequestError {
     /// `next` before any request that it could repeat.
     #[error("nothing to show again yet: ask for files first")]
     NothingToRepeat,
-    /// A request for a source this server does not offer.
-    #[error("{0} is not available on this server yet")]
-    Unavailable(&'static str),
     /// A `gfx` value the client sent earlier was refused.
     #[error("unsupported graphics mode: {0}")]
     BadMode(String),
@@ -35,11 +33,20 @@ pub(crate) enum RequestError {
     #[error("no readable pictures found; last problem: {0}")]
     NoReadablePictures(#[source] PipelineError),
     /// `video` on a server without a camera.
-    #[error("this server has no camera")]
+    #[error("no camera configured on this server")]
     NoCamera,
     /// The request took longer than the request timeout.
     #[error("the picture took too long; try again")]
     Timeout,
+    /// `video` while the camera cannot be read.
+    #[error("camera unreachable: {0}")]
+    CameraUnreachable(String),
+    /// A generation failed or was refused.
+    #[error(transparent)]
+    Generation(#[from] GenError),
+    /// `openai-config` refused a change.
+    #[error("{0}")]
+    BadSetting(String),
     /// The picture could not be loaded or converted.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
@@ -61,9 +68,12 @@ impl RequestError {
             RequestError::NothingToRepeat
             | RequestError::BadMode(_)
             | RequestError::BadCommand(_)
-            | RequestError::UnknownCommand(_) => ErrorKind::BadRequest,
-            RequestError::Unavailable(_)
-            | RequestError::GenerationNotConfigured
+            | RequestError::UnknownCommand(_)
+            | RequestError::BadSetting(_)
+            | RequestError::Generation(GenError::EmptyPrompt) => ErrorKind::BadRequest,
+            RequestError::Generation(GenError::Timeout(_)) => ErrorKind::Timeout,
+            RequestError::Generation(_) | RequestError::CameraUnreachable(_) => ErrorKind::Source,
+            RequestError::GenerationNotConfigured
             | RequestError::NoPictures
             | RequestError::NoCamera => ErrorKind::Source,
             RequestError::NoReadablePictures(e) | RequestError::Pipeline(e) => e.kind(),

@@ -17,7 +17,7 @@ mod session;
 mod sources;
 
 pub use admin::{AdminOptions, run_admin};
-pub use config::{Config, SearchEngine};
+pub use config::{Config, DEFAULT_GEN_MODEL, SearchEngine};
 pub use server::{BUSY_MESSAGE, TOO_MANY_MESSAGE, run};
 
 use fetch::{FetchConfig, Fetcher};
@@ -33,6 +33,9 @@ pub(crate) struct Shared {
     /// The guarded client for everything a client's request downloads.
     pub(crate) fetcher: Fetcher,
     pub(crate) search: SearchService,
+    pub(crate) generator: sources::generate::Generator,
+    /// The capture task of `--camera`, if one is configured.
+    pub(crate) camera: Option<sources::camera::Camera>,
 }
 
 impl Shared {
@@ -40,6 +43,8 @@ impl Shared {
         config: Config,
         state: ServerState,
         pipeline: Pipeline,
+        generator: sources::generate::Generator,
+        camera: Option<sources::camera::Camera>,
     ) -> Result<Shared, fetch::FetchError> {
         let fetch_config = FetchConfig {
             connect_timeout: config.fetch_connect_timeout,
@@ -67,6 +72,8 @@ impl Shared {
             pipeline,
             fetcher,
             search,
+            generator,
+            camera,
         })
     }
 }

@@ -140,6 +140,48 @@ struct Args {
     /// Minutes search results are reused for the same term.
     #[arg(long, env = "YAIL_SEARCH_CACHE_MINUTES", default_value_t = 60)]
     search_cache_minutes: u64,
+    // Image generation and the camera (issue 17 part B).
+    /// Base URL of the OpenAI images API (any OpenAI-compatible server).
+    #[arg(
+        long,
+        env = "OPENAI_BASE_URL",
+        default_value = "https://api.openai.com/v1"
+    )]
+    openai_base_url: String,
+    /// Base URL of the Gemini API.
+    #[arg(
+        long,
+        env = "GEMINI_BASE_URL",
+        default_value = "https://generativelanguage.googleapis.com"
+    )]
+    gemini_base_url: String,
+    /// Model for image generation; `gemini-*` models use Gemini, others OpenAI.
+    #[arg(long, env = "YAIL_GEN_MODEL", default_value = yail_server::DEFAULT_GEN_MODEL)]
+    gen_model: String,
+    /// Further models a client may choose (`gen <model> ...`, `openai-config model ...`).
+    #[arg(long, env = "YAIL_ALLOWED_MODELS", value_delimiter = ',')]
+    allowed_models: Vec<String>,
+    /// Picture size asked of OpenAI models.
+    #[arg(long, env = "YAIL_GEN_SIZE", default_value = "1024x1024")]
+    gen_size: String,
+    /// Picture quality asked of OpenAI models: low, medium, high or auto.
+    #[arg(long, env = "YAIL_GEN_QUALITY", default_value = "low")]
+    gen_quality: String,
+    /// Seconds one generation may take.
+    #[arg(long, env = "YAIL_GEN_TIMEOUT", default_value_t = 120)]
+    gen_timeout: u64,
+    /// Generations running at once across all clients.
+    #[arg(long, env = "YAIL_GEN_CONCURRENCY", default_value_t = 4)]
+    gen_concurrency: usize,
+    /// Generations one client address may start per minute (0: no limit).
+    #[arg(long, env = "YAIL_GEN_PER_MINUTE", default_value_t = 6)]
+    gen_per_minute: u32,
+    /// Camera for `video`: an HTTP snapshot URL or an MJPEG stream URL.
+    #[arg(long, env = "YAIL_CAMERA", hide_env_values = true)]
+    camera: Option<String>,
+    /// Milliseconds between two snapshots of a snapshot camera.
+    #[arg(long, env = "YAIL_CAMERA_INTERVAL_MS", default_value_t = 500)]
+    camera_interval_ms: u64,
 }
 
 impl Args {
@@ -176,6 +218,17 @@ impl Args {
             search_url: self.search_url.clone(),
             searxng_url: self.searxng_url.clone(),
             search_cache_ttl: Duration::from_secs(self.search_cache_minutes.saturating_mul(60)),
+            openai_base_url: self.openai_base_url.clone(),
+            gemini_base_url: self.gemini_base_url.clone(),
+            gen_model: self.gen_model.clone(),
+            allowed_models: self.allowed_models.clone(),
+            gen_size: self.gen_size.clone(),
+            gen_quality: self.gen_quality.clone(),
+            gen_timeout: Duration::from_secs(self.gen_timeout),
+            gen_concurrency: self.gen_concurrency,
+            gen_per_minute: self.gen_per_minute,
+            camera: self.camera.clone().filter(|c| !c.is_empty()),
+            camera_interval: Duration::from_millis(self.camera_interval_ms),
             ..defaults
         }
     }

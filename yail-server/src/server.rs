@@ -25,6 +25,8 @@ use yail_state::{ErrorKind, ServerState};
 use crate::connection::{self, Activity, Connection, Timing};
 use crate::pipeline::Pipeline;
 use crate::session::Session;
+use crate::sources::camera::Camera;
+use crate::sources::generate::Generator;
 use crate::{Config, Shared, files};
 
 /// The message a client gets when `max_connections` sessions are running
@@ -56,10 +58,23 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
     let grace = config.shutdown_grace;
     let sessions = Sessions::new(config.max_connections, config.max_per_ip);
     let pipeline = Pipeline::new(state.clone(), &config);
-    let shared = match Shared::new(config, state, pipeline) {
+    let generator = Generator::new(&config);
+    let camera = config.camera.clone().map(|url| {
+        Camera::spawn(
+            url,
+            config.camera_interval,
+            state.clone(),
+            token.clone(),
+            &tracker,
+        )
+    });
+    let shared = match Shared::new(config, state, pipeline, generator, camera) {
         Ok(shared) => Arc::new(shared),
         Err(e) => {
             error!(error = %e, "cannot set up downloads and search; not serving");
+            token.cancel();
+            tracker.close();
+            tracker.wait().await;
             return;
         }
     };

@@ -3,6 +3,7 @@
 //! packet. Socket I/O lives in `connection.rs`.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
@@ -14,10 +15,21 @@ use crate::Shared;
 use crate::cache::Converted;
 use crate::connection::{Connection, Decoded};
 use crate::error::RequestError;
+use crate::sources::camera::CameraStatus;
 use crate::sources::files::Files;
+use crate::sources::generate::GenSettings;
 use crate::sources::search::SearchSource;
 use crate::sources::url::UrlSource;
 use crate::sources::{Context, Source};
+
+/// How long `video` waits for a camera frame newer than the one the
+/// client has; after that it sends the newest one again.
+const FRAME_WAIT: Duration = Duration::from_secs(1);
+/// How long the first `video` request waits for the camera's first frame.
+const FIRST_FRAME_WAIT: Duration = Duration::from_secs(5);
+/// Pause before a video message frame: the client asks again at once, and
+/// the message would otherwise be sent as fast as the link allows.
+const MESSAGE_FRAME_PAUSE: Duration = Duration::from_secs(1);
 
 /// Whether the session goes on after a command.
 #[derive(PartialEq, Eq)]
@@ -35,6 +47,10 @@ pub(crate) struct Session {
     /// A refused `gfx` value, reported with the next packet.
     pending_error: Option<RequestError>,
     source: Source,
+    /// This session's generation settings (`openai-config` changes them).
+    generation: GenSettings,
+    /// Sequence number of the last camera frame sent.
+    last_frame: u64,
 }
 
 impl Session {
@@ -47,11 +63,13 @@ impl Session {
         Session {
             connection,
             guard,
-            shared,
             shutdown,
             mode: GfxMode::Gr8,
             pending_error: None,
             source: Source::Nothing,
+            generation: shared.generator.session_settings(),
+            shared,
+            last_frame: 0,
         }
     }
 
@@ -121,11 +139,19 @@ impl Session {
                     self.send_error(RequestError::BadCommand(problem)).await?;
                 }
             },
-            Command::Gen { .. } | Command::GenGemini(_) => {
-                self.unavailable("image generation").await?
+            Command::Gen { model, prompt } => {
+                let model = self
+                    .shared
+                    .generator
+                    .choose_model(model.as_deref(), &self.generation);
+                self.generate(model, prompt).await?;
             }
-            Command::OpenAiConfig { .. } => {
-                self.send_error(RequestError::GenerationNotConfigured)
+            Command::GenGemini(prompt) => {
+                let model = self.shared.generator.gemini_model(&self.generation);
+                self.generate(model, prompt).await?;
+            }
+            Command::OpenAiConfig { param, value } => {
+                self.openai_config(param.as_deref(), value.as_deref())
                     .await?;
             }
             Command::Unknown(text) => {
@@ -136,8 +162,28 @@ impl Session {
         Ok(Flow::Continue)
     }
 
-    async fn unavailable(&mut self, what: &'static str) -> std::io::Result<()> {
-        self.switch(Source::Unavailable(what)).await
+    async fn generate(&mut self, model: String, prompt: String) -> std::io::Result<()> {
+        self.switch(Source::Generate { model, prompt }).await
+    }
+
+    /// Shows or changes this session's generation settings. The answer is
+    /// text, and an error packet is the only text a client prints.
+    async fn openai_config(
+        &mut self,
+        param: Option<&str>,
+        value: Option<&str>,
+    ) -> std::io::Result<()> {
+        let generator = &self.shared.generator;
+        if !generator.is_configured() {
+            return self.send_error(RequestError::GenerationNotConfigured).await;
+        }
+        match generator.configure(&mut self.generation, param, value) {
+            Ok(text) => {
+                let packet = Packet::error(u8::from(self.mode), &text).to_bytes();
+                self.send(&packet, self.mode).await
+            }
+            Err(refusal) => self.send_error(RequestError::BadSetting(refusal)).await,
+        }
     }
 
     /// Makes `source` what `next` repeats, and answers from it.
@@ -151,11 +197,18 @@ impl Session {
 
     /// Sends the one packet a request gets.
     async fn respond(&mut self) -> std::io::Result<()> {
+        if matches!(self.source, Source::Video) {
+            return self.respond_video().await;
+        }
         if let Some(error) = self.pending_error.take() {
             return self.send_error(error).await;
         }
-        let timeout = self.shared.config.request_timeout;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
+        let mut timeout = self.shared.config.request_timeout;
+        if matches!(self.source, Source::Generate { .. }) {
+            // The generator has its own timeout; conversion comes after.
+            timeout = timeout.saturating_add(self.shared.generator.timeout());
+        }
         let produced = match tokio::time::timeout(timeout, self.produce()).await {
             Ok(produced) => produced,
             Err(_) => Err(RequestError::Timeout),
@@ -180,11 +233,17 @@ impl Session {
 
     /// The packet for the current source.
     async fn produce(&mut self) -> Result<Converted, RequestError> {
-        if matches!(self.source, Source::Video) {
-            return self.next_frame().await;
+        match &self.source {
+            Source::Video => self.next_frame().await,
+            Source::Generate { model, prompt } => {
+                let (model, prompt) = (model.clone(), prompt.clone());
+                self.next_generated(&model, &prompt).await
+            }
+            _ => {
+                let context = self.context();
+                self.source.next(&context).await
+            }
         }
-        let context = self.context();
-        self.source.next(&context).await
     }
 
     fn context(&self) -> Context {
@@ -193,6 +252,69 @@ impl Session {
             requested: self.mode,
             settings: self.settings(),
         }
+    }
+
+    async fn next_generated(
+        &mut self,
+        model: &str,
+        prompt: &str,
+    ) -> Result<Converted, RequestError> {
+        let client = self.guard.info().peer.ip();
+        let generated = self
+            .shared
+            .generator
+            .generate(client, model, &self.generation, prompt)
+            .await?;
+        self.shared.state.set_last_generation(prompt, model);
+        let settings = self.settings();
+        let bytes = generated.bytes;
+        let packet = self.shared.pipeline.packet(
+            "generated picture",
+            &generated.identity,
+            &settings,
+            async { Ok(bytes) },
+        );
+        Ok(packet.await?)
+    }
+
+    /// Answers `video` or its `next`: always one 8800-byte frame, because
+    /// the current client's video loop reads nothing else. A problem is
+    /// drawn into the frame as text.
+    async fn respond_video(&mut self) -> std::io::Result<()> {
+        let mode = video_mode(self.settings().mode);
+        let started = Instant::now();
+        let produced = match self.pending_error.take() {
+            Some(error) => Err(error),
+            None => {
+                let timeout = self.shared.config.request_timeout;
+                match tokio::time::timeout(timeout, self.next_frame_in(mode)).await {
+                    Ok(produced) => produced,
+                    Err(_) => Err(RequestError::Timeout),
+                }
+            }
+        };
+        match produced {
+            Ok(packet) => {
+                let took = started.elapsed();
+                self.send(&packet.bytes, packet.mode).await?;
+                self.guard.record_picture(&packet.bytes, took);
+            }
+            Err(error) => {
+                self.shared.state.metrics().record_error(error.kind());
+                let message = error.to_string();
+                debug!(message, "video message frame");
+                let frame = yail_core::font::message_frame(mode, &message).unwrap_or_default();
+                let packet = Packet::frame(u8::from(mode), frame)
+                    .map(|p| p.to_bytes())
+                    .unwrap_or_default();
+                tokio::select! {
+                    () = self.shutdown.cancelled() => {}
+                    () = tokio::time::sleep(MESSAGE_FRAME_PAUSE) => {}
+                }
+                self.send(&packet, mode).await?;
+            }
+        }
+        Ok(())
     }
 
     fn settings(&self) -> Settings {
@@ -206,12 +328,46 @@ impl Session {
     }
 
     async fn next_frame(&mut self) -> Result<Converted, RequestError> {
-        let Some(frame) = self.shared.state.frames().latest() else {
+        let mode = video_mode(self.settings().mode);
+        self.next_frame_in(mode).await
+    }
+
+    /// The newest camera frame converted for `mode`, waiting a little for
+    /// one the client has not had yet.
+    async fn next_frame_in(&mut self, mode: GfxMode) -> Result<Converted, RequestError> {
+        let Some(camera) = &self.shared.camera else {
             return Err(RequestError::NoCamera);
         };
+        camera.watch();
+        let wait = if self.last_frame == 0 {
+            FIRST_FRAME_WAIT
+        } else {
+            FRAME_WAIT
+        };
+        let deadline = Instant::now() + wait;
+        let frames = self.shared.state.frames();
+        let frame = loop {
+            if let CameraStatus::Unreachable(reason) = camera.status() {
+                return Err(RequestError::CameraUnreachable(reason));
+            }
+            let latest = frames.latest();
+            match latest {
+                Some(frame) if frame.seq > self.last_frame => break frame,
+                Some(frame) if Instant::now() >= deadline => break frame,
+                None if Instant::now() >= deadline => {
+                    return Err(RequestError::CameraUnreachable(String::from(
+                        "no picture yet",
+                    )));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        self.last_frame = frame.seq;
         let identity = format!("frame:{}", frame.seq);
         let data = Arc::clone(&frame.data);
-        let settings = self.settings();
+        let mut settings = self.settings();
+        settings.mode = mode;
+        settings.fit = yail_core::Fit::Crop;
         let packet = self
             .shared
             .pipeline
@@ -235,5 +391,15 @@ impl Session {
         debug!(message, "error packet");
         let packet = Packet::error(u8::from(self.mode), &message).to_bytes();
         self.send(&packet, self.mode).await
+    }
+}
+
+/// The mode camera frames are sent in: the session's when it is one of the
+/// 8800-byte frame modes, Graphics 8 otherwise (the client's video loop
+/// reads only such frames).
+fn video_mode(mode: GfxMode) -> GfxMode {
+    match mode {
+        GfxMode::Gr8 | GfxMode::Gr9 | GfxMode::Gr11 | GfxMode::Gr15 => mode,
+        _ => GfxMode::Gr8,
     }
 }

@@ -20,6 +20,7 @@ use crate::error::Result;
 
 pub use context::PaletteMethod;
 pub(crate) use context::{EncodeContext, Work};
+pub(crate) use pack::pack;
 pub(crate) use screen::Screen;
 pub(crate) use vbxe::vbxe_shown;
 

@@ -11,7 +11,11 @@ use yail_proto::GfxMode;
 use crate::Shared;
 use crate::error::RequestError;
 
+pub(crate) mod body;
+pub(crate) mod camera;
 pub(crate) mod files;
+pub(crate) mod generate;
+pub(crate) mod mjpeg;
 pub(crate) mod search;
 pub(crate) mod url;
 
@@ -34,10 +38,16 @@ pub(crate) enum Source {
     Url(url::UrlSource),
     /// Web image search results (`search`).
     Search(search::SearchSource),
-    /// The camera (`video`).
+    /// The camera (`video`); answered by the session.
     Video,
-    /// A source this server does not provide; `next` says so again.
-    Unavailable(&'static str),
+    /// `gen`: `next` generates again from the same prompt; answered by the
+    /// session.
+    Generate {
+        /// The model chosen for this session.
+        model: String,
+        /// This session's prompt.
+        prompt: String,
+    },
 }
 
 impl Source {
@@ -49,19 +59,20 @@ impl Source {
             Source::Url(_) => "showurl",
             Source::Search(_) => "search",
             Source::Video => "video",
-            Source::Unavailable(_) => "unavailable",
+            Source::Generate { .. } => "generate",
         }
     }
 
-    /// The packet for the next request. Video is answered by the session.
+    /// The packet for the next request. Video and generation are answered
+    /// by the session.
     pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
         match self {
             Source::Nothing => Err(RequestError::NothingToRepeat),
-            Source::Unavailable(what) => Err(RequestError::Unavailable(what)),
             Source::Files(files) => files.next(context).await,
             Source::Url(url) => url.next(context).await,
             Source::Search(search) => search.next(context).await,
             Source::Video => Err(RequestError::NoCamera),
+            Source::Generate { .. } => Err(RequestError::GenerationNotConfigured),
         }
     }
 
