@@ -79,7 +79,6 @@ async fn sources_not_built_yet_say_so() {
         ("gen dall-e-3 \"a red barn\"", "generation"),
         ("search \"cats\"", "search"),
         ("openai-config\n", "generation"),
-        ("video", "camera"),
     ] {
         let packet = atari.request(command).await.unwrap();
         assert!(message(&packet).contains(word), "{command}: {packet:?}");

@@ -3,7 +3,10 @@
 mod caching;
 mod dialects;
 mod errors;
+mod fake_api;
+mod generation;
 mod limits;
 mod modes;
 mod shutdown;
 mod sources;
+mod video;
