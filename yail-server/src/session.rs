@@ -261,7 +261,7 @@ impl Session {
     async fn produce(&mut self) -> Result<Bytes, RequestError> {
         match &self.source {
             Source::Nothing => Err(RequestError::NothingToRepeat),
-            Source::Unavailable(what) => Err(RequestError::Unavailable(*what)),
+            Source::Unavailable(what) => Err(RequestError::Unavailable(what)),
             Source::Video => self.next_frame().await,
             Source::Files => self.next_file().await,
             Source::Generate { model, prompt } => {
