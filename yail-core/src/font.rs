@@ -320,10 +320,10 @@ mod tests {
             let left = (width - 8) / 2;
             let top = (220 - 8 * stretch) / 2;
             let i = glyph('I');
-            for gy in 0..8 {
+            for (gy, row) in i.iter().enumerate() {
                 for s in 0..stretch {
                     for gx in 0..8 {
-                        let expected = if i[gy] & (0x80 >> gx) != 0 { lit } else { 0 };
+                        let expected = if row & (0x80 >> gx) != 0 { lit } else { 0 };
                         let y = top + gy * stretch + s;
                         assert_eq!(pixel(&frame, mode, left + gx, y), expected, "{mode:?}");
                     }

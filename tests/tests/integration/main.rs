@@ -3,6 +3,8 @@
 mod caching;
 mod dialects;
 mod errors;
+mod fake_api;
+mod generation;
 mod hostile;
 mod limits;
 mod modes;
@@ -10,3 +12,4 @@ mod network;
 mod search;
 mod shutdown;
 mod sources;
+mod video;

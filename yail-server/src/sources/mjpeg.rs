@@ -139,6 +139,9 @@ impl MjpegParser {
                         if self.buffer[..end].ends_with(b"\r") {
                             end -= 1;
                         }
+                        if end > self.max_part {
+                            return Err(MjpegError::TooLarge(self.max_part));
+                        }
                         let part: Vec<u8> = self.buffer[..end].to_vec();
                         self.buffer.drain(..at);
                         self.state = State::Boundary;

@@ -1,6 +1,9 @@
 //! OpenAI's images API through `async-openai`. GPT image models answer
 //! with base64 data; older or compatible servers may answer with a URL,
 //! which is then fetched with the same bounds as everything downloaded.
+//! async-openai itself retries a 429 (unless the quota is used up) and 5xx
+//! answers up to three times with a short back-off; all of it happens
+//! inside the generation timeout.
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
@@ -168,7 +171,8 @@ mod tests {
     fn base64_and_url_answers_are_read_and_unknown_fields_ignored() {
         let b64 = parse(
             r#"{"created": 1, "data": [{"b64_json": "aGk="}], "usage": {"input_tokens": 1,
-               "total_tokens": 2, "output_tokens": 1}, "something_new": [1, 2]}"#,
+               "total_tokens": 2, "output_tokens": 1,
+               "input_tokens_details": {"text_tokens": 1, "image_tokens": 0}}, "something_new": [1, 2]}"#,
         );
         assert!(matches!(b64, Ok(Answer::Bytes(ref b)) if b == b"hi"));
         let url =
