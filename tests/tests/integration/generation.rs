@@ -186,7 +186,7 @@ async fn next_regenerates_each_sessions_own_prompt() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn url_answers_are_fetched() {
+async fn url_answers_are_fetched_under_the_address_policy() {
     let host = Fake::start(|request: &Request| {
         if request.target == "/pictures/1.png" {
             Reply::bytes(200, "image/png", &picture())
@@ -200,7 +200,21 @@ async fn url_answers_are_fetched() {
         Reply::json(200, json!({"created": 1, "data": [{"url": url}]}))
     })
     .await;
+
+    // By default a picture URL on a loopback host is refused like any
+    // other download to a private address, before anything is sent.
     let server = TestServer::start(config_for(&openai)).await;
+    let mut atari = server.client().await;
+    let refused = atari.request("gen \"a kite\"").await.unwrap();
+    assert!(refused.error_message().is_some(), "{refused:?}");
+    assert!(host.requests().is_empty());
+    server.shutdown().await;
+
+    let server = TestServer::start(Config {
+        allow_private_urls: true,
+        ..config_for(&openai)
+    })
+    .await;
     let mut atari = server.client().await;
     assert_picture(
         &atari.request("gen \"a kite\"").await.unwrap(),

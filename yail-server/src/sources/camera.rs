@@ -17,6 +17,7 @@ use tracing::{debug, info, warn};
 use yail_state::ServerState;
 
 use super::mjpeg::{MjpegParser, boundary};
+use crate::fetch::{FetchConfig, Fetcher};
 
 /// Largest frame accepted from the camera.
 const MAX_FRAME_BYTES: usize = 8 << 20;
@@ -105,12 +106,20 @@ impl Camera {
         state: ServerState,
         shutdown: CancellationToken,
     ) {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .unwrap_or_default();
+        // The camera is the operator's, usually on the LAN, so private
+        // addresses are allowed; timeouts, redirects and schemes are checked
+        // as for every other download.
+        let fetcher = match Fetcher::new(FetchConfig {
+            allow_private: true,
+            ..FetchConfig::default()
+        }) {
+            Ok(fetcher) => fetcher,
+            Err(e) => {
+                warn!(error = %e, "cannot set up the camera's HTTP client");
+                self.set_status(CameraStatus::Unreachable(e.to_string()));
+                return;
+            }
+        };
         let mut backoff = FIRST_BACKOFF;
         loop {
             while !self.watched() {
@@ -124,7 +133,7 @@ impl Camera {
             }
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => return,
-                attempt = self.read_camera(&http, &url, &state) => attempt,
+                attempt = self.read_camera(&fetcher, &url, &state) => attempt,
             };
             let pause = match attempt {
                 Ok(()) => {
@@ -152,17 +161,14 @@ impl Camera {
     /// watches any more.
     async fn read_camera(
         &self,
-        http: &reqwest::Client,
+        fetcher: &Fetcher,
         url: &str,
         state: &ServerState,
     ) -> Result<(), String> {
-        let response = tokio::time::timeout(STALL_TIMEOUT, http.get(url).send())
+        let response = tokio::time::timeout(STALL_TIMEOUT, fetcher.open(url))
             .await
             .map_err(|_| String::from("no answer"))?
-            .map_err(|e| e.without_url().to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("status {}", response.status().as_u16()));
-        }
+            .map_err(|e| e.to_string())?;
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)

@@ -1,3 +1,5 @@
+// Over 500 lines because its unit tests sit beside the model choice, quota
+// and openai-config rules they pin; the backends live in openai.rs and gemini.rs.
 //! AI image generation: OpenAI's images API (through `async-openai`, so any
 //! compatible server works) and Google Gemini's REST API.
 //!
@@ -20,7 +22,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
+use yail_state::ServerState;
+
 use crate::Config;
+use crate::fetch::Fetcher;
 
 /// Largest answer read from a generation API. Pictures come back base64
 /// encoded inside JSON; 4096x4096 PNGs stay well below this.
@@ -123,10 +128,19 @@ pub(crate) struct Generated {
     pub(crate) identity: String,
 }
 
+/// The default model and the others a client may choose.
+struct Models {
+    default: String,
+    allowed: Vec<String>,
+}
+
 /// The generation service every session shares.
 pub(crate) struct Generator {
+    /// `--gen-model` and `--allowed-models`; the admin page's runtime
+    /// settings, read from `state`, override them while set.
     default_model: String,
     allowed_models: Vec<String>,
+    state: ServerState,
     default_size: String,
     default_quality: String,
     timeout: Duration,
@@ -140,7 +154,7 @@ pub(crate) struct Generator {
 }
 
 impl Generator {
-    pub(crate) fn new(config: &Config) -> Generator {
+    pub(crate) fn new(config: &Config, state: ServerState) -> Generator {
         let openai = config
             .openai_api_key
             .as_deref()
@@ -152,6 +166,7 @@ impl Generator {
         Generator {
             default_model: config.gen_model.clone(),
             allowed_models: config.allowed_models.clone(),
+            state,
             default_size: config.gen_size.clone(),
             default_quality: config.gen_quality.clone(),
             timeout: config.gen_timeout,
@@ -169,10 +184,27 @@ impl Generator {
         }
     }
 
+    /// The default model and the other allowed ones, as configured or as
+    /// changed on the admin page since.
+    fn models(&self) -> Models {
+        let runtime = self.state.runtime_settings();
+        Models {
+            default: runtime
+                .default_model
+                .clone()
+                .unwrap_or_else(|| self.default_model.clone()),
+            allowed: if runtime.allowed_models.is_empty() {
+                self.allowed_models.clone()
+            } else {
+                runtime.allowed_models.clone()
+            },
+        }
+    }
+
     /// The settings a new session starts with.
     pub(crate) fn session_settings(&self) -> GenSettings {
         GenSettings {
-            model: self.default_model.clone(),
+            model: self.models().default,
             size: self.default_size.clone(),
             quality: self.default_quality.clone(),
             system_prompt: String::new(),
@@ -190,7 +222,8 @@ impl Generator {
     }
 
     fn is_allowed(&self, model: &str) -> bool {
-        model == self.default_model || self.allowed_models.iter().any(|m| m == model)
+        let models = self.models();
+        model == models.default || models.allowed.iter().any(|m| m == model)
     }
 
     /// The model to use when a client asks for `asked`: itself when
@@ -214,8 +247,9 @@ impl Generator {
         if Backend::of(&session.model) == Backend::Gemini {
             return session.model.clone();
         }
-        std::iter::once(&self.default_model)
-            .chain(&self.allowed_models)
+        let models = self.models();
+        std::iter::once(&models.default)
+            .chain(&models.allowed)
             .find(|m| Backend::of(m) == Backend::Gemini)
             .cloned()
             .unwrap_or_else(|| {
@@ -281,14 +315,16 @@ impl Generator {
     }
 
     fn allowed_list(&self) -> String {
-        let mut models = vec![self.default_model.as_str()];
-        models.extend(
-            self.allowed_models
+        let models = self.models();
+        let mut names = vec![models.default.as_str()];
+        names.extend(
+            models
+                .allowed
                 .iter()
                 .map(String::as_str)
-                .filter(|m| *m != self.default_model),
+                .filter(|m| *m != models.default),
         );
-        models.join(", ")
+        names.join(", ")
     }
 
     fn describe(&self, settings: &GenSettings) -> String {
@@ -314,6 +350,7 @@ impl Generator {
         model: &str,
         settings: &GenSettings,
         prompt: &str,
+        fetcher: &Fetcher,
     ) -> Result<Generated, GenError> {
         let prompt = full_prompt(&settings.system_prompt, prompt)?;
         let backend = Backend::of(model);
@@ -343,9 +380,14 @@ impl Generator {
             }?;
             match answer {
                 Answer::Bytes(bytes) => Ok(bytes),
-                Answer::Url(url) => match &self.openai {
-                    Some(api) => api.fetch(&url).await,
-                    None => Err(GenError::NotConfigured("OpenAI")),
+                // A URL in an answer is fetched like any other download: the
+                // address policy and the size limit apply to it too.
+                Answer::Url(url) => match fetcher.get(&url).await {
+                    Ok(fetched) => Ok(fetched.bytes.to_vec()),
+                    Err(e) => Err(GenError::Unreachable {
+                        service: backend.name(),
+                        reason: format!("picture download: {e}"),
+                    }),
                 },
             }
         };
@@ -497,12 +539,38 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_admin_page_changes_the_default_and_allowed_models() {
+        let state = ServerState::new();
+        let generator = Generator::new(
+            &Config {
+                gen_model: String::from("gpt-image-1-mini"),
+                ..Config::default()
+            },
+            state.clone(),
+        );
+        assert!(!generator.is_allowed("gpt-image-1.5"));
+        state.set_runtime_settings(yail_state::RuntimeSettings {
+            default_model: Some(String::from("gpt-image-1.5")),
+            allowed_models: vec![String::from("gemini-3-pro-image-preview")],
+            ..yail_state::RuntimeSettings::default()
+        });
+        assert_eq!(generator.session_settings().model, "gpt-image-1.5");
+        assert!(generator.is_allowed("gemini-3-pro-image-preview"));
+        assert!(!generator.is_allowed("gpt-image-1-mini"));
+        state.set_runtime_settings(yail_state::RuntimeSettings::default());
+        assert_eq!(generator.session_settings().model, "gpt-image-1-mini");
+    }
+
     fn generator(allowed: &[&str]) -> Generator {
-        Generator::new(&Config {
-            gen_model: String::from("gpt-image-1-mini"),
-            allowed_models: allowed.iter().map(|m| m.to_string()).collect(),
-            ..Config::default()
-        })
+        Generator::new(
+            &Config {
+                gen_model: String::from("gpt-image-1-mini"),
+                allowed_models: allowed.iter().map(|m| m.to_string()).collect(),
+                ..Config::default()
+            },
+            ServerState::new(),
+        )
     }
 
     #[test]
@@ -580,10 +648,13 @@ mod tests {
 
     #[test]
     fn keys_can_be_neither_read_nor_set_by_a_client() {
-        let g = Generator::new(&Config {
-            openai_api_key: Some(String::from("sk-secret-123")),
-            ..Config::default()
-        });
+        let g = Generator::new(
+            &Config {
+                openai_api_key: Some(String::from("sk-secret-123")),
+                ..Config::default()
+            },
+            ServerState::new(),
+        );
         let mut settings = g.session_settings();
         for param in [
             "api_key",
@@ -604,10 +675,13 @@ mod tests {
 
     #[test]
     fn errors_quoting_a_key_are_scrubbed() {
-        let g = Generator::new(&Config {
-            openai_api_key: Some(String::from("sk-secret-123")),
-            ..Config::default()
-        });
+        let g = Generator::new(
+            &Config {
+                openai_api_key: Some(String::from("sk-secret-123")),
+                ..Config::default()
+            },
+            ServerState::new(),
+        );
         let error = g.scrub(GenError::Refused {
             service: "OpenAI",
             status: 401,

@@ -12,14 +12,12 @@ use async_openai::types::images::{
     CreateImageRequest, Image, ImageModel, ImageQuality, ImageSize, ImagesResponse,
 };
 
-use super::{Answer, GenError, GenSettings, MAX_ANSWER_BYTES, MAX_PICTURE_BYTES, short};
+use super::{Answer, GenError, GenSettings, MAX_ANSWER_BYTES, short};
 
 const SERVICE: &str = "OpenAI";
 
 pub(super) struct OpenAi {
     client: Client<OpenAIConfig>,
-    /// For picture URLs in answers.
-    http: reqwest::Client,
 }
 
 impl OpenAi {
@@ -27,10 +25,8 @@ impl OpenAi {
         let config = OpenAIConfig::new()
             .with_api_base(base_url.trim_end_matches('/'))
             .with_api_key(key);
-        let http = http_client();
         OpenAi {
-            client: Client::with_config(config).with_http_client(http.clone()),
-            http,
+            client: Client::with_config(config).with_http_client(http_client()),
         }
     }
 
@@ -55,30 +51,6 @@ impl OpenAi {
             .await
             .map_err(api_error)?;
         answer(response)
-    }
-
-    /// Fetches the picture at `url` from an answer.
-    pub(super) async fn fetch(&self, url: &str) -> Result<Vec<u8>, GenError> {
-        let failed = |reason: String| GenError::Unreachable {
-            service: SERVICE,
-            reason: format!("picture download: {reason}"),
-        };
-        let parsed = reqwest::Url::parse(url).map_err(|e| failed(e.to_string()))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(failed(format!("{} URLs are not fetched", parsed.scheme())));
-        }
-        let response = self
-            .http
-            .get(parsed)
-            .send()
-            .await
-            .map_err(|e| failed(e.without_url().to_string()))?;
-        if !response.status().is_success() {
-            return Err(failed(format!("status {}", response.status().as_u16())));
-        }
-        crate::sources::body::read_limited(response, MAX_PICTURE_BYTES)
-            .await
-            .map_err(failed)
     }
 }
 
