@@ -4,14 +4,14 @@
 
 pub mod admin;
 pub mod alloc;
-pub mod cache;
+mod cache;
 mod config;
 mod connection;
 mod error;
 pub mod fetch;
-pub mod files;
+mod files;
 pub mod gallery;
-pub mod pipeline;
+mod pipeline;
 mod server;
 mod session;
 mod sources;
@@ -63,7 +63,8 @@ impl Shared {
             ..fetch_config
         })?;
         let search = SearchService::new(
-            sources::search::engine(&config, trusted)?,
+            sources::search::engines(&config, trusted)?,
+            state.clone(),
             config.search_cache_ttl,
         );
         Ok(Shared {

@@ -58,7 +58,7 @@ pub async fn run(listener: TcpListener, state: ServerState, config: Config, shut
     let grace = config.shutdown_grace;
     let sessions = Sessions::new(config.max_connections, config.max_per_ip);
     let pipeline = Pipeline::new(state.clone(), &config);
-    let generator = Generator::new(&config);
+    let generator = Generator::new(&config, state.clone());
     let camera = config.camera.clone().map(|url| {
         Camera::spawn(
             url,

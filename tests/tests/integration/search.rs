@@ -229,6 +229,39 @@ async fn searxng_results_are_shown() {
     assert_eq!(searx.hits("/searx/search"), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_pages_engine_choice_applies_to_the_next_search() {
+    let searx = FakeHttp::builder()
+        .route("/horse.png", Reply::ok("image/png", photo("horse.png")))
+        .start()
+        .await;
+    let base = searx.base();
+    searx.set_route(
+        "/searx/search",
+        Reply::json(format!(
+            r#"{{"results":[{{"url":"{base}/page","img_src":"{base}/horse.png"}}]}}"#
+        )),
+    );
+    // DuckDuckGo is the configured engine (this fake has no DuckDuckGo
+    // page, so it would fail); SearXNG is only available, until the
+    // runtime setting picks it.
+    let config = Config {
+        searxng_url: Some(searx.url("/searx/")),
+        ..search_config(&searx)
+    };
+    let server = TestServer::start(config).await;
+    server
+        .state
+        .set_runtime_settings(yail_state::RuntimeSettings {
+            search_engine: Some(String::from("searxng")),
+            ..yail_state::RuntimeSettings::default()
+        });
+    let mut atari = server.client().await;
+    let packet = atari.request("gfx 2 search horse").await.unwrap();
+    assert_eq!(packet.error_message(), None, "{packet:?}");
+    assert_eq!(searx.hits("/searx/search"), 1);
+}
+
 /// The prefetch figure in docs/performance.md: an image host that takes
 /// 1 s per picture, and the time `next` takes after the Atari has shown
 /// the previous picture for 1.5 s. Printed, not asserted (timing depends
