@@ -190,8 +190,8 @@ impl Session {
     async fn switch(&mut self, source: Source) -> std::io::Result<()> {
         // Dropping the old source aborts whatever it was preparing.
         self.source = source;
-        let activity = self.source.activity();
-        self.guard.set_source(&activity, None);
+        self.guard
+            .set_source(self.source.activity(), self.source.term());
         self.respond().await
     }
 
@@ -263,7 +263,13 @@ impl Session {
         let generated = self
             .shared
             .generator
-            .generate(client, model, &self.generation, prompt)
+            .generate(
+                client,
+                model,
+                &self.generation,
+                prompt,
+                &self.shared.fetcher,
+            )
             .await?;
         self.shared.state.set_last_generation(prompt, model);
         let settings = self.settings();

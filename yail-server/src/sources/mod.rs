@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use crate::cache::Converted;
 use yail_core::Settings;
 use yail_proto::GfxMode;
 
 use crate::Shared;
+use crate::cache::Converted;
 use crate::error::RequestError;
 
 pub(crate) mod body;
@@ -60,6 +60,17 @@ impl Source {
             Source::Search(_) => "search",
             Source::Video => "video",
             Source::Generate { .. } => "generate",
+        }
+    }
+
+    /// What the admin page shows beside the activity: the search term,
+    /// the URL or the prompt.
+    pub(crate) fn term(&self) -> Option<&str> {
+        match self {
+            Source::Url(url) => Some(url.url()),
+            Source::Search(search) => Some(search.term()),
+            Source::Generate { prompt, .. } => Some(prompt),
+            Source::Nothing | Source::Files(_) | Source::Video => None,
         }
     }
 

@@ -20,6 +20,11 @@ impl UrlSource {
         UrlSource { url, body: None }
     }
 
+    /// The URL this source shows.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
     pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
         let body = match &self.body {
             Some(body) => Arc::clone(body),
