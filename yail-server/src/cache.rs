@@ -57,16 +57,19 @@ impl PacketCache {
         }
     }
 
+    #[cfg(test)]
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 
+    #[cfg(test)]
     /// Entries held.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    #[cfg(test)]
     /// Whether the cache is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()

@@ -93,32 +93,35 @@ pub fn scan(paths: &[PathBuf], extensions: &[String]) -> (Catalogue, Vec<String>
 
 /// Where a picture's bytes come from.
 #[derive(Debug, Clone)]
-pub enum Picture {
+pub enum PictureFile {
     /// A file on disk.
     File(PathBuf),
     /// A built-in picture.
     Gallery(&'static GalleryImage),
 }
 
-impl Picture {
+impl PictureFile {
     /// The picture a catalogue entry names.
-    pub fn of_entry(entry: &Path) -> Picture {
+    pub fn of_entry(entry: &Path) -> PictureFile {
         entry
             .to_str()
             .and_then(|s| s.strip_prefix(GALLERY_PREFIX))
             .and_then(gallery::find)
-            .map_or_else(|| Picture::File(entry.to_path_buf()), Picture::Gallery)
+            .map_or_else(
+                || PictureFile::File(entry.to_path_buf()),
+                PictureFile::Gallery,
+            )
     }
 
     /// A short name for logs and error messages.
     pub fn name(&self) -> String {
         match self {
-            Picture::File(path) => path
+            PictureFile::File(path) => path
                 .file_name()
                 .unwrap_or(path.as_os_str())
                 .to_string_lossy()
                 .into_owned(),
-            Picture::Gallery(g) => g.name.to_string(),
+            PictureFile::Gallery(g) => g.name.to_string(),
         }
     }
 
@@ -126,7 +129,7 @@ impl Picture {
     /// (path, size and modification time).
     pub async fn identity(&self) -> std::io::Result<String> {
         match self {
-            Picture::File(path) => {
+            PictureFile::File(path) => {
                 let meta = tokio::fs::metadata(path).await?;
                 if !meta.is_file() {
                     return Err(not_regular());
@@ -143,7 +146,7 @@ impl Picture {
                     modified.as_nanos()
                 ))
             }
-            Picture::Gallery(g) => Ok(format!("{GALLERY_PREFIX}{}", g.name)),
+            PictureFile::Gallery(g) => Ok(format!("{GALLERY_PREFIX}{}", g.name)),
         }
     }
 
@@ -151,14 +154,14 @@ impl Picture {
     /// anything that is not a regular file.
     pub async fn load(&self, max_len: u64) -> std::io::Result<Arc<[u8]>> {
         match self {
-            Picture::File(path) => {
+            PictureFile::File(path) => {
                 let path = path.clone();
                 tokio::task::spawn_blocking(move || read_regular_file(&path, max_len))
                     .await
                     .map_err(std::io::Error::other)?
                     .map(Arc::from)
             }
-            Picture::Gallery(g) => Ok(g.bytes.into()),
+            PictureFile::Gallery(g) => Ok(g.bytes.into()),
         }
     }
 }
@@ -219,13 +222,13 @@ mod tests {
         assert_eq!(catalogue.len(), gallery::GALLERY.len());
         for entry in catalogue.iter() {
             assert!(
-                matches!(Picture::of_entry(entry), Picture::Gallery(_)),
+                matches!(PictureFile::of_entry(entry), PictureFile::Gallery(_)),
                 "{entry:?}"
             );
         }
         assert!(matches!(
-            Picture::of_entry(Path::new("/tmp/x.png")),
-            Picture::File(_)
+            PictureFile::of_entry(Path::new("/tmp/x.png")),
+            PictureFile::File(_)
         ));
     }
 

@@ -223,12 +223,8 @@ impl Pipeline {
         converted.map_err(|e| failed(e.to_string()))
     }
 
-    /// Bytes held by the cache.
-    pub fn cached_bytes(&self) -> usize {
-        lock(&self.inner.cache).bytes()
-    }
-
     /// Conversions that requests are waiting on.
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         lock(&self.inner.in_flight).len()
     }

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cache::Converted;
 use tokio::task::JoinHandle;
 use tracing::warn;
 use yail_core::Settings;
@@ -12,8 +11,9 @@ use yail_proto::GfxMode;
 
 use super::Context;
 use crate::Shared;
+use crate::cache::Converted;
 use crate::error::RequestError;
-use crate::files::Picture;
+use crate::files::PictureFile;
 use crate::pipeline::{MAX_SOURCE_BYTES, PipelineError};
 
 /// The session's slideshow.
@@ -96,7 +96,7 @@ async fn convert_file(
     entry: PathBuf,
     settings: Settings,
 ) -> Result<Converted, PipelineError> {
-    let picture = Picture::of_entry(&entry);
+    let picture = PictureFile::of_entry(&entry);
     let name = picture.name();
     let identity = picture.identity().await.map_err(|e| PipelineError::Load {
         name: name.clone(),
