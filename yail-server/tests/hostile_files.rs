@@ -34,7 +34,15 @@ impl Server {
             .arg(format!("--as={}", address_space_mib << 20))
             .arg("--")
             .arg(env!("CARGO_BIN_EXE_yail-server"))
-            .args(["--bind", "127.0.0.1", "--port", "0", "--log-level", "info"])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--log-level",
+                "info",
+                "--no-admin",
+            ])
             .args(args)
             // No .env of the developer's is read from here.
             .current_dir(dir)

@@ -85,7 +85,13 @@ async fn sigterm_while_200_clients_stream_exits_0_and_cuts_no_packet() {
         .port();
     let photos = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/photos");
     let mut server = Command::new(env!("CARGO_BIN_EXE_yail-server"))
-        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--no-admin",
+        ])
         .args(["--paths", photos, "--max-connections", "300"])
         .env("YAIL_LOG_LEVEL", "warn")
         .stdin(Stdio::null())

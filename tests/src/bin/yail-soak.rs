@@ -1,3 +1,5 @@
+// Long because one tool holds the three runs (chaos, scale, shutdown), which
+// share the server launcher, the Atari-like reader and the packet checks.
 //! `yail-soak`: chaos, scale and shutdown runs against a real `yail-server`
 //! process, on loopback only, each bounded in time.
 //!
@@ -158,7 +160,13 @@ impl Server {
         let log = std::fs::File::create(&options.log)
             .with_context(|| format!("create {}", options.log.display()))?;
         let child = Command::new(&options.server)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--no-admin",
+            ])
             .arg("--paths")
             .arg(&photos)
             .args(extra)
