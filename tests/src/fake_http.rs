@@ -1,3 +1,4 @@
+// About 500 lines with its own tests: one fake serves every network-source test.
 //! A tiny HTTP/1.1 server on 127.0.0.1 for tests of the network sources:
 //! routes by path to canned replies or handlers, plus misbehaving hosts
 //! (slow, hanging, endless, looping, garbage). One request per connection,

@@ -1,3 +1,5 @@
+// Over 500 lines: one test file per binary keeps every subcommand's
+// end-to-end checks, and the small servers they talk to, in one place.
 //! The `yail` binary run as a person or a script runs it. Servers are
 //! started by the test on loopback ports; nothing leaves 127.0.0.1.
 

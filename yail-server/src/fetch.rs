@@ -1,3 +1,5 @@
+// Over 500 lines because its unit tests (the address policy on every range)
+// sit beside the policy they pin; the code itself is about 450 lines.
 //! The one guarded HTTP client for everything the server downloads: search
 //! results, `showurl`, generated-picture URLs and camera snapshots.
 //!
