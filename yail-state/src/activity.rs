@@ -59,16 +59,20 @@ impl RecentPictures {
         took: Duration,
         packet: &[u8],
     ) -> Arc<SentPicture> {
+        let packet: Arc<[u8]> = Arc::from(packet);
+        let source = source.to_string();
+        // The number is taken under the ring's lock, so the ring is always
+        // in number order however many sessions record at once.
+        let mut ring = lock(&self.ring);
         let picture = Arc::new(SentPicture {
             seq: self.next_seq.fetch_add(1, Ordering::Relaxed) + 1,
             session,
             at: SystemTime::now(),
-            source: source.to_string(),
+            source,
             mode: packet.get(3).copied().unwrap_or(0),
             took,
-            packet: Arc::from(packet),
+            packet,
         });
-        let mut ring = lock(&self.ring);
         if ring.len() == RECENT_PICTURES {
             ring.pop_front();
         }
