@@ -325,7 +325,15 @@ async fn rescan_periodically(
 }
 
 async fn scan_into(state: &ServerState, config: &Config) {
-    let (paths, extensions) = (config.paths.clone(), config.extensions.clone());
+    // Folders set on the admin page win over --paths until a restart, so a
+    // periodic rescan must not put the old folders back.
+    let runtime = state.runtime_settings();
+    let paths = if runtime.picture_paths.is_empty() {
+        config.paths.clone()
+    } else {
+        runtime.picture_paths.clone()
+    };
+    let extensions = config.extensions.clone();
     let scanned = tokio::task::spawn_blocking(move || files::scan(&paths, &extensions)).await;
     match scanned {
         Ok((catalogue, problems)) => {

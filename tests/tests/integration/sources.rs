@@ -101,6 +101,37 @@ async fn catalogue_reaches(server: &TestServer, n: usize) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_periodic_rescan_keeps_folders_set_on_the_admin_page() {
+    let (first, second) = (temp_dir("runtime-a"), temp_dir("runtime-b"));
+    std::fs::copy(photos_dir().join("horse.png"), first.join("a.png")).unwrap();
+    for name in ["b.png", "c.png"] {
+        std::fs::copy(photos_dir().join("camera.png"), second.join(name)).unwrap();
+    }
+    let config = Config {
+        paths: vec![first.clone()],
+        rescan_interval: Some(std::time::Duration::from_millis(50)),
+        ..test_config()
+    };
+    let server = TestServer::start(config).await;
+    assert_eq!(catalogue_reaches(&server, 1).await, 1);
+    server.state.set_runtime_settings(yail_state::RuntimeSettings {
+        picture_paths: vec![second.clone()],
+        ..yail_state::RuntimeSettings::default()
+    });
+    assert_eq!(
+        catalogue_reaches(&server, 2).await,
+        2,
+        "the rescan did not take the admin page's folder"
+    );
+    // Several more rescans: the old --paths folder must not come back.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(server.state.file_count(), 2);
+    server.shutdown().await;
+    std::fs::remove_dir_all(first).unwrap();
+    std::fs::remove_dir_all(second).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pictures_added_while_running_are_found_by_the_rescan() {
     let dir = temp_dir("rescan");
     std::fs::copy(photos_dir().join("horse.png"), dir.join("first.png")).unwrap();
