@@ -114,10 +114,12 @@ async fn the_periodic_rescan_keeps_folders_set_on_the_admin_page() {
     };
     let server = TestServer::start(config).await;
     assert_eq!(catalogue_reaches(&server, 1).await, 1);
-    server.state.set_runtime_settings(yail_state::RuntimeSettings {
-        picture_paths: vec![second.clone()],
-        ..yail_state::RuntimeSettings::default()
-    });
+    server
+        .state
+        .set_runtime_settings(yail_state::RuntimeSettings {
+            picture_paths: vec![second.clone()],
+            ..yail_state::RuntimeSettings::default()
+        });
     assert_eq!(
         catalogue_reaches(&server, 2).await,
         2,
