@@ -215,9 +215,11 @@ impl Session {
         };
         match produced {
             Ok(packet) => {
-                let took = started.elapsed();
+                // Recorded before the write: a client may read the packet
+                // before this task runs again, and the admin page should
+                // already list it by then.
+                self.guard.record_picture(&packet.bytes, started.elapsed());
                 self.send(&packet.bytes, packet.mode).await?;
-                self.guard.record_picture(&packet.bytes, took);
                 let context = self.context();
                 self.source.prefetch(&context);
                 Ok(())
@@ -301,9 +303,11 @@ impl Session {
         };
         match produced {
             Ok(packet) => {
-                let took = started.elapsed();
+                // Recorded before the write: a client may read the packet
+                // before this task runs again, and the admin page should
+                // already list it by then.
+                self.guard.record_picture(&packet.bytes, started.elapsed());
                 self.send(&packet.bytes, packet.mode).await?;
-                self.guard.record_picture(&packet.bytes, took);
             }
             Err(error) => {
                 self.shared.state.metrics().record_error(error.kind());
