@@ -209,17 +209,10 @@ impl Session {
             // The generator has its own timeout; conversion comes after.
             timeout = timeout.saturating_add(self.shared.generator.timeout());
         }
-        let produced = match tokio::time::timeout(timeout, self.produce()).await {
-            Ok(produced) => produced,
-            Err(_) => Err(RequestError::Timeout),
-        };
+        let produced = within(timeout, self.produce()).await;
         match produced {
             Ok(packet) => {
-                // Recorded before the write: a client may read the packet
-                // before this task runs again, and the admin page should
-                // already list it by then.
-                self.guard.record_picture(&packet.bytes, started.elapsed());
-                self.send(&packet.bytes, packet.mode).await?;
+                self.send_picture(&packet, started).await?;
                 let context = self.context();
                 self.source.prefetch(&context);
                 Ok(())
@@ -236,7 +229,6 @@ impl Session {
     /// The packet for the current source.
     async fn produce(&mut self) -> Result<Converted, RequestError> {
         match &self.source {
-            Source::Video => self.next_frame().await,
             Source::Generate { model, prompt } => {
                 let (model, prompt) = (model.clone(), prompt.clone());
                 self.next_generated(&model, &prompt).await
@@ -293,21 +285,11 @@ impl Session {
         let started = Instant::now();
         let produced = match self.pending_error.take() {
             Some(error) => Err(error),
-            None => {
-                let timeout = self.shared.config.request_timeout;
-                match tokio::time::timeout(timeout, self.next_frame_in(mode)).await {
-                    Ok(produced) => produced,
-                    Err(_) => Err(RequestError::Timeout),
-                }
-            }
+            None => within(self.shared.config.request_timeout, self.next_frame_in(mode)).await,
         };
         match produced {
             Ok(packet) => {
-                // Recorded before the write: a client may read the packet
-                // before this task runs again, and the admin page should
-                // already list it by then.
-                self.guard.record_picture(&packet.bytes, started.elapsed());
-                self.send(&packet.bytes, packet.mode).await?;
+                self.send_picture(&packet, started).await?;
             }
             Err(error) => {
                 self.shared.state.metrics().record_error(error.kind());
@@ -335,11 +317,6 @@ impl Session {
         settings.tv = config.tv;
         settings.mode = settings.resolve_mode();
         settings
-    }
-
-    async fn next_frame(&mut self) -> Result<Converted, RequestError> {
-        let mode = video_mode(self.settings().mode);
-        self.next_frame_in(mode).await
     }
 
     /// The newest camera frame converted for `mode`, waiting a little for
@@ -385,6 +362,14 @@ impl Session {
         Ok(packet.await?)
     }
 
+    /// Sends a picture and lists it on the admin page. It is recorded
+    /// before the write: a client may read the packet before this task
+    /// runs again, and the admin page should already list it by then.
+    async fn send_picture(&mut self, packet: &Converted, started: Instant) -> std::io::Result<()> {
+        self.guard.record_picture(&packet.bytes, started.elapsed());
+        self.send(&packet.bytes, packet.mode).await
+    }
+
     async fn send(&mut self, packet: &[u8], mode: GfxMode) -> std::io::Result<()> {
         self.connection.write_packet(packet).await?;
         self.shared
@@ -412,4 +397,14 @@ fn video_mode(mode: GfxMode) -> GfxMode {
         GfxMode::Gr8 | GfxMode::Gr9 | GfxMode::Gr11 | GfxMode::Gr15 => mode,
         _ => GfxMode::Gr8,
     }
+}
+
+/// `work`'s result, or a timeout error once `limit` has passed.
+async fn within(
+    limit: Duration,
+    work: impl Future<Output = Result<Converted, RequestError>>,
+) -> Result<Converted, RequestError> {
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or(Err(RequestError::Timeout))
 }
