@@ -65,6 +65,9 @@ pub struct Config {
     /// Fetch from loopback, private, link-local and other non-public
     /// addresses too (`--allow-private-urls`).
     pub allow_private_urls: bool,
+    /// Non-public networks fetched from all the same (`--allow-url-net`),
+    /// such as one LAN picture host.
+    pub allowed_url_nets: Vec<crate::fetch::IpNet>,
     /// Largest download accepted, in bytes.
     pub max_download_bytes: u64,
     /// Longest wait for a connection to a web server.
@@ -166,6 +169,7 @@ impl Default for Config {
             gemini_api_key: None,
 
             allow_private_urls: false,
+            allowed_url_nets: Vec::new(),
             max_download_bytes: crate::fetch::DEFAULT_MAX_BODY_BYTES,
             fetch_connect_timeout: Duration::from_secs(10),
             fetch_read_timeout: Duration::from_secs(15),

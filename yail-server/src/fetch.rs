@@ -11,7 +11,9 @@
 //! and to literal-IP hosts on the first request and on every redirect hop
 //! (which the resolver never sees).
 
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +38,11 @@ pub struct FetchConfig {
     /// Allow loopback, private, link-local and other non-public addresses
     /// (`--allow-private-urls`).
     pub allow_private: bool,
+    /// Non-public networks allowed all the same (`--allow-url-net`): one
+    /// LAN host can be reached without opening every private address.
+    pub allowed_nets: Vec<IpNet>,
+    /// How host names are looked up (the system resolver by default).
+    pub resolver: Resolver,
     /// The `User-Agent` sent.
     pub user_agent: String,
 }
@@ -52,6 +59,8 @@ impl Default for FetchConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_redirects: 5,
             allow_private: false,
+            allowed_nets: Vec::new(),
+            resolver: Resolver::system(),
             user_agent: format!("yail-server/{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -71,7 +80,7 @@ pub enum FetchError {
     #[error("{0} is a private or local address; refused")]
     Refused(String),
     /// The name did not resolve.
-    #[error("cannot resolve {0}")]
+    #[error("cannot find the server {0} (its name does not resolve)")]
     Resolve(String),
     /// More redirects than allowed.
     #[error("too many redirects (more than {0})")]
@@ -80,10 +89,21 @@ pub enum FetchError {
     #[error("{0} took too long to answer")]
     Timeout(String),
     /// The server could not be reached.
-    #[error("cannot connect to {0}")]
+    #[error("cannot connect to {0}; the server is down or refuses")]
     Connect(String),
+    /// The secure (https) connection could not be set up.
+    #[error("secure connection (https) to {0} failed")]
+    Tls(String),
+    /// The answer is a web page or other text, not a picture.
+    #[error("{host} sent {what}, not a picture")]
+    NotAPicture {
+        /// The host.
+        host: String,
+        /// What came instead ("a web page (text/html)").
+        what: String,
+    },
     /// The server answered with an error status.
-    #[error("{host} answered {status}")]
+    #[error("{host} answered with an error ({status})")]
     Status {
         /// The host.
         host: String,
@@ -111,7 +131,10 @@ impl FetchError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            FetchError::Timeout(_) | FetchError::Connect(_) | FetchError::Http { .. }
+            FetchError::Timeout(_)
+                | FetchError::Connect(_)
+                | FetchError::Tls(_)
+                | FetchError::Http { .. }
         ) || matches!(self, FetchError::Status { status, .. } if *status >= 500 || *status == 429)
     }
 }
@@ -125,6 +148,197 @@ pub struct Fetched {
     pub content_type: Option<String>,
     /// The URL after redirects.
     pub url: Url,
+}
+
+impl Fetched {
+    /// Refuses a body declared as a web page, text, JSON or XML that does
+    /// not start like a picture either: a host that answers a picture URL
+    /// with a login or error page gets a message saying so rather than a
+    /// decoder's complaint. A body that starts like a picture is kept
+    /// whatever its declared type (hosts mislabel pictures).
+    ///
+    /// # Errors
+    /// [`FetchError::NotAPicture`] naming what came instead.
+    pub fn check_picture(&self) -> Result<(), FetchError> {
+        let Some(declared) = self.content_type.as_deref() else {
+            return Ok(());
+        };
+        let essence = declared
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let textual = essence.starts_with("text/")
+            || essence == "application/json"
+            || essence == "application/xml"
+            || essence.ends_with("+xml") && !essence.starts_with("image/")
+            || essence.ends_with("+json");
+        if !textual || looks_like_picture(&self.bytes) {
+            return Ok(());
+        }
+        let what = if essence == "text/html" || essence == "application/xhtml+xml" {
+            format!("a web page ({essence})")
+        } else {
+            format!("text ({essence})")
+        };
+        Err(FetchError::NotAPicture {
+            host: self.url.host_str().unwrap_or("the server").to_string(),
+            what,
+        })
+    }
+}
+
+/// Whether `bytes` start with the signature of a picture format the
+/// decoders read.
+fn looks_like_picture(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0xff, 0xd8, 0xff])
+        || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        || bytes.starts_with(b"GIF8")
+        || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
+        || bytes.starts_with(b"BM")
+}
+
+/// A host name lookup, as a [`Lookup`] returns it.
+pub type Lookup = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
+
+/// Looks host names up. The fetcher applies the address policy to what
+/// comes back, whatever the resolver.
+pub trait Resolve: Send + Sync {
+    /// The addresses of `host`.
+    fn lookup(&self, host: String) -> Lookup;
+}
+
+/// The resolver a [`Fetcher`] uses: the system's by default; tests give
+/// their own, so that no query leaves the machine.
+#[derive(Clone)]
+pub struct Resolver(Arc<dyn Resolve>);
+
+impl Resolver {
+    /// The operating system's resolver.
+    pub fn system() -> Resolver {
+        Resolver(Arc::new(SystemResolver))
+    }
+
+    /// A resolver of one's own.
+    pub fn new(resolve: impl Resolve + 'static) -> Resolver {
+        Resolver(Arc::new(resolve))
+    }
+}
+
+impl Default for Resolver {
+    fn default() -> Resolver {
+        Resolver::system()
+    }
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
+}
+
+struct SystemResolver;
+
+impl Resolve for SystemResolver {
+    fn lookup(&self, host: String) -> Lookup {
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .map(|a| a.ip())
+                .collect())
+        })
+    }
+}
+
+/// A network of addresses (`192.168.1.20/32`, `fd00::/8`); a bare address
+/// is the network of that one address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    /// Whether `ip` is in this network (an IPv4-mapped IPv6 address counts
+    /// as its IPv4 address).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpNet {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<IpNet, String> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?} is not an address or network"))?;
+        let addr = addr.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
+            None => max,
+        };
+        Ok(IpNet { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for IpNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// Which addresses may be fetched from.
+#[derive(Debug, Clone)]
+struct Policy {
+    allow_private: bool,
+    allowed_nets: Arc<[IpNet]>,
+}
+
+impl Policy {
+    fn of(config: &FetchConfig) -> Policy {
+        Policy {
+            allow_private: config.allow_private,
+            allowed_nets: Arc::from(config.allowed_nets.as_slice()),
+        }
+    }
+
+    fn permits(&self, ip: IpAddr) -> bool {
+        self.allow_private || is_public(ip) || self.allowed_nets.iter().any(|n| n.contains(ip))
+    }
+}
+
+/// Names that never resolve (RFC 6761 `.invalid`): refused here, so no
+/// query for them leaves the machine.
+fn never_resolves(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "invalid" || host.ends_with(".invalid")
 }
 
 /// The guarded client; cheap to clone (one connection pool).
@@ -162,13 +376,13 @@ impl Fetcher {
     /// # Errors
     /// When the TLS backend cannot be set up.
     pub fn new(config: FetchConfig) -> Result<Fetcher, FetchError> {
-        let allow_private = config.allow_private;
         let max_redirects = config.max_redirects;
+        let hops = Policy::of(&config);
         let policy = redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > max_redirects {
                 return attempt.error(Violation::TooManyRedirects(max_redirects));
             }
-            match check_url(attempt.url(), allow_private) {
+            match check_url(attempt.url(), &hops) {
                 Ok(()) => attempt.follow(),
                 Err(violation) => attempt.error(violation),
             }
@@ -179,7 +393,10 @@ impl Fetcher {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .redirect(policy)
-            .dns_resolver(GuardedResolver { allow_private })
+            .dns_resolver(GuardedResolver {
+                policy: Policy::of(&config),
+                resolver: config.resolver.clone(),
+            })
             .user_agent(config.user_agent.clone())
             .build()
             .map_err(|e| FetchError::Http {
@@ -240,7 +457,7 @@ impl Fetcher {
         headers: HeaderMap,
     ) -> Result<reqwest::Response, FetchError> {
         let parsed = Url::parse(url).map_err(|e| FetchError::BadUrl(e.to_string()))?;
-        check_url(&parsed, self.config.allow_private).map_err(Violation::into_error)?;
+        check_url(&parsed, &Policy::of(&self.config)).map_err(Violation::into_error)?;
         let host = parsed.host_str().unwrap_or_default().to_string();
         let response = self
             .client
@@ -319,6 +536,8 @@ fn classify(error: &reqwest::Error, host: &str) -> FetchError {
         .to_string();
     if error.is_timeout() {
         FetchError::Timeout(host)
+    } else if error.is_connect() && is_tls_failure(error) {
+        FetchError::Tls(host)
     } else if error.is_connect() {
         FetchError::Connect(host)
     } else {
@@ -333,8 +552,38 @@ fn classify(error: &reqwest::Error, host: &str) -> FetchError {
     }
 }
 
+/// Whether a connect error of an https request happened after the TCP
+/// connection was made, during the TLS handshake: the TCP connector's
+/// own failures (refused, unreachable) carry their own I/O error kind,
+/// while rustls and a peer that hangs up mid-handshake surface as others.
+fn is_tls_failure(error: &reqwest::Error) -> bool {
+    if error.url().is_none_or(|u| u.scheme() != "https") {
+        return false;
+    }
+    let mut innermost_io = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            innermost_io = Some(io.kind());
+        }
+        source = e.source();
+    }
+    use std::io::ErrorKind as Io;
+    !matches!(
+        innermost_io,
+        Some(
+            Io::ConnectionRefused
+                | Io::HostUnreachable
+                | Io::NetworkUnreachable
+                | Io::AddrNotAvailable
+                | Io::TimedOut
+                | Io::PermissionDenied
+        )
+    )
+}
+
 /// The scheme and, for literal-IP hosts, the address policy.
-fn check_url(url: &Url, allow_private: bool) -> Result<(), Violation> {
+fn check_url(url: &Url, policy: &Policy) -> Result<(), Violation> {
     match url.scheme() {
         "http" | "https" => {}
         other => return Err(Violation::Scheme(other.to_string())),
@@ -342,43 +591,52 @@ fn check_url(url: &Url, allow_private: bool) -> Result<(), Violation> {
     let ip = match url.host() {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(Host::Domain(name)) if never_resolves(name) => {
+            return Err(Violation::Resolve(name.to_string()));
+        }
         Some(Host::Domain(_)) => return Ok(()), // checked by the resolver
         None => return Err(Violation::Resolve(String::from("(no host)"))),
     };
-    if allow_private || is_public(ip) {
+    if policy.permits(ip) {
         Ok(())
     } else {
         Err(Violation::Refused(ip.to_string()))
     }
 }
 
-/// Resolves names with the system resolver and drops the addresses the
+/// Resolves names with the configured resolver and drops the addresses the
 /// policy refuses; a name left with none is refused.
 struct GuardedResolver {
-    allow_private: bool,
+    policy: Policy,
+    resolver: Resolver,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_private = self.allow_private;
+        let policy = self.policy.clone();
+        let resolver = self.resolver.clone();
         let host = name.as_str().to_string();
         Box::pin(async move {
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
-                .map_err(|_| Violation::Resolve(host.clone()))?
-                .collect();
+            let refuse = |violation: Violation| {
+                Err(Box::new(violation) as Box<dyn std::error::Error + Send + Sync>)
+            };
+            if never_resolves(&host) {
+                return refuse(Violation::Resolve(host));
+            }
+            let Ok(found) = resolver.0.lookup(host.clone()).await else {
+                return refuse(Violation::Resolve(host));
+            };
             let allowed: Vec<SocketAddr> = found
                 .iter()
-                .copied()
-                .filter(|a| allow_private || is_public(a.ip()))
+                .filter(|ip| policy.permits(**ip))
+                .map(|ip| SocketAddr::new(*ip, 0))
                 .collect();
             if allowed.is_empty() {
-                let violation = if found.is_empty() {
+                return refuse(if found.is_empty() {
                     Violation::Resolve(host)
                 } else {
                     Violation::Refused(host)
-                };
-                return Err(Box::new(violation) as Box<dyn std::error::Error + Send + Sync>);
+                });
             }
             Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
         })
@@ -556,7 +814,11 @@ mod tests {
     }
 
     fn check(url: &str, allow_private: bool) -> Result<(), Violation> {
-        check_url(&Url::parse(url).expect("a URL"), allow_private)
+        let policy = Policy {
+            allow_private,
+            allowed_nets: Arc::from([]),
+        };
+        check_url(&Url::parse(url).expect("a URL"), &policy)
     }
 
     #[test]
@@ -611,5 +873,164 @@ mod tests {
         assert!(matches!(error, FetchError::Refused(_)), "{error:?}");
         let error = fetcher.get("not a url").await.expect_err("bad");
         assert!(matches!(error, FetchError::BadUrl(_)), "{error:?}");
+    }
+
+    /// A resolver answering from a table, counting the names it is asked;
+    /// unknown names fail as a DNS server's "no such name" would.
+    struct Table {
+        entries: Vec<(&'static str, IpAddr)>,
+        asked: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl Resolve for Table {
+        fn lookup(&self, host: String) -> Lookup {
+            self.asked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(host.clone());
+            let found: Vec<IpAddr> = self
+                .entries
+                .iter()
+                .filter(|(name, _)| *name == host)
+                .map(|(_, ip)| *ip)
+                .collect();
+            Box::pin(async move {
+                if found.is_empty() {
+                    Err(std::io::Error::other("no such name"))
+                } else {
+                    Ok(found)
+                }
+            })
+        }
+    }
+
+    fn table_fetcher(
+        entries: Vec<(&'static str, IpAddr)>,
+        allowed_nets: Vec<IpNet>,
+    ) -> (Fetcher, Arc<std::sync::Mutex<Vec<String>>>) {
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let resolver = Resolver::new(Table {
+            entries,
+            asked: Arc::clone(&asked),
+        });
+        let fetcher = Fetcher::new(FetchConfig {
+            connect_timeout: Duration::from_secs(2),
+            total_timeout: Duration::from_secs(3),
+            allowed_nets,
+            resolver,
+            ..FetchConfig::default()
+        })
+        .expect("a fetcher");
+        (fetcher, asked)
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_a_resolve_error() {
+        let (fetcher, asked) = table_fetcher(Vec::new(), Vec::new());
+        let error = fetcher
+            .get("http://pictures.example.com/cat.jpg")
+            .await
+            .expect_err("no such name");
+        assert!(
+            matches!(&error, FetchError::Resolve(host) if host == "pictures.example.com"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("cannot find"), "{error}");
+        assert_eq!(*asked.lock().unwrap(), ["pictures.example.com"]);
+    }
+
+    #[tokio::test]
+    async fn invalid_names_are_refused_without_asking_the_resolver() {
+        let (fetcher, asked) = table_fetcher(Vec::new(), Vec::new());
+        for url in ["http://cat.invalid/x.jpg", "https://INVALID./x.jpg"] {
+            let error = fetcher.get(url).await.expect_err(url);
+            assert!(matches!(error, FetchError::Resolve(_)), "{url}: {error:?}");
+        }
+        assert!(asked.lock().unwrap().is_empty(), "a query was made");
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_a_private_address_is_refused_before_connecting() {
+        let private: IpAddr = "10.0.0.1".parse().expect("an address");
+        let metadata: IpAddr = "169.254.169.254".parse().expect("an address");
+        let (fetcher, _) = table_fetcher(
+            vec![("lan.example.com", private), ("meta.example.com", metadata)],
+            Vec::new(),
+        );
+        for url in [
+            "http://lan.example.com/x.jpg",
+            "http://meta.example.com/latest/",
+        ] {
+            let error = fetcher.get(url).await.expect_err(url);
+            // A connection attempt would have given Connect or Timeout.
+            assert!(matches!(error, FetchError::Refused(_)), "{url}: {error:?}");
+        }
+    }
+
+    #[test]
+    fn networks_parse_and_contain_their_addresses_only() {
+        let net: IpNet = "127.0.0.0/8".parse().expect("a network");
+        assert!(net.contains("127.9.9.9".parse().expect("an address")));
+        assert!(net.contains("::ffff:127.0.0.1".parse().expect("an address")));
+        assert!(!net.contains("128.0.0.1".parse().expect("an address")));
+        assert!(!net.contains("::1".parse().expect("an address")));
+        let host: IpNet = "192.168.1.20".parse().expect("an address");
+        assert_eq!(host.to_string(), "192.168.1.20/32");
+        assert!(!host.contains("192.168.1.21".parse().expect("an address")));
+        let v6: IpNet = "fd00::/8".parse().expect("a network");
+        assert!(v6.contains("fd12::1".parse().expect("an address")));
+        let all: IpNet = "0.0.0.0/0".parse().expect("a network");
+        assert!(all.contains("10.0.0.1".parse().expect("an address")));
+        for bad in ["10.0.0.0/33", "fd00::/129", "nonsense", "10.0.0.0/x"] {
+            assert!(bad.parse::<IpNet>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn allowed_networks_open_only_themselves() {
+        let policy = Policy {
+            allow_private: false,
+            allowed_nets: Arc::from(["127.0.0.0/8".parse::<IpNet>().expect("a network")]),
+        };
+        let url = |u: &str| Url::parse(u).expect("a URL");
+        assert!(check_url(&url("http://127.0.0.1:8080/a.jpg"), &policy).is_ok());
+        for refused in [
+            "http://10.0.0.1/",
+            "http://169.254.169.254/",
+            "http://[::1]/",
+        ] {
+            assert!(
+                matches!(
+                    check_url(&url(refused), &policy),
+                    Err(Violation::Refused(_))
+                ),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
+    fn web_pages_are_not_pictures_but_mislabelled_pictures_are() {
+        let fetched = |content_type: Option<&str>, body: &'static [u8]| Fetched {
+            bytes: Bytes::from_static(body),
+            content_type: content_type.map(str::to_string),
+            url: Url::parse("http://pics.example.com/cat.jpg").expect("a URL"),
+        };
+        let page = fetched(Some("text/html; charset=utf-8"), b"<html>login</html>");
+        let error = page.check_picture().expect_err("a web page");
+        assert_eq!(
+            error.to_string(),
+            "pics.example.com sent a web page (text/html), not a picture"
+        );
+        let json = fetched(Some("application/json"), b"{}");
+        assert!(json.check_picture().is_err());
+        for ok in [
+            fetched(Some("text/html"), b"\xff\xd8\xff\xe0 a JPEG after all"),
+            fetched(Some("image/jpeg"), b"not checked here: the decoder decides"),
+            fetched(Some("application/octet-stream"), b"?"),
+            fetched(None, b"?"),
+        ] {
+            assert!(ok.check_picture().is_ok(), "{:?}", ok.content_type);
+        }
     }
 }

@@ -52,6 +52,7 @@ impl Shared {
             total_timeout: config.fetch_timeout,
             max_body_bytes: config.max_download_bytes,
             allow_private: config.allow_private_urls,
+            allowed_nets: config.allowed_url_nets.clone(),
             ..FetchConfig::default()
         };
         let fetcher = Fetcher::new(fetch_config.clone())?;

@@ -118,6 +118,14 @@ struct Args {
     /// Also fetch from loopback, private, link-local and other non-public addresses.
     #[arg(long, env = "YAIL_ALLOW_PRIVATE_URLS")]
     allow_private_urls: bool,
+    /// A non-public network (or address) fetched from all the same, such as
+    /// one LAN picture host: `192.168.1.20` or `192.168.1.0/24`; repeatable.
+    #[arg(
+        long = "allow-url-net",
+        env = "YAIL_ALLOW_URL_NETS",
+        value_delimiter = ','
+    )]
+    allow_url_nets: Vec<yail_server::fetch::IpNet>,
     /// Largest download (a search result, showurl), in MB.
     #[arg(long, env = "YAIL_MAX_DOWNLOAD_MB", default_value_t = 20)]
     max_download_mb: u64,
@@ -212,6 +220,7 @@ impl Args {
             gemini_api_key: self.gemini_api_key.clone().filter(|k| !k.is_empty()),
 
             allow_private_urls: self.allow_private_urls,
+            allowed_url_nets: self.allow_url_nets.clone(),
             max_download_bytes: self.max_download_mb.saturating_mul(1_000_000),
             fetch_timeout: Duration::from_secs(self.fetch_timeout),
             search_engine: self.search_engine,

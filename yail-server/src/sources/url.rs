@@ -30,6 +30,7 @@ impl UrlSource {
             Some(body) => Arc::clone(body),
             None => {
                 let fetched = context.shared.fetcher.get(&self.url).await?;
+                fetched.check_picture()?;
                 let body: Arc<[u8]> = Arc::from(fetched.bytes.as_ref());
                 self.body = Some(Arc::clone(&body));
                 body

@@ -346,7 +346,10 @@ async fn convert_hit(
     for url in std::iter::once(&hit.image).chain(hit.thumbnail.as_ref()) {
         let identity = format!("url:{url}");
         let name = display_name(url);
-        let fetched = match shared.fetcher.get(url).await {
+        let fetched = match shared.fetcher.get(url).await.and_then(|f| {
+            f.check_picture()?;
+            Ok(f)
+        }) {
             Ok(fetched) => fetched,
             Err(e) => {
                 debug!(error = %e, "result download failed");
