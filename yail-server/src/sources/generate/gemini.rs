@@ -161,7 +161,8 @@ fn refusal(status: u16, body: &[u8]) -> GenError {
         .unwrap_or_default();
     let message = match status {
         401 | 403 => String::from("the server's API key was not accepted"),
-        429 => String::from("too many requests or no quota left; try again later"),
+        429 => String::from("busy (too many requests or no quota left); try again later"),
+        500..=599 => String::from("the service failed; try again later"),
         _ if !detail.message.is_empty() => short(&detail.message, 120),
         _ if !detail.status.is_empty() => detail.status,
         _ => String::from("no explanation given"),

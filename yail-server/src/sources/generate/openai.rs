@@ -1,13 +1,16 @@
 //! OpenAI's images API through `async-openai`. GPT image models answer
 //! with base64 data; older or compatible servers may answer with a URL,
 //! which is then fetched with the same bounds as everything downloaded.
-//! async-openai itself retries a 429 (unless the quota is used up) and 5xx
-//! answers up to three times with a short back-off; all of it happens
-//! inside the generation timeout.
+//! async-openai's own retry layer is left out: it sleeps for whatever
+//! `Retry-After` a busy API names (an hour, if it says so), so a 429 or a
+//! 5xx would hold the Atari until the generation timeout and then report a
+//! timeout. Without it the Atari hears at once that the service is busy and
+//! can ask again.
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
+use async_openai::middleware::ReqwestService;
 use async_openai::types::images::{
     CreateImageRequest, Image, ImageModel, ImageQuality, ImageSize, ImagesResponse,
 };
@@ -26,7 +29,8 @@ impl OpenAi {
             .with_api_base(base_url.trim_end_matches('/'))
             .with_api_key(key);
         OpenAi {
-            client: Client::with_config(config).with_http_client(http_client()),
+            client: Client::with_config(config)
+                .with_http_service(ReqwestService::new(http_client())),
         }
     }
 
@@ -102,7 +106,8 @@ fn api_error(error: OpenAIError) -> GenError {
             let status = response.status_code.as_u16();
             let message = match status {
                 401 | 403 => String::from("the server's API key was not accepted"),
-                429 => String::from("too many requests or no credit left; try again later"),
+                429 => String::from("busy (too many requests or no credit left); try again later"),
+                500..=599 => String::from("the service failed; try again later"),
                 _ => short(&response.api_error.message, 120),
             };
             GenError::Refused {
