@@ -1,6 +1,7 @@
 //! Why a request got an error packet: one enum, mapped once to the
 //! message the Atari prints and to the metrics category.
 
+use tracing::{debug, warn};
 use yail_state::ErrorKind;
 
 use crate::fetch::FetchError;
@@ -82,6 +83,31 @@ impl RequestError {
             RequestError::Search(SearchError::Fetch(e)) => fetch_kind(e),
             RequestError::Search(_) => ErrorKind::Source,
             RequestError::NoUsableResults(e) => e.kind(),
+        }
+    }
+}
+
+impl RequestError {
+    /// Logs the error an Atari is sent. A failing source or conversion, a
+    /// timeout, and a URL the address policy refused (a client probing the
+    /// LAN) are the operator's business: warnings. A client's own mistakes
+    /// stay at debug level, so a garbage-sending client cannot flood the log.
+    pub(crate) fn log(&self) {
+        let kind = self.kind();
+        if kind == ErrorKind::BadRequest && !self.is_policy_refusal() {
+            debug!(kind = kind.name(), error = %self, "error packet");
+        } else {
+            warn!(kind = kind.name(), error = %self, "request failed");
+        }
+    }
+
+    fn is_policy_refusal(&self) -> bool {
+        match self {
+            RequestError::Fetch(e) | RequestError::Search(SearchError::Fetch(e)) => {
+                matches!(e, FetchError::Refused(_))
+            }
+            RequestError::NoUsableResults(e) => e.is_policy_refusal(),
+            _ => false,
         }
     }
 }

@@ -293,8 +293,8 @@ impl Session {
             }
             Err(error) => {
                 self.shared.state.metrics().record_error(error.kind());
+                error.log();
                 let message = error.to_string();
-                debug!(message, "video message frame");
                 let frame = yail_core::font::message_frame(mode, &message).unwrap_or_default();
                 let packet = Packet::frame(u8::from(mode), frame)
                     .map(|p| p.to_bytes())
@@ -382,8 +382,8 @@ impl Session {
     /// Answers a request with an error packet, counted once by its kind.
     async fn send_error(&mut self, error: RequestError) -> std::io::Result<()> {
         self.shared.state.metrics().record_error(error.kind());
+        error.log();
         let message = error.to_string();
-        debug!(message, "error packet");
         let packet = Packet::error(u8::from(self.mode), &message).to_bytes();
         self.send(&packet, self.mode).await
     }
