@@ -187,6 +187,18 @@ impl Reply {
         }
     }
 
+    /// A 200 of `content_type` whose body trickles in, one byte every
+    /// `interval`, and never ends.
+    pub fn trickle(content_type: &str, interval: Duration) -> Reply {
+        Reply::Stream {
+            status: 200,
+            headers: vec![(String::from("Content-Type"), content_type.to_string())],
+            parts: vec![vec![0xff]],
+            interval,
+            repeat: true,
+        }
+    }
+
     /// A reply from a closure of the request.
     pub fn handler(f: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Reply {
         Reply::Handler(Arc::new(f))
