@@ -380,19 +380,28 @@ fn generation_bound() -> Duration {
 }
 
 /// Asks OpenAI (`gen`) and Gemini (`gen-gemini`) once each; both must fail
-/// with one error packet saying `words`, after one request to the API each.
-async fn assert_generation_fault(fake: &FakeHttp, logs: &Logs, bound: Duration, words: &[&str]) {
+/// with one error packet saying `words`, after `openai_requests` requests
+/// to OpenAI (retries included) and one to Gemini.
+async fn assert_generation_fault(
+    fake: &FakeHttp,
+    logs: &Logs,
+    bound: Duration,
+    words: &[&str],
+    openai_requests: usize,
+) {
     let server = TestServer::start(generation_config(fake)).await;
-    for (command, service, path) in [
+    for (command, service, path, requests) in [
         (
             "gen \"a red barn\"",
             "OpenAI",
             String::from("/v1/images/generations"),
+            openai_requests,
         ),
         (
             "gen-gemini a red barn",
             "Gemini",
             format!("/v1beta/models/{GEMINI_MODEL}:generateContent"),
+            1,
         ),
     ] {
         let mut expected = vec![service];
@@ -400,7 +409,7 @@ async fn assert_generation_fault(fake: &FakeHttp, logs: &Logs, bound: Duration, 
         let message =
             assert_one_error(&server, logs, command, bound, ErrorKind::Source, &expected).await;
         assert!(!message.contains(OPENAI_KEY) && !message.contains(GEMINI_KEY));
-        assert_eq!(fake.hits(&path), 1, "{command}: asked again");
+        assert_eq!(fake.hits(&path), requests, "{command}: requests");
     }
     assert!(!logs.text().contains(OPENAI_KEY) && !logs.text().contains(GEMINI_KEY));
 }
@@ -426,14 +435,21 @@ async fn generation_401_bad_key() {
         ),
     )
     .await;
-    assert_generation_fault(&fake, &logs, generation_bound(), &["key was not accepted"]).await;
+    assert_generation_fault(
+        &fake,
+        &logs,
+        generation_bound(),
+        &["key was not accepted"],
+        1,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn generation_429_with_retry_after() {
     let logs = capture_logs();
     // An hour's Retry-After: the Atari must hear "busy" at once, not wait
-    // for it (nor for the generation timeout).
+    // for it (nor for the generation timeout), and OpenAI is not retried.
     let fake = fake_generators(
         Reply::status(
             429,
@@ -453,7 +469,7 @@ async fn generation_429_with_retry_after() {
         .with_header("Retry-After", "3600"),
     )
     .await;
-    assert_generation_fault(&fake, &logs, GEN_TIMEOUT, &["busy", "try again later"]).await;
+    assert_generation_fault(&fake, &logs, GEN_TIMEOUT, &["busy", "try again later"], 1).await;
 }
 
 #[tokio::test]
@@ -469,6 +485,8 @@ async fn generation_500() {
         &logs,
         generation_bound(),
         &["(500)", "service failed"],
+        // Three bounded retries after short pauses, then the error.
+        4,
     )
     .await;
 }
@@ -486,6 +504,7 @@ async fn generation_malformed_json() {
         &logs,
         generation_bound(),
         &["no usable picture", "unreadable answer"],
+        1,
     )
     .await;
 }

@@ -231,7 +231,7 @@ async fn api_errors_end_in_one_clear_error_packet() {
     let key_refused = json!({"error": {"message": format!("Incorrect API key provided: {OPENAI_KEY}"),
                                        "type": "invalid_request_error", "code": "invalid_api_key"}});
     let rate_limited = json!({"error": {"message": "Rate limit reached", "type": "requests"}});
-    // async-openai retries 429 (unless the quota is used up) and 5xx up to
+    // 429 and 5xx are retried (openai.rs, BoundedRetry) up to
     // three times with a short back-off, inside the generation timeout.
     let cases: [(u16, &'static str, Vec<u8>, &str, usize); 5] = [
         (

@@ -1,19 +1,22 @@
 //! OpenAI's images API through `async-openai`. GPT image models answer
 //! with base64 data; older or compatible servers may answer with a URL,
 //! which is then fetched with the same bounds as everything downloaded.
-//! async-openai's own retry layer is left out: it sleeps for whatever
-//! `Retry-After` a busy API names (an hour, if it says so), so a 429 or a
-//! 5xx would hold the Atari until the generation timeout and then report a
-//! timeout. Without it the Atari hears at once that the service is busy and
-//! can ask again.
+//! async-openai's own retry layer is replaced by [`BoundedRetry`]: it slept
+//! for whatever `Retry-After` a busy API named (an hour, if it said so), so
+//! a 429 held the Atari until the generation timeout, which then reported a
+//! timeout. Ours retries a 429 or 5xx a few times after a short pause, and
+//! answers at once when the API asks for a longer wait.
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
-use async_openai::middleware::ReqwestService;
+use async_openai::middleware::{HttpRequestFactory, ReqwestService};
 use async_openai::types::images::{
     CreateImageRequest, Image, ImageModel, ImageQuality, ImageSize, ImagesResponse,
 };
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
 
 use super::{Answer, GenError, GenSettings, MAX_ANSWER_BYTES, short};
 
@@ -30,7 +33,7 @@ impl OpenAi {
             .with_api_key(key);
         OpenAi {
             client: Client::with_config(config)
-                .with_http_service(ReqwestService::new(http_client())),
+                .with_http_service(BoundedRetry(ReqwestService::new(http_client()))),
         }
     }
 
@@ -67,6 +70,71 @@ pub(super) fn http_client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::limited(5))
         .build()
         .unwrap_or_default()
+}
+
+/// Retries after a 429 or 5xx answer.
+const RETRIES: u32 = 3;
+/// Pause before the first retry; doubled each time.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+/// Longest `Retry-After` waited for; an API asking for more is reported
+/// as busy at once.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(2);
+
+/// The HTTP service under the OpenAI client: retries a 429 or 5xx answer
+/// up to [`RETRIES`] times, after `Retry-After` when the API names one of
+/// at most [`MAX_RETRY_AFTER`], else after a short doubling pause; the last
+/// answer goes to async-openai, which turns it into an error.
+#[derive(Clone)]
+struct BoundedRetry(ReqwestService);
+
+type Answering = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
+
+impl tower_service::Service<HttpRequestFactory> for BoundedRetry {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = Answering;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), OpenAIError>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: HttpRequestFactory) -> Answering {
+        let mut inner = self.0.clone();
+        Box::pin(async move {
+            let mut pause = FIRST_PAUSE;
+            let mut attempt = 0;
+            loop {
+                std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+                let response = inner.call(request.clone()).await?;
+                let status = response.status();
+                if !(status.as_u16() == 429 || status.is_server_error()) || attempt == RETRIES {
+                    return Ok(response);
+                }
+                let wait = match retry_after(response.headers()) {
+                    Some(wait) if wait > MAX_RETRY_AFTER => return Ok(response),
+                    Some(wait) => wait,
+                    None => pause,
+                };
+                tokio::time::sleep(wait).await;
+                pause = pause.saturating_mul(2);
+                attempt += 1;
+            }
+        })
+    }
+}
+
+/// A `Retry-After` in seconds (the HTTP-date form is taken as "long").
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    Some(
+        value
+            .trim()
+            .parse::<u64>()
+            .map_or(Duration::MAX, Duration::from_secs),
+    )
 }
 
 fn quality(name: &str) -> ImageQuality {
