@@ -199,7 +199,7 @@ fn looks_like_picture(bytes: &[u8]) -> bool {
         || bytes.starts_with(b"BM")
 }
 
-/// A host name lookup, as a [`Lookup`] returns it.
+/// The addresses of a name, as [`Resolve::lookup`] finds them.
 pub type Lookup = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
 
 /// Looks host names up. The fetcher applies the address policy to what
