@@ -265,7 +265,6 @@ impl Session {
                 &self.shared.fetcher,
             )
             .await?;
-        self.shared.state.set_last_generation(prompt, model);
         let settings = self.settings();
         let bytes = generated.bytes;
         let packet = self.shared.pipeline.packet(
