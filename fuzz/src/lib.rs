@@ -144,7 +144,9 @@ pub fn recompressed_png(bytes: &[u8]) -> Option<Vec<u8>> {
         6 => 4,
         _ => return None,
     };
-    let word = |at: usize| u32::from_be_bytes([ihdr[at], ihdr[at + 1], ihdr[at + 2], ihdr[at + 3]]) as usize;
+    let word = |at: usize| {
+        u32::from_be_bytes([ihdr[at], ihdr[at + 1], ihdr[at + 2], ihdr[at + 3]]) as usize
+    };
     let raw_len = (word(0) * channels + 1).checked_mul(word(4))?;
     if raw_len > 64 << 20 {
         return None;
