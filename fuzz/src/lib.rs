@@ -110,6 +110,82 @@ pub fn fix_png_crcs(bytes: &mut [u8]) {
     }
 }
 
+/// `bytes` with its image data re-compressed into one valid zlib stream of
+/// what libdeflate reads from it (checksum checked), or `None` if libdeflate
+/// cannot read it or the file is not of the kind the PNG fast path takes
+/// (8 bits, not interlaced, grey, grey + alpha, RGB or RGBA).
+///
+/// The one file our decode may show while the `png` crate refuses it: a
+/// zlib stream that uses a codeword its distance code leaves unused, which
+/// libdeflate reads as the code's one symbol and the `png` crate (like zlib)
+/// refuses as an invalid distance code. The Adler-32 then vouches that what
+/// libdeflate read is what was written; our pixels must be what the `png`
+/// crate decodes from the same rows in a valid stream (docs/security.md).
+pub fn recompressed_png(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut chunks = Vec::new();
+    let mut at = 8;
+    while at + 12 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().ok()?) as usize;
+        let end = (at + 8).checked_add(len)?;
+        if end + 4 > bytes.len() {
+            break;
+        }
+        chunks.push((&bytes[at + 4..at + 8], &bytes[at + 8..end]));
+        at = end + 4;
+    }
+    let (kind, ihdr) = *chunks.first()?;
+    if kind != b"IHDR" || ihdr.len() != 13 || ihdr[8] != 8 || ihdr[12] != 0 {
+        return None;
+    }
+    let channels = match ihdr[9] {
+        0 => 1,
+        2 => 3,
+        4 => 2,
+        6 => 4,
+        _ => return None,
+    };
+    let word = |at: usize| {
+        u32::from_be_bytes([ihdr[at], ihdr[at + 1], ihdr[at + 2], ihdr[at + 3]]) as usize
+    };
+    let raw_len = (word(0) * channels + 1).checked_mul(word(4))?;
+    if raw_len > 64 << 20 {
+        return None;
+    }
+    let zlib: Vec<u8> = chunks
+        .iter()
+        .filter(|(kind, _)| *kind == b"IDAT")
+        .flat_map(|(_, data)| data.iter().copied())
+        .collect();
+    let mut raw = vec![0u8; raw_len];
+    let read = libdeflater::Decompressor::new().zlib_decompress(&zlib, &mut raw);
+    if read.ok() != Some(raw_len) {
+        return None;
+    }
+    let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::fastest());
+    let mut valid = vec![0; compressor.zlib_compress_bound(raw.len())];
+    let len = compressor.zlib_compress(&raw, &mut valid).ok()?;
+    valid.truncate(len);
+    let mut out = bytes[..8].to_vec();
+    let mut idat_written = false;
+    for (kind, data) in chunks {
+        let data = match kind {
+            b"IDAT" if idat_written => continue,
+            b"IDAT" => {
+                idat_written = true;
+                &valid[..]
+            }
+            _ => data,
+        };
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    Some(out)
+}
+
 /// The largest difference between the Rec. 601 luma of `rgb` and `grey`,
 /// over the pixels whose colour was not clipped (no channel at 0 or 255):
 /// where the colour decode clipped, its luma is not the file's Y any more

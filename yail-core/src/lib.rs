@@ -22,6 +22,8 @@ mod resize;
 
 pub use colour::BlendSpace;
 pub use converter::{Converter, Settings};
+#[doc(hidden)]
+pub use decode::png_unfilter_variants;
 pub use decode::{DecodeOptions, Target, decode};
 pub use dither::Dither;
 pub use error::{Error, Result};

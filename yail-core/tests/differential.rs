@@ -18,7 +18,9 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use proptest::prelude::*;
-use yail_core::{DecodeOptions, Error, Fit, Picture, PixelFormat, Target, decode};
+use yail_core::{
+    DecodeOptions, Error, Fit, Picture, PixelFormat, Target, decode, png_unfilter_variants,
+};
 
 /// How far (grey levels) the luma-only JPEG decode may lie from the Rec. 601
 /// luma of the colour decode where that decode did not clip: the luma plane
@@ -85,9 +87,17 @@ fn is_limit(error: &Error) -> bool {
     )
 }
 
-/// Fails unless `ours` and `expected` agree by the rules above (exact).
+/// Fails unless `ours` and `expected` agree by the rules above (exact),
+/// and every unfiltering variant this processor has (portable, SSE2,
+/// AVX2) gives what row-by-row unfiltering gives.
 fn check_png(bytes: &[u8]) -> Result<(), TestCaseError> {
     let options = DecodeOptions::default();
+    let variants = png_unfilter_variants(bytes, &options);
+    if let Some(((_, reference), others)) = variants.split_first() {
+        for (name, pixels) in others {
+            prop_assert!(pixels == reference, "{} unfilters differently", name);
+        }
+    }
     let ours = decode(bytes, &options);
     let expected = reference(bytes, ImageFormat::Png, &options);
     match (ours, expected) {
@@ -96,11 +106,94 @@ fn check_png(bytes: &[u8]) -> Result<(), TestCaseError> {
             prop_assert_eq!((got.0, got.1, got.2), (expected.0, expected.1, expected.2));
             prop_assert!(got.3 == expected.3, "different pixels");
         }
-        (Ok(_), None) => prop_assert!(false, "decoded a file the image crate refuses"),
+        (Ok(picture), None) => {
+            let repaired =
+                recompressed_png(bytes).and_then(|b| reference(&b, ImageFormat::Png, &options));
+            prop_assert!(
+                repaired == Some(pixels_of(&picture)),
+                "decoded a file the image crate refuses"
+            );
+        }
         (Err(e), Some(_)) => prop_assert!(is_limit(&e), "refused a good file: {}", e),
         (Err(_), None) => {}
     }
     Ok(())
+}
+
+/// `bytes` with its image data re-compressed into one valid zlib stream of
+/// what libdeflate reads from it (checksum checked), or `None` if libdeflate
+/// cannot read it or the file is not of the kind the PNG fast path takes
+/// (8 bits, not interlaced, grey, grey + alpha, RGB or RGBA).
+///
+/// The one file our decode may show while the `png` crate refuses it: a
+/// zlib stream that uses a codeword its distance code leaves unused, which
+/// libdeflate reads as the code's one symbol and the `png` crate (like zlib)
+/// refuses as an invalid distance code. The Adler-32 then vouches that what
+/// libdeflate read is what was written; our pixels must be what the `png`
+/// crate decodes from the same rows in a valid stream (docs/security.md). The fuzz crate has the same function.
+fn recompressed_png(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut chunks = Vec::new();
+    let mut at = 8;
+    while at + 12 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().ok()?) as usize;
+        let end = (at + 8).checked_add(len)?;
+        if end + 4 > bytes.len() {
+            break;
+        }
+        chunks.push((&bytes[at + 4..at + 8], &bytes[at + 8..end]));
+        at = end + 4;
+    }
+    let (kind, ihdr) = *chunks.first()?;
+    if kind != b"IHDR" || ihdr.len() != 13 || ihdr[8] != 8 || ihdr[12] != 0 {
+        return None;
+    }
+    let channels = match ihdr[9] {
+        0 => 1,
+        2 => 3,
+        4 => 2,
+        6 => 4,
+        _ => return None,
+    };
+    let word = |at: usize| {
+        u32::from_be_bytes([ihdr[at], ihdr[at + 1], ihdr[at + 2], ihdr[at + 3]]) as usize
+    };
+    let raw_len = (word(0) * channels + 1).checked_mul(word(4))?;
+    if raw_len > 64 << 20 {
+        return None;
+    }
+    let zlib: Vec<u8> = chunks
+        .iter()
+        .filter(|(kind, _)| *kind == b"IDAT")
+        .flat_map(|(_, data)| data.iter().copied())
+        .collect();
+    let mut raw = vec![0u8; raw_len];
+    let read = libdeflater::Decompressor::new().zlib_decompress(&zlib, &mut raw);
+    if read.ok() != Some(raw_len) {
+        return None;
+    }
+    let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::fastest());
+    let mut valid = vec![0; compressor.zlib_compress_bound(raw.len())];
+    let len = compressor.zlib_compress(&raw, &mut valid).ok()?;
+    valid.truncate(len);
+    let mut out = bytes[..8].to_vec();
+    let mut idat_written = false;
+    for (kind, data) in chunks {
+        let data = match kind {
+            b"IDAT" if idat_written => continue,
+            b"IDAT" => {
+                idat_written = true;
+                &valid[..]
+            }
+            _ => data,
+        };
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    Some(out)
 }
 
 /// A PNG written by hand: every colour type, depth, palette, transparency
@@ -482,15 +575,76 @@ proptest! {
 /// `exif_rotated_big.jpg` (a few bits changed) whose luma-only decode lies
 /// up to 122 grey levels from the colour decode's luma on unclipped pixels:
 /// zune-jpeg conceals the damage differently when it skips the colour
-/// planes. Open finding (docs/security.md); ignored until it is decided
-/// whether the luma path should refuse such files or fall back.
+/// planes. The luma path now decodes in zune-jpeg's strict mode and leaves
+/// damaged files to the colour decode. The second file is another damaged
+/// copy the fork-mode run found.
 #[test]
-#[ignore = "open finding: damaged JPEG, luma path and colour decode disagree"]
 fn damaged_jpeg_found_by_fuzzing_decodes_to_the_same_luma() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/fuzz/diff_jpeg_luma_mismatch.jpg");
-    let bytes = std::fs::read(path).expect("regression file");
-    check_jpeg_luma(&bytes).unwrap();
+    for name in ["diff_jpeg_luma_mismatch.jpg", "diff_jpeg_second.jpg"] {
+        let bytes = std::fs::read(fuzz_file(name)).expect("regression file");
+        check_jpeg_luma(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+/// Found by `diff_png`: one bit of the image data flipped, so that the
+/// stream uses the codeword its one-symbol distance code leaves unused.
+/// libdeflate reads it as that symbol (the data then matches its Adler-32);
+/// the `png` crate refuses it ("invalid distance code"). We show the
+/// picture the same rows give in a valid stream, the documented exception.
+#[test]
+fn png_stream_using_an_unused_distance_codeword_shows_the_checksummed_rows() {
+    let bytes =
+        std::fs::read(fuzz_file("diff_png_unused_distance_codeword.png")).expect("regression file");
+    let options = DecodeOptions::default();
+    assert!(
+        reference(&bytes, ImageFormat::Png, &options).is_none(),
+        "the png crate refuses it"
+    );
+    let ours = decode(&bytes, &options).expect("libdeflate reads it");
+    let repaired = recompressed_png(&bytes).expect("libdeflate reads it, checksum and all");
+    assert_eq!(
+        reference(&repaired, ImageFormat::Png, &options),
+        Some(pixels_of(&ours))
+    );
+    check_png(&bytes).unwrap();
+}
+
+#[test]
+fn every_unfilter_variant_of_this_processor_is_checked() {
+    // Eight Paeth rows of RGB: what the AVX2 and SSE2 groups take.
+    let png = RawPng {
+        width: 9,
+        height: 9,
+        colour: 2,
+        depth: 8,
+        interlaced: false,
+        palette: None,
+        transparency: None,
+        idat_parts: 1,
+        filter: Some(4),
+        data: (0..9 * 9 * 3).map(|i| (i * 37 % 251) as u8).collect(),
+    };
+    let (bytes, _) = png.file();
+    let names: Vec<_> = png_unfilter_variants(&bytes, &DecodeOptions::default())
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let mut expected = vec!["row-by-row", "portable"];
+    #[cfg(target_arch = "x86_64")]
+    {
+        expected.push("sse2");
+        if std::arch::is_x86_feature_detected!("avx2") {
+            expected.push("avx2");
+        }
+    }
+    assert_eq!(names, expected);
+    check_png(&bytes).unwrap();
+}
+
+fn fuzz_file(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fuzz")
+        .join(name)
 }
 
 /// BT.601 luma in the fixed point the luma-only JPEG path is held to: the

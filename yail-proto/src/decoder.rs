@@ -10,10 +10,17 @@
 //! - it is `gfx` and a byte other than a digit follows the number;
 //! - a line end (`\n`, `\r`) or a NUL byte follows it;
 //! - its first double-quoted argument has been closed;
-//! - it is an HTTP request line (`GET `, `POST `, ...);
+//! - it is an HTTP request line (`GET `, `POST `, ...) and its line end has
+//!   arrived;
 //! - the caller says the sender has paused ([`CommandDecoder::decode_idle`]) or
 //!   closed ([`CommandDecoder::decode_eof`]). Only then can bare words such as
 //!   `showurl http://host/a.jpg` be known to be finished.
+//!
+//! Like a `tokio_util` codec, the decoder gives the same commands and errors
+//! for a stream however TCP cut it, as long as the caller reports no pause:
+//! these rules look at whole commands only, and a command over the length
+//! limit is dropped up to the next line end whether the rest of it arrived
+//! with it or later.
 
 use bytes::{Buf, BytesMut};
 
@@ -123,19 +130,8 @@ impl CommandDecoder {
         buf: &mut BytesMut,
         flush: Flush,
     ) -> Result<Option<Command>, CommandError> {
-        if self.discarding {
-            match buf.iter().position(|&b| is_line_end(b)) {
-                Some(end) => {
-                    buf.advance(end + 1);
-                    self.discarding = false;
-                }
-                None => {
-                    buf.clear();
-                    // A pause ends the runaway command too.
-                    self.discarding = flush == Flush::No;
-                    return Ok(None);
-                }
-            }
+        if self.discarding && !self.skip_line(buf, flush) {
+            return Ok(None);
         }
         let skip = buf.iter().take_while(|&&b| is_separator(b)).count();
         buf.advance(skip);
@@ -148,8 +144,8 @@ impl CommandDecoder {
             (Extent::Partial { open_quote: false }, Flush::Idle) => buf.len(),
             (Extent::Partial { .. }, _) => {
                 if buf.len() > self.max_len {
-                    buf.clear();
-                    self.discarding = flush == Flush::No;
+                    // No line end in a partial command: all of it goes.
+                    self.skip_line(buf, flush);
                     return Err(CommandError::TooLong {
                         limit: self.max_len,
                     });
@@ -157,14 +153,36 @@ impl CommandDecoder {
                 return Ok(None);
             }
         };
-        let text = buf.split_to(end);
-        if text.len() > self.max_len {
+        if end > self.max_len {
+            // As if it had arrived in pieces: it would have been found too
+            // long before its end, and input dropped up to a line end.
+            self.skip_line(buf, flush);
             return Err(CommandError::TooLong {
                 limit: self.max_len,
             });
         }
+        let text = buf.split_to(end);
         let text = std::str::from_utf8(&text).map_err(|_| CommandError::NotUtf8)?;
         Command::parse(text).map(Some)
+    }
+
+    /// Drops input up to and including the next line end; `true` if one
+    /// was found. Without one, all of `buf` goes and the next calls go on
+    /// dropping, unless the sender paused or closed, which ends the runaway
+    /// command too.
+    fn skip_line(&mut self, buf: &mut BytesMut, flush: Flush) -> bool {
+        match buf.iter().position(|&b| is_line_end(b)) {
+            Some(end) => {
+                buf.advance(end + 1);
+                self.discarding = false;
+                true
+            }
+            None => {
+                buf.clear();
+                self.discarding = flush == Flush::No;
+                false
+            }
+        }
     }
 }
 
@@ -183,12 +201,13 @@ fn is_separator(b: u8) -> bool {
 fn frame(buf: &[u8]) -> Extent {
     let partial = Extent::Partial { open_quote: false };
     if HttpMethod::starting(buf).is_some() {
-        // The server answers and hangs up; take what the request line has.
-        let end = buf
-            .iter()
-            .position(|&b| is_line_end(b))
-            .unwrap_or(buf.len());
-        return Extent::Complete(end);
+        // The request line, to its end: taking whatever part of it has
+        // arrived would leave the rest to be read as commands, differently
+        // for every way the line was cut.
+        return match buf.iter().position(|&b| is_line_end(b)) {
+            Some(end) => Extent::Complete(end),
+            None => partial,
+        };
     }
     let word_end = buf
         .iter()
@@ -405,9 +424,11 @@ mod tests {
             decoder.decode(&mut buf),
             Ok(Some(Command::Http(HttpMethod::Get)))
         );
+        // Without its line end, the request line waits like a bare word.
         let mut buf = BytesMut::from(&b"DELETE /x"[..]);
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
         assert_eq!(
-            decoder.decode(&mut buf),
+            decoder.decode_idle(&mut buf),
             Ok(Some(Command::Http(HttpMethod::Delete)))
         );
     }
@@ -438,6 +459,17 @@ mod tests {
             decoder.decode(&mut buf),
             Err(CommandError::TooLong { limit: 8 })
         );
+        // Dropped up to the line end, as if it had come in pieces.
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(b" still dropped\nnext");
+        assert_eq!(decoder.decode(&mut buf), Ok(Some(Command::Next)));
+        // A pause ends the runaway command too.
+        let mut buf = BytesMut::from(&b"search \"a long search\"next"[..]);
+        assert_eq!(
+            decoder.decode_idle(&mut buf),
+            Err(CommandError::TooLong { limit: 8 })
+        );
+        buf.extend_from_slice(b"next");
         assert_eq!(decoder.decode(&mut buf), Ok(Some(Command::Next)));
     }
 
@@ -454,5 +486,108 @@ mod tests {
         assert_eq!(decoder.decode(&mut buf), Ok(Some(Command::Next)));
         assert_eq!(decoder.decode(&mut buf), Ok(Some(Command::Quit)));
         assert_eq!(decoder.decode(&mut buf), Ok(None));
+    }
+
+    /// Found by the `command_decoder` fuzz target: an HTTP request line
+    /// with bytes that are not UTF-8 gave one `NotUtf8` error when it came
+    /// whole and two when TCP cut it (the part that had arrived was taken
+    /// as the request line, the rest read as another command).
+    #[test]
+    fn not_utf8_errors_do_not_depend_on_how_the_stream_was_cut() {
+        let stream = b"PUT 36s\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xfb\xff\xff\xff\xff\xff\xff\xffrix \"ata\x01\x00\x00\x00ri 400 xl\"n\x00e";
+        let whole = decode_in_pieces(DEFAULT_MAX_COMMAND_LEN, stream, &[stream.len()]);
+        let not_utf8 = whole.iter().filter(|r| **r == Err(CommandError::NotUtf8));
+        assert_eq!(not_utf8.count(), 1, "{whole:?}");
+        for size in 1..=stream.len() {
+            let cut = decode_in_pieces(DEFAULT_MAX_COMMAND_LEN, stream, &[size]);
+            assert_eq!(cut, whole, "in pieces of {size}");
+        }
+    }
+
+    /// Feeds `stream` in pieces of the lengths in `cuts` (repeated), with
+    /// no pause, then ends it; the buffer never holds more than `limit`.
+    fn decode_in_pieces(
+        limit: usize,
+        stream: &[u8],
+        cuts: &[usize],
+    ) -> Vec<Result<Command, CommandError>> {
+        let mut decoder = CommandDecoder::with_max_length(limit);
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        let mut rest = stream;
+        for &cut in cuts.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, after) = rest.split_at(cut.clamp(1, rest.len()));
+            rest = after;
+            buf.extend_from_slice(piece);
+            while let Some(item) = decoder.decode(&mut buf).transpose() {
+                out.push(item);
+            }
+            assert!(
+                buf.len() <= limit,
+                "{} bytes held, limit {limit}",
+                buf.len()
+            );
+        }
+        while let Some(item) = decoder.decode_eof(&mut buf).transpose() {
+            out.push(item);
+        }
+        assert!(buf.is_empty());
+        out
+    }
+
+    mod cut_anywhere {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces of what clients send, and of what breaks it.
+        const TOKENS: [&[u8]; 22] = [
+            b"gfx ",
+            b"gfx",
+            b"17",
+            b"9",
+            b" ",
+            b"\t",
+            b"\r\n",
+            b"\n",
+            b"\0",
+            b"\"",
+            b"next",
+            b"quit",
+            b"files",
+            b"search ",
+            b"gen ",
+            b"showurl ",
+            b"GET ",
+            b"PUT /",
+            b" HTTP/1.1",
+            b"\xff",
+            b"\xc3\xa9",
+            b"x",
+        ];
+
+        proptest! {
+            /// The tokio-util codec rule: bytes in pieces give the same
+            /// commands and errors as the same bytes at once.
+            #[test]
+            fn bytes_in_pieces_decode_as_bytes_at_once(
+                parts in prop::collection::vec(
+                    prop_oneof![
+                        3 => prop::sample::select(&TOKENS[..]).prop_map(<[u8]>::to_vec),
+                        1 => prop::collection::vec(any::<u8>(), 1..4),
+                    ],
+                    0..40,
+                ),
+                cuts in prop::collection::vec(1usize..20, 1..30),
+                limit in prop_oneof![Just(DEFAULT_MAX_COMMAND_LEN), 1usize..40],
+            ) {
+                let stream = parts.concat();
+                let whole = decode_in_pieces(limit, &stream, &[stream.len()]);
+                let cut = decode_in_pieces(limit, &stream, &cuts);
+                prop_assert_eq!(cut, whole);
+            }
+        }
     }
 }

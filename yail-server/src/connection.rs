@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -47,30 +46,79 @@ pub(crate) fn enable_keepalive(stream: &TcpStream) -> std::io::Result<()> {
     socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive)
 }
 
-/// What the accept loop may know about a session's socket, to pick the
-/// session to close when the server is full.
+/// A session's socket as the accept loop sees it: how long the session has
+/// waited for its client, and the one thing the accept loop may do to it,
+/// closing it to make room when the server is full.
+///
+/// The session's reads happen under the same lock as the accept loop's
+/// check (see [`Activity::evict_if_idle`]), so a session is closed only at
+/// an instant when it holds nothing of a command: none received into its
+/// buffer, none unread in the socket, no request being answered.
 #[derive(Debug)]
-pub(crate) struct Activity(Mutex<ActivityState>);
+pub(crate) struct Activity {
+    stream: TcpStream,
+    state: Mutex<ActivityState>,
+}
 
 #[derive(Debug, Clone, Copy)]
 struct ActivityState {
     last_heard: Instant,
+    /// The session is waiting for its next command (not answering one).
     awaiting_command: bool,
+    /// Bytes of a command were received and not yet answered.
+    holds_bytes: bool,
+    /// The accept loop closed this session to make room.
+    evicted: bool,
 }
 
 impl Activity {
-    pub(crate) fn new() -> Arc<Activity> {
-        Arc::new(Activity(Mutex::new(ActivityState {
-            last_heard: Instant::now(),
-            awaiting_command: true,
-        })))
+    pub(crate) fn new(stream: TcpStream) -> Arc<Activity> {
+        Arc::new(Activity {
+            stream,
+            state: Mutex::new(ActivityState {
+                last_heard: Instant::now(),
+                awaiting_command: true,
+                holds_bytes: false,
+                evicted: false,
+            }),
+        })
     }
 
     /// How long the session has waited for its client, or `None` while it
-    /// is busy answering a request.
+    /// is busy with a command (answering one, or holding part of one).
     pub(crate) fn idle_for(&self) -> Option<Duration> {
         let state = *self.lock();
-        state.awaiting_command.then(|| state.last_heard.elapsed())
+        (state.awaiting_command && !state.holds_bytes && !state.evicted)
+            .then(|| state.last_heard.elapsed())
+    }
+
+    /// Closes the session if it is idle: waiting for a command, with no
+    /// byte of one received or unread in the socket. Its sending side is
+    /// shut at once, so the client sees the end of the stream before any
+    /// reply it could be waiting for, and a command it sends afterwards was
+    /// never taken (it can connect again and repeat it). `false` if the
+    /// session has a command in flight and must be spared.
+    pub(crate) fn evict_if_idle(&self) -> bool {
+        let mut state = self.lock();
+        if !state.awaiting_command || state.holds_bytes || state.evicted || self.has_unread_bytes()
+        {
+            return false;
+        }
+        state.evicted = true;
+        let _ = socket2::SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write);
+        true
+    }
+
+    /// Whether the client's bytes wait in the socket, not yet read by the
+    /// session (its task not yet scheduled). The socket does not block.
+    pub(crate) fn has_unread_bytes(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::uninit()];
+        matches!(socket2::SockRef::from(&self.stream).peek(&mut byte), Ok(n) if n > 0)
+    }
+
+    /// The socket back, for a connection that was never admitted.
+    pub(crate) fn into_stream(self) -> TcpStream {
+        self.stream
     }
 
     /// Marks the session as busy with a request (or waiting again).
@@ -80,7 +128,7 @@ impl Activity {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ActivityState> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -89,7 +137,6 @@ pub(crate) type Decoded = Result<Command, CommandError>;
 
 /// The socket of one client.
 pub(crate) struct Connection {
-    stream: TcpStream,
     buffer: BytesMut,
     decoder: CommandDecoder,
     timing: Timing,
@@ -102,14 +149,13 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
+    /// A connection on the socket `activity` holds.
     pub(crate) fn new(
-        stream: TcpStream,
         max_command_len: usize,
         timing: Timing,
         activity: Arc<Activity>,
     ) -> Connection {
         Connection {
-            stream,
             buffer: BytesMut::with_capacity(64),
             decoder: CommandDecoder::with_max_length(max_command_len),
             timing,
@@ -124,6 +170,28 @@ impl Connection {
         self.activity.lock().last_heard = self.last_heard;
     }
 
+    /// Moves what the socket holds into the buffer. This happens under the
+    /// lock the accept loop's eviction check takes, so bytes are either
+    /// still in the socket (where the check sees them) or in the buffer
+    /// and marked, never in between.
+    fn receive(&mut self) -> std::io::Result<Received> {
+        let mut state = self.activity.lock();
+        if state.evicted {
+            return Ok(Received::Evicted);
+        }
+        match self.activity.stream.try_read_buf(&mut self.buffer) {
+            Ok(0) => Ok(Received::Closed),
+            Ok(_) => {
+                self.last_heard = Instant::now();
+                state.last_heard = self.last_heard;
+                state.holds_bytes = true;
+                Ok(Received::Bytes)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(Received::Nothing),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The next command, reading as much as it takes. `None` when the
     /// client closed, sent nothing for the idle timeout, left a command
     /// unfinished for the command timeout, or `shutdown` fired.
@@ -135,7 +203,15 @@ impl Connection {
         &mut self,
         shutdown: &CancellationToken,
     ) -> std::io::Result<Option<Decoded>> {
-        self.activity.lock().awaiting_command = true;
+        {
+            let mut state = self.activity.lock();
+            if state.evicted {
+                return Ok(None);
+            }
+            state.awaiting_command = true;
+            // Commands sent in one write: the next one is already here.
+            state.holds_bytes = !self.buffer.is_empty();
+        }
         let read = self.read_until_command(shutdown).await;
         self.activity.lock().awaiting_command = false;
         read
@@ -160,18 +236,24 @@ impl Connection {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(None),
-                read = self.stream.read_buf(&mut self.buffer) => {
-                    if read? == 0 {
-                        // The client closed: answer what it managed to send.
-                        return Ok(self
-                            .decoder
-                            .decode_eof(&mut self.buffer)
-                            .transpose()
-                            .map(|decoded| self.completed(decoded)));
-                    }
-                    self.heard_now();
-                    if !waiting {
-                        self.command_started = Some(self.last_heard);
+                ready = self.activity.stream.readable() => {
+                    ready?;
+                    match self.receive()? {
+                        Received::Bytes => {
+                            if !waiting {
+                                self.command_started = Some(self.last_heard);
+                            }
+                        }
+                        Received::Nothing => {}
+                        Received::Evicted => return Ok(None),
+                        Received::Closed => {
+                            // The client closed: answer what it managed to send.
+                            return Ok(self
+                                .decoder
+                                .decode_eof(&mut self.buffer)
+                                .transpose()
+                                .map(|decoded| self.completed(decoded)));
+                        }
                     }
                 }
                 () = tokio::time::sleep(self.timing.idle_flush), if waiting => {
@@ -203,7 +285,7 @@ impl Connection {
     /// the idle timeout. A packet taken whole counts as hearing from the
     /// client: the idle clock starts again while the Atari shows it.
     pub(crate) async fn write_packet(&mut self, packet: &[u8]) -> std::io::Result<()> {
-        let write = self.stream.write_all(packet);
+        let write = write_all(&self.activity.stream, packet);
         match tokio::time::timeout(self.timing.idle_timeout, write).await {
             Ok(result) => {
                 result?;
@@ -220,7 +302,33 @@ impl Connection {
     /// Answers an HTTP request line with 403 and closes the socket.
     pub(crate) async fn refuse_http(&mut self) -> std::io::Result<()> {
         self.write_packet(HTTP_FORBIDDEN).await?;
-        let _ = self.stream.shutdown().await;
+        let _ = socket2::SockRef::from(&self.activity.stream).shutdown(std::net::Shutdown::Write);
         Ok(())
     }
+}
+
+/// What one read from the socket gave.
+enum Received {
+    Bytes,
+    /// A spurious wake-up: nothing to read after all.
+    Nothing,
+    /// The client closed its side.
+    Closed,
+    /// The accept loop closed this session to make room.
+    Evicted,
+}
+
+/// Writes all of `bytes` (the socket is shared with [`Activity`], so it is
+/// written through `&TcpStream`).
+async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -117,14 +117,16 @@ fn admit(
     if let Err(e) = connection::enable_keepalive(&stream) {
         debug!(%peer, error = %e, "could not enable TCP keepalive");
     }
-    let activity = Activity::new();
+    let activity = Activity::new(stream);
     let stop = token.child_token();
     let ticket = match sessions.admit(peer.ip(), &activity, &stop) {
         Ok(ticket) => ticket,
         Err(refusal) => {
             shared.state.metrics().record_error(ErrorKind::Busy);
             warn!(%peer, reason = refusal.message(), "refusing a connection");
-            tracker.spawn(refuse(stream, refusal.message()));
+            if let Some(activity) = Arc::into_inner(activity) {
+                tracker.spawn(refuse(activity.into_stream(), refusal.message()));
+            }
             return;
         }
     };
@@ -135,7 +137,7 @@ fn admit(
         idle_timeout: shared.config.idle_timeout,
         command_timeout: shared.config.command_timeout,
     };
-    let connection = Connection::new(stream, shared.config.max_command_len, timing, activity);
+    let connection = Connection::new(shared.config.max_command_len, timing, activity);
     let session = Session::new(connection, guard, Arc::clone(shared), stop);
     tracker.spawn(
         async move {
@@ -238,8 +240,10 @@ impl Sessions {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A place for a session from `ip`, closing the longest-idle session
-    /// (through its `stop` token) when the server is full.
+    /// A place for a session from `ip`. When the server is full, the
+    /// longest-idle session is closed (its socket shut, its `stop` token
+    /// cancelled); a session with a command in flight is never the one
+    /// (see [`Activity::evict_if_idle`]): the next longest-idle is tried.
     fn admit(
         &self,
         ip: IpAddr,
@@ -252,12 +256,19 @@ impl Sessions {
             return Err(Refusal::TooManyFromAddress);
         }
         if registry.running.len() >= registry.max_total {
-            let longest_idle = registry
+            let mut idle: Vec<(Duration, u64)> = registry
                 .running
                 .iter()
                 .filter_map(|(id, r)| r.activity.idle_for().map(|idle| (idle, *id)))
-                .max();
-            let Some((idle, victim)) = longest_idle else {
+                .collect();
+            idle.sort_unstable_by(|a, b| b.cmp(a));
+            let victim = idle.into_iter().find(|(_, id)| {
+                registry
+                    .running
+                    .get(id)
+                    .is_some_and(|r| r.activity.evict_if_idle())
+            });
+            let Some((idle, victim)) = victim else {
                 return Err(Refusal::Busy);
             };
             if let Some(closed) = registry.remove(victim) {
@@ -373,50 +384,168 @@ mod tests {
         );
     }
 
-    fn admit(
-        sessions: &Sessions,
-        address: &str,
-    ) -> Result<(Ticket, Arc<Activity>, CancellationToken), Refusal> {
-        let (activity, stop) = (Activity::new(), CancellationToken::new());
-        let ticket = sessions.admit(ip(address), &activity, &stop)?;
-        Ok((ticket, activity, stop))
+    /// One admitted test session: the client's end of its socket, and what
+    /// the accept loop holds of the server's end.
+    struct Admitted {
+        _ticket: Ticket,
+        client: TcpStream,
+        activity: Arc<Activity>,
+        stop: CancellationToken,
     }
 
-    #[tokio::test(start_paused = true)]
+    /// A loopback connection, admitted as if from `address`.
+    async fn admit(sessions: &Sessions, address: &str) -> Result<Admitted, Refusal> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server_side, _) = listener.accept().await.unwrap();
+        let (activity, stop) = (Activity::new(server_side), CancellationToken::new());
+        let ticket = sessions.admit(ip(address), &activity, &stop)?;
+        Ok(Admitted {
+            _ticket: ticket,
+            client,
+            activity,
+            stop,
+        })
+    }
+
+    /// Waits until the client's bytes have reached the server's socket.
+    async fn arrived(admitted: &Admitted) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !admitted.activity.has_unread_bytes() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "bytes never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Whether the client sees the end of the stream, within 10 s.
+    async fn sees_end_of_stream(client: &mut TcpStream) -> bool {
+        use tokio::io::AsyncReadExt;
+        let mut byte = [0u8; 1];
+        let read = tokio::time::timeout(Duration::from_secs(10), client.read(&mut byte));
+        matches!(read.await, Ok(Ok(0)))
+    }
+
+    #[tokio::test]
     async fn one_address_cannot_take_more_than_its_share() {
         let sessions = Sessions::new(10, 2);
-        let first = admit(&sessions, "127.0.0.1").unwrap();
-        let _second = admit(&sessions, "127.0.0.1").unwrap();
+        let first = admit(&sessions, "127.0.0.1").await.unwrap();
+        let _second = admit(&sessions, "127.0.0.1").await.unwrap();
         assert_eq!(
-            admit(&sessions, "127.0.0.1").err(),
+            admit(&sessions, "127.0.0.1").await.err(),
             Some(Refusal::TooManyFromAddress)
         );
-        assert!(admit(&sessions, "127.0.0.2").is_ok(), "another address");
+        assert!(
+            admit(&sessions, "127.0.0.2").await.is_ok(),
+            "another address"
+        );
         drop(first);
-        assert!(admit(&sessions, "127.0.0.1").is_ok(), "a place came free");
+        assert!(
+            admit(&sessions, "127.0.0.1").await.is_ok(),
+            "a place came free"
+        );
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_full_server_closes_its_longest_idle_session() {
         let sessions = Sessions::new(3, 8);
-        let oldest = admit(&sessions, "127.0.0.1").unwrap();
-        tokio::time::advance(Duration::from_secs(5)).await;
-        let second = admit(&sessions, "127.0.0.2").unwrap();
-        tokio::time::advance(Duration::from_secs(5)).await;
-        let young = admit(&sessions, "127.0.0.3").unwrap();
+        let oldest = admit(&sessions, "127.0.0.1").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut second = admit(&sessions, "127.0.0.2").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let young = admit(&sessions, "127.0.0.3").await.unwrap();
         // The first has waited longest... but is answering a request now.
-        oldest.1.set_awaiting_command(false);
-        let newcomer = admit(&sessions, "127.0.0.4").unwrap();
-        assert!(second.2.is_cancelled(), "the longest-idle one goes");
-        assert!(!oldest.2.is_cancelled() && !young.2.is_cancelled());
+        oldest.activity.set_awaiting_command(false);
+        let newcomer = admit(&sessions, "127.0.0.4").await.unwrap();
+        assert!(second.stop.is_cancelled(), "the longest-idle one goes");
+        assert!(!oldest.stop.is_cancelled() && !young.stop.is_cancelled());
+        assert!(
+            sees_end_of_stream(&mut second.client).await,
+            "its client is told at once"
+        );
         drop(second); // its session ending gives nothing back twice
         assert_eq!(sessions.lock().running.len(), 3);
 
-        for (_, activity, _) in [&oldest, &young, &newcomer] {
-            activity.set_awaiting_command(false);
+        for admitted in [&oldest, &young, &newcomer] {
+            admitted.activity.set_awaiting_command(false);
         }
-        assert_eq!(admit(&sessions, "127.0.0.5").err(), Some(Refusal::Busy));
+        assert_eq!(
+            admit(&sessions, "127.0.0.5").await.err(),
+            Some(Refusal::Busy)
+        );
         assert_eq!(sessions.lock().running.len(), 3);
         assert_eq!(sessions.lock().per_address.len(), 3);
+    }
+
+    /// Found by the chaos run: a client's `next` had reached the server's
+    /// socket, but the session's task had not read it yet, so the session
+    /// still looked idle and was closed: a command cut without an answer.
+    #[tokio::test]
+    async fn eviction_spares_a_session_whose_command_is_unread() {
+        use tokio::io::AsyncWriteExt;
+        let sessions = Sessions::new(2, 8);
+        let mut asking = admit(&sessions, "127.0.0.1").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let idle = admit(&sessions, "127.0.0.2").await.unwrap();
+        asking.client.write_all(b"next").await.unwrap();
+        arrived(&asking).await;
+
+        let _newcomer = admit(&sessions, "127.0.0.3").await.unwrap();
+        assert!(
+            !asking.stop.is_cancelled(),
+            "the session with a command stays"
+        );
+        assert!(idle.stop.is_cancelled(), "the idle one makes room");
+        assert!(
+            asking.activity.has_unread_bytes(),
+            "its command is still there"
+        );
+    }
+
+    /// The same for a command already read in part (or a bare word waiting
+    /// for the pause that ends it): the session's buffer holds it.
+    #[tokio::test]
+    async fn eviction_spares_a_session_holding_part_of_a_command() {
+        use tokio::io::AsyncWriteExt;
+        let sessions = Sessions::new(2, 8);
+        let mut asking = admit(&sessions, "127.0.0.1").await.unwrap();
+        let timing = Timing {
+            idle_flush: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(60),
+            command_timeout: Duration::from_secs(60),
+        };
+        let mut connection = Connection::new(1024, timing, Arc::clone(&asking.activity));
+        let stop = asking.stop.clone();
+        let reader =
+            tokio::spawn(async move { connection.read_command(&stop).await.map(|c| c.is_some()) });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let idle = admit(&sessions, "127.0.0.2").await.unwrap();
+        asking
+            .client
+            .write_all(b"search \"half a comm")
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while asking.activity.has_unread_bytes() || asking.activity.idle_for().is_some() {
+            assert!(tokio::time::Instant::now() < deadline, "never read");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+
+        let _newcomer = admit(&sessions, "127.0.0.3").await.unwrap();
+        assert!(
+            !asking.stop.is_cancelled(),
+            "the session with half a command stays"
+        );
+        assert!(idle.stop.is_cancelled(), "the idle one makes room");
+        asking.client.write_all(b"and\"\n").await.unwrap();
+        let read = tokio::time::timeout(Duration::from_secs(10), reader).await;
+        assert!(
+            matches!(read, Ok(Ok(Ok(true)))),
+            "the command arrives whole: {read:?}"
+        );
     }
 }

@@ -331,6 +331,14 @@ struct Tally {
     mid_packet_drops: AtomicU64,
     flood_served: AtomicU64,
     flood_refused: AtomicU64,
+    /// Flood connections the server closed (to make room for a later one).
+    flood_closed: AtomicU64,
+    /// Floods that held more connections open than the server's limit.
+    flood_over_limit: AtomicU64,
+    /// Well-behaved sessions the server closed before it took a command
+    /// (the end of the stream came before any byte of a reply), by the
+    /// client's address: only eviction of an idle session may do that.
+    closed_while_idle: std::sync::Mutex<Vec<Ipv4Addr>>,
 }
 
 fn add(counter: &AtomicU64) {
@@ -402,12 +410,57 @@ async fn good_session(
             return;
         }
         let reply = read_packet(&mut stream, &mut buffer, timeout).await;
+        if matches!(reply, Reply::Truncated(0)) {
+            // The stream ended cleanly before any reply: the server closed
+            // the idle session before our command arrived (a command it had
+            // received and dropped would have ended it with a reset). The
+            // Atari connects again; the log must show this eviction.
+            tally
+                .closed_while_idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(source(i));
+            return;
+        }
         if !tally.record(&reply, mode) {
             return;
         }
         tokio::time::sleep(think).await;
     }
     let _ = stream.write_all(b"quit").await;
+}
+
+/// The addresses whose sessions the server's log says it closed to make
+/// room (`server full: closing the longest-idle session address=...`).
+fn evicted_addresses(log: &str) -> std::collections::HashSet<String> {
+    log.lines()
+        .filter(|line| line.contains("server full: closing"))
+        .map(without_colours)
+        .filter_map(|line| {
+            let at = line.find("address=")? + "address=".len();
+            let rest = &line[at..];
+            let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+            Some(rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// `line` without the terminal colour codes (`ESC [ ... m`) of the log.
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 // -- chaos -----------------------------------------------------------------
@@ -469,7 +522,7 @@ async fn chaos(options: &Options) -> anyhow::Result<bool> {
                         2 => silent_session(i, addr, &tally, IDLE_SECS).await,
                         3 => non_reader(i, addr, &tally).await,
                         4 => mid_packet_drop(i, addr, &tally).await,
-                        _ => flood(i, addr, &tally, MAX_CONNECTIONS + 40).await,
+                        _ => flood(i, addr, &tally, MAX_CONNECTIONS, 40).await,
                     }
                     // Leave the shared machine some breath between sessions.
                     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -497,6 +550,16 @@ async fn chaos(options: &Options) -> anyhow::Result<bool> {
     let (status, took, log) = server.terminate(Duration::from_secs(15)).await?;
     let panics = log.matches("panicked").count();
     let served = get(&tally.images);
+    let evicted = evicted_addresses(&log);
+    let closed_while_idle = tally
+        .closed_while_idle
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let unexplained = closed_while_idle
+        .iter()
+        .filter(|a| !evicted.contains(&a.to_string()))
+        .count();
 
     println!(
         "chaos run: {load_secs:.0} s of load, server log {}",
@@ -514,7 +577,12 @@ async fn chaos(options: &Options) -> anyhow::Result<bool> {
         get(&tally.connect_failures)
     );
     println!(
-        "  hostile: {} garbage sessions, {} silent (closed by server {}, left open {}), {} non-readers, {} mid-packet drops, flood {} served / {} refused",
+        "  full server: {} sessions closed to make room; {} well-behaved sessions among them, closed while idle ({unexplained} not in the log)",
+        log.matches("server full: closing").count(),
+        closed_while_idle.len(),
+    );
+    println!(
+        "  hostile: {} garbage sessions, {} silent (closed by server {}, left open {}), {} non-readers, {} mid-packet drops, flood {} served / {} closed to make room / {} refused ({} floods over the limit)",
         get(&tally.garbage_sent),
         get(&tally.silent_closed_by_server) + get(&tally.silent_left_open),
         get(&tally.silent_closed_by_server),
@@ -522,7 +590,9 @@ async fn chaos(options: &Options) -> anyhow::Result<bool> {
         get(&tally.non_readers),
         get(&tally.mid_packet_drops),
         get(&tally.flood_served),
-        get(&tally.flood_refused)
+        get(&tally.flood_closed),
+        get(&tally.flood_refused),
+        get(&tally.flood_over_limit)
     );
     println!(
         "  server: idle {idle_rss} KiB / {idle_fds} fds; after {rss} KiB / {fds} fds; peak {peak_rss} KiB"
@@ -543,8 +613,13 @@ async fn chaos(options: &Options) -> anyhow::Result<bool> {
         "well-behaved clients received only whole, valid packets",
     );
     check(
-        get(&tally.flood_refused) > 0,
-        "a flood past --max-connections is refused with a packet",
+        unexplained == 0,
+        "well-behaved sessions were closed only by eviction, while idle",
+    );
+    check(
+        get(&tally.flood_over_limit) == 0
+            && get(&tally.flood_refused) + get(&tally.flood_closed) > 0,
+        "a flood past --max-connections is held to it (refused, or idle sessions closed)",
     );
     check(
         get(&tally.silent_left_open) == 0,
@@ -636,9 +711,14 @@ async fn mid_packet_drop(i: usize, addr: SocketAddr, tally: &Tally) {
     add(&tally.mid_packet_drops);
 }
 
-async fn flood(i: usize, addr: SocketAddr, tally: &Tally, count: usize) {
+/// Opens `limit + extra` connections at once, then asks each for a reply
+/// in turn: one past the limit must be refused ("server busy") or make
+/// room by closing an idle session (maybe one of the flood's own), so
+/// never more than `limit` stay open.
+async fn flood(i: usize, addr: SocketAddr, tally: &Tally, limit: usize, extra: usize) {
     let mut streams = Vec::new();
-    for k in 0..count {
+    let mut open = 0;
+    for k in 0..limit + extra {
         if let Ok(stream) = connect_from(i * 1000 + k, addr).await {
             streams.push(stream);
         }
@@ -651,9 +731,17 @@ async fn flood(i: usize, addr: SocketAddr, tally: &Tally, count: usize) {
             Reply::Packet(p) if p.error_message().is_some_and(|m| m.contains(BUSY)) => {
                 add(&tally.flood_refused)
             }
+            // Closed to make room for a later connection.
+            Reply::Truncated(0) | Reply::Failed(_) => add(&tally.flood_closed),
             // Accepted sessions wait for a request after `gfx`: no reply.
-            _ => add(&tally.flood_served),
+            _ => {
+                add(&tally.flood_served);
+                open += 1;
+            }
         }
+    }
+    if open > limit {
+        add(&tally.flood_over_limit);
     }
     drop(streams);
     tokio::time::sleep(Duration::from_secs(5)).await;

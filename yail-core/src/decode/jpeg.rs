@@ -243,7 +243,15 @@ pub(crate) fn decode_luma(bytes: &[u8], options: &DecodeOptions) -> Result<Optio
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
 
+    // Strict: zune-jpeg hides damage (a bad Huffman code, a stray marker)
+    // by ending the picture early and painting the rest, and it does so
+    // differently when it skips the colour planes, so a damaged file would
+    // look different in grey and colour modes (fuzz finding, test
+    // `differential::damaged_jpeg_found_by_fuzzing_decodes_to_the_same_luma`).
+    // Strict, it reports the damage instead, and the general path decodes
+    // the file in colour as every other mode does.
     let settings = DecoderOptions::default()
+        .set_strict_mode(true)
         .set_max_width(options.max_width as usize)
         .set_max_height(options.max_height as usize)
         .jpeg_set_out_colorspace(ColorSpace::Luma);

@@ -22,6 +22,8 @@ use crate::picture::Picture;
 
 pub(crate) use options::DecodeBuffers;
 pub use options::{DecodeOptions, Target};
+#[doc(hidden)]
+pub use png::unfilter_variants as png_unfilter_variants;
 
 /// Decodes a picture file.
 pub fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Picture> {

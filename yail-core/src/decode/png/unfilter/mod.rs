@@ -12,10 +12,65 @@ mod sse2;
 
 use portable::{portable_pair, unfilter_row};
 
+/// Which code undoes the filters. Decoding uses [`Variant::Best`]; the
+/// others exist so tests can force each one the processor has and compare
+/// it with [`Variant::RowByRow`] (see `png::unfilter_variants`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Variant {
+    /// One row at a time, never grouped: the plain reference.
+    RowByRow,
+    /// Groups of rows through the portable pair loop only.
+    Portable,
+    /// Groups of two and four rows in SSE2 (in its original encoding,
+    /// as on a processor without AVX2); the rest portable.
+    Sse2,
+    /// What the processor does best: eight Paeth rows in AVX2, two and four
+    /// rows in SSE2 (VEX-encoded where AVX2 exists).
+    Best,
+}
+
+impl Variant {
+    /// The variants this processor can run, [`Variant::RowByRow`] first.
+    pub(crate) fn available() -> Vec<Variant> {
+        let mut variants = vec![Variant::RowByRow, Variant::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if pulp::x86::V1::try_new().is_some() {
+                variants.push(Variant::Sse2);
+            }
+            if pulp::x86::V3::try_new().is_some() {
+                variants.push(Variant::Best);
+            }
+        }
+        variants
+    }
+
+    /// A short name for reports: `row-by-row`, `portable`, `sse2`, `avx2`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Variant::RowByRow => "row-by-row",
+            Variant::Portable => "portable",
+            Variant::Sse2 => "sse2",
+            Variant::Best => "avx2",
+        }
+    }
+}
+
 /// Undoes the row filters of `raw` (rows of a filter byte and `stride`
 /// bytes) in place, moving row `y` to `y * stride` so the pixels end up
 /// packed at the front. `false` if a row names an unknown filter.
 pub(super) fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize) -> bool {
+    unfilter_with(Variant::Best, raw, stride, height, bpp)
+}
+
+/// [`unfilter`] through the code `variant` names.
+pub(super) fn unfilter_with(
+    variant: Variant,
+    raw: &mut [u8],
+    stride: usize,
+    height: usize,
+    bpp: usize,
+) -> bool {
     let filter_of = |raw: &[u8], y: usize| raw[y * (stride + 1)];
     let mut y = 0;
     while y < height {
@@ -23,7 +78,7 @@ pub(super) fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize)
         // Rows in a row with the same predicting filter (Paeth or Average)
         // go through together, eight (Paeth only), four or two at a time;
         // the first row has none above.
-        let run = if y > 0 && matches!(filter, 3 | 4) {
+        let run = if variant != Variant::RowByRow && y > 0 && matches!(filter, 3 | 4) {
             (y..height.min(y + 8))
                 .take_while(|&r| filter_of(raw, r) == filter)
                 .count()
@@ -53,19 +108,19 @@ pub(super) fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize)
                 let eight = [
                     &mut *r0, &mut *r1, &mut *r2, &mut *r3, &mut *r4, &mut *r5, &mut *r6, &mut *r7,
                 ];
-                if !vector_eight(bpp, above, eight) {
-                    four_rows(bpp, paeth, above, [r0, r1, r2, &mut *r3]);
-                    four_rows(bpp, paeth, r3, [r4, r5, r6, r7]);
+                if !vector_eight(variant, bpp, above, eight) {
+                    four_rows(variant, bpp, paeth, above, [r0, r1, r2, &mut *r3]);
+                    four_rows(variant, bpp, paeth, r3, [r4, r5, r6, r7]);
                 }
                 true
             }
             (4, Some(above)) => {
-                four_rows(bpp, paeth, above, std::array::from_fn(|_| group()));
+                four_rows(variant, bpp, paeth, above, std::array::from_fn(|_| group()));
                 true
             }
             (2, Some(above)) => {
                 let [row, below] = std::array::from_fn(|_| group());
-                if !vector_rows::<1, 2>(bpp, paeth, above, [&mut *row, &mut *below]) {
+                if !vector_rows::<1, 2>(variant, bpp, paeth, above, [&mut *row, &mut *below]) {
                     portable_pair(bpp, paeth, above, row, below);
                 }
                 true
@@ -87,19 +142,20 @@ pub(super) fn unfilter(raw: &mut [u8], stride: usize, height: usize, bpp: usize)
 
 /// Four rows under `above` with the same filter, Paeth (`paeth`) or
 /// Average: in vectors where the processor has them, else as two pairs.
-fn four_rows(bpp: usize, paeth: bool, above: &[u8], rows: [&mut [u8]; 4]) {
+fn four_rows(variant: Variant, bpp: usize, paeth: bool, above: &[u8], rows: [&mut [u8]; 4]) {
     let [r0, r1, r2, r3] = rows;
-    if !vector_rows::<2, 4>(bpp, paeth, above, [&mut *r0, &mut *r1, &mut *r2, &mut *r3]) {
+    let rows = [&mut *r0, &mut *r1, &mut *r2, &mut *r3];
+    if !vector_rows::<2, 4>(variant, bpp, paeth, above, rows) {
         portable_pair(bpp, paeth, above, r0, r1);
         portable_pair(bpp, paeth, r1, r2, r3);
     }
 }
 
 /// [`avx2::unfilter_eight`] (eight Paeth rows) where there is such a
-/// thing; `false` (nothing done) elsewhere.
-fn vector_eight(bpp: usize, above: &[u8], rows: [&mut [u8]; 8]) -> bool {
+/// thing and `variant` allows it; `false` (nothing done) elsewhere.
+fn vector_eight(variant: Variant, bpp: usize, above: &[u8], rows: [&mut [u8]; 8]) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return avx2::unfilter_eight(bpp, above, rows);
+    return variant == Variant::Best && avx2::unfilter_eight(bpp, above, rows);
     #[cfg(not(target_arch = "x86_64"))]
     return false;
 }
@@ -107,13 +163,18 @@ fn vector_eight(bpp: usize, above: &[u8], rows: [&mut [u8]; 8]) -> bool {
 /// [`sse2::unfilter_rows`] where there is such a thing; `false` (nothing
 /// done) elsewhere.
 fn vector_rows<const V: usize, const ROWS: usize>(
+    variant: Variant,
     bpp: usize,
     paeth: bool,
     above: &[u8],
     rows: [&mut [u8]; ROWS],
 ) -> bool {
     #[cfg(target_arch = "x86_64")]
-    return sse2::unfilter_rows::<V, ROWS>(bpp, paeth, above, rows);
+    return match variant {
+        Variant::Sse2 => sse2::unfilter_rows::<V, ROWS>(false, bpp, paeth, above, rows),
+        Variant::Best => sse2::unfilter_rows::<V, ROWS>(true, bpp, paeth, above, rows),
+        Variant::RowByRow | Variant::Portable => false,
+    };
     #[cfg(not(target_arch = "x86_64"))]
     return false;
 }
@@ -157,6 +218,11 @@ mod tests {
                     3 => unfilter_row::<3>(f, row, above),
                     _ => unfilter_row::<4>(f, row, above),
                 };
+            }
+            for variant in Variant::available() {
+                let mut raw = raw.clone();
+                proptest::prop_assert!(unfilter_with(variant, &mut raw, stride, height, bpp));
+                proptest::prop_assert_eq!(&raw[..stride * height], &plain[..], "{}", variant.name());
             }
             proptest::prop_assert!(unfilter(&mut raw, stride, height, bpp));
             proptest::prop_assert_eq!(&raw[..stride * height], &plain[..]);

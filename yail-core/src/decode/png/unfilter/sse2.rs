@@ -26,8 +26,11 @@ use pulp::x86::{V1, V3};
 /// filtered with Paeth (`paeth`) or Average, `bpp` bytes per pixel: two or
 /// four rows, in `V` vectors of two. `false`, with nothing done, for one
 /// or two bytes per pixel (the portable loop is as fast there: it has few
-/// bytes to move) or if the processor lacks SSE2.
+/// bytes to move) or if the processor lacks SSE2. `vex`: use the VEX
+/// encoding where the processor has AVX2 (tests turn it off to run the
+/// code a processor without AVX2 runs).
 pub(super) fn unfilter_rows<const V: usize, const ROWS: usize>(
+    vex: bool,
     bpp: usize,
     paeth: bool,
     above: &[u8],
@@ -41,7 +44,7 @@ pub(super) fn unfilter_rows<const V: usize, const ROWS: usize>(
     // register copies: astronaut.png's decode 4 % faster. (SSE4.1's
     // one-instruction lane select, tried in Paeth's two selects, made it
     // twice as slow on this machine.)
-    if let Some(v3) = V3::try_new() {
+    if let Some(v3) = V3::try_new().filter(|_| vex) {
         let simd: V1 = **v3;
         v3.vectorize(|| dispatch::<V, ROWS>(simd, bpp, paeth, above, rows));
         return true;
@@ -267,7 +270,7 @@ mod tests {
             let (mut row_a, mut below_a) = (row.clone(), below.clone());
             super::super::portable::portable_pair(bpp, paeth, &above, &mut row_a, &mut below_a);
             let (mut row_b, mut below_b) = (row.clone(), below.clone());
-            proptest::prop_assert!(unfilter_rows::<1, 2>(bpp, paeth, &above, [&mut row_b, &mut below_b]));
+            proptest::prop_assert!(unfilter_rows::<1, 2>(true, bpp, paeth, &above, [&mut row_b, &mut below_b]));
             proptest::prop_assert_eq!((&row_a, &below_a), (&row_b, &below_b));
             // The plain SSE2 build too, which processors without AVX2 run.
             let (mut row_c, mut below_c) = (row, below);
