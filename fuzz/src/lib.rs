@@ -33,14 +33,36 @@ pub fn pixels_of(picture: &Picture) -> Pixels {
     )
 }
 
+/// Whether a PNG's palette (before its image data) is empty, over 256
+/// colours or not whole RGB triples.
+fn has_invalid_palette(bytes: &[u8]) -> bool {
+    let mut rest = bytes.get(8..).unwrap_or_default();
+    while let (Some(length), Some(kind)) = (rest.get(..4), rest.get(4..8)) {
+        let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
+        if kind == b"IDAT" || kind == b"IEND" {
+            return false;
+        }
+        if kind == b"PLTE" {
+            return length == 0 || length % 3 != 0 || length > 768;
+        }
+        rest = rest.get(12 + length..).unwrap_or_default();
+    }
+    false
+}
+
 /// The `image` crate's decode of `bytes`, with EXIF orientation applied,
 /// 16-bit channels cut to 8 and transparency composited on black: what
-/// `yail_core::decode` promises to return. `None` if it refuses.
+/// `yail_core::decode` promises to return. `None` if it refuses, or if the
+/// file is a PNG whose palette is not 1 to 256 whole RGB triples: the `png`
+/// crate 0.18 panics on those, and `yail_core::decode` refuses them first.
 pub fn reference_decode(
     bytes: &[u8],
     format: ImageFormat,
     options: &DecodeOptions,
 ) -> Option<Pixels> {
+    if format == ImageFormat::Png && has_invalid_palette(bytes) {
+        return None;
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(options.max_width);

@@ -641,6 +641,17 @@ fn every_unfilter_variant_of_this_processor_is_checked() {
     check_png(&bytes).unwrap();
 }
 
+/// The `png` crate 0.18 panics on a palette of 50 bytes (not whole RGB
+/// triples); `decode` refuses such a palette before any decoder sees it.
+#[test]
+fn png_with_a_palette_of_partial_colours_is_refused_not_a_panic() {
+    let bytes = std::fs::read(fuzz_file("png_crate_panics_on_short_palette.png")).unwrap();
+    match decode(&bytes, &DecodeOptions::default()) {
+        Err(Error::Malformed(message)) => assert!(message.contains("palette"), "{message}"),
+        other => panic!("expected a malformed-palette error, got {other:?}"),
+    }
+}
+
 fn fuzz_file(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/fuzz")

@@ -57,6 +57,9 @@ pub(crate) fn decode_reusing(
     {
         return Ok(picture);
     }
+    if format == ImageFormat::Png {
+        png::check_palette(bytes)?;
+    }
     if format == ImageFormat::Png
         && let Some(picture) = png::decode_into(bytes, options, buffers)?
     {

@@ -21,7 +21,7 @@ mod unfilter;
 
 use super::options::{DecodeBuffers, DecodeOptions};
 use super::pixels::composite;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::picture::{Picture, PixelFormat};
 use chunks::{Chunks, Header, image_data};
 use unfilter::{Variant, unfilter, unfilter_with};
@@ -32,6 +32,28 @@ const SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
 #[cfg(test)]
 pub(crate) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<Option<Picture>> {
     decode_into(bytes, options, &mut DecodeBuffers::default())
+}
+
+/// Refuses a palette the PNG standard does not allow (empty, over 256
+/// entries, or a length that is not whole RGB triples) before any decoder
+/// sees it: the `png` crate 0.18 panics on such a palette (found by
+/// fuzzing, `fuzz/regressions/diff_png-png-crate-panics-on-short-palette.bin`).
+pub(crate) fn check_palette(bytes: &[u8]) -> Result<()> {
+    let Some(rest) = bytes.strip_prefix(&SIGNATURE) else {
+        return Ok(());
+    };
+    for (kind, data) in Chunks(rest) {
+        if &kind == b"PLTE" && (data.is_empty() || data.len() % 3 != 0 || data.len() > 256 * 3) {
+            return Err(Error::Malformed(format!(
+                "the palette holds {} bytes, not 1 to 256 colours of 3 bytes",
+                data.len()
+            )));
+        }
+        if &kind == b"IDAT" || &kind == b"IEND" {
+            break; // the palette comes before the image data
+        }
+    }
+    Ok(())
 }
 
 /// Decodes `bytes` if they are a PNG of the common kind; `None` otherwise.
