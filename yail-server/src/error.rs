@@ -6,7 +6,7 @@ use yail_state::ErrorKind;
 use crate::fetch::FetchError;
 use crate::pipeline::PipelineError;
 use crate::sources::generate::GenError;
-use crate::sources::search::SearchError;
+use crate::sources::search::engine::SearchError;
 
 /// A request that could not be answered with a picture.
 #[derive(Debug, thiserror::Error)]

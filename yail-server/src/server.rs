@@ -22,12 +22,14 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use yail_proto::Packet;
 use yail_state::{ErrorKind, ServerState};
 
+use crate::config::Config;
 use crate::connection::{self, Activity, Connection, Timing};
+use crate::files;
 use crate::pipeline::Pipeline;
 use crate::session::Session;
+use crate::shared::Shared;
 use crate::sources::camera::Camera;
 use crate::sources::generate::Generator;
-use crate::{Config, Shared, files};
 
 /// The message a client gets when `max_connections` sessions are running
 /// and none of them can be closed.

@@ -11,16 +11,17 @@ use yail_core::Settings;
 use yail_proto::{Command, GfxMode, Packet};
 use yail_state::{ConnectionGuard, ErrorKind};
 
-use crate::Shared;
 use crate::cache::Converted;
 use crate::connection::{Connection, Decoded};
 use crate::error::RequestError;
+use crate::shared::Shared;
+use crate::sources::Source;
 use crate::sources::camera::CameraStatus;
+use crate::sources::context::Context;
 use crate::sources::files::Files;
 use crate::sources::generate::GenSettings;
 use crate::sources::search::SearchSource;
 use crate::sources::url::UrlSource;
-use crate::sources::{Context, Source};
 
 /// How long `video` waits for a camera frame newer than the one the
 /// client has; after that it sends the newest one again.
@@ -265,7 +266,6 @@ impl Session {
                 &self.shared.fetcher,
             )
             .await?;
-        self.shared.state.set_last_generation(prompt, model);
         let settings = self.settings();
         let bytes = generated.bytes;
         let packet = self.shared.pipeline.packet(

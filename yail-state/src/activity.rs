@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use crate::lock;
+use crate::sync::lock;
 
 /// Pictures kept by [`RecentPictures`].
 pub const RECENT_PICTURES: usize = 24;
@@ -142,12 +142,6 @@ impl SourceStatuses {
         });
     }
 
-    /// Makes `name` appear (with no outcome yet), for a source that is
-    /// configured but not used so far.
-    pub fn declare(&self, name: &str) {
-        self.with(name, |_| {});
-    }
-
     /// Every source, by name.
     pub fn snapshot(&self) -> Vec<SourceStatus> {
         lock(&self.by_name).values().cloned().collect()
@@ -202,11 +196,6 @@ impl LogTail {
         let skip = ring.1.partition_point(|l| l.seq <= seq);
         ring.1.iter().skip(skip).cloned().collect()
     }
-
-    /// The sequence number of the newest line (0 before the first).
-    pub fn last_seq(&self) -> u64 {
-        lock(&self.ring).0
-    }
 }
 
 /// `text` cut to at most `max` bytes on a character boundary.
@@ -252,7 +241,7 @@ mod tests {
             after.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
             ["line 507", "line 508", "line 509"]
         );
-        assert!(tail.since(tail.last_seq()).is_empty());
+        assert!(tail.since(LOG_LINES as u64 + 10).is_empty());
     }
 
     #[test]

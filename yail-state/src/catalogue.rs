@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
+use crate::sync::lock;
+
 /// An immutable set of files in insertion order.
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
@@ -91,7 +93,7 @@ impl CatalogueCell {
     }
 
     pub(crate) fn add(&self, path: PathBuf) -> bool {
-        let _writer = crate::lock(&self.writers);
+        let _writer = lock(&self.writers);
         let current = self.current.load();
         if current.contains(&path) {
             return false;
@@ -105,7 +107,7 @@ impl CatalogueCell {
     }
 
     pub(crate) fn replace(&self, catalogue: Catalogue) {
-        let _writer = crate::lock(&self.writers);
+        let _writer = lock(&self.writers);
         self.current.store(Arc::new(catalogue));
     }
 }

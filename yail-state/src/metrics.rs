@@ -55,7 +55,7 @@ impl ErrorKind {
 #[derive(Debug)]
 pub struct Metrics {
     connections_total: AtomicU64,
-    pub(crate) connections_current: AtomicUsize,
+    connections_current: AtomicUsize,
     packets_by_mode: [AtomicU64; 256],
     bytes_sent: AtomicU64,
     errors: [AtomicU64; ErrorKind::ALL.len()],
@@ -127,8 +127,27 @@ impl MetricsSnapshot {
 }
 
 impl Metrics {
-    pub(crate) fn count_connection(&self) {
+    /// Counts a connection opened; returns how many are open now.
+    pub(crate) fn open_connection(&self) -> usize {
         self.connections_total.fetch_add(1, Ordering::Relaxed);
+        self.connections_current.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Counts a connection closed; returns how many are open now, which
+    /// never goes below zero (an extra close is ignored).
+    pub(crate) fn close_connection(&self) -> usize {
+        let previous = self
+            .connections_current
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(1))
+            })
+            .unwrap_or_else(|n| n);
+        previous.saturating_sub(1)
+    }
+
+    /// Connections open now.
+    pub(crate) fn open_connections(&self) -> usize {
+        self.connections_current.load(Ordering::Acquire)
     }
 
     /// Counts a packet of `bytes` bytes whose header names `mode`.

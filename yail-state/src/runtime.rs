@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::lock;
+use crate::sync::lock;
 
 /// The runtime-changeable, non-secret settings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

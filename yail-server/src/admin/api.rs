@@ -15,7 +15,8 @@ use yail_core::TvStandard;
 use yail_proto::{GfxMode, Packet};
 use yail_state::{HistogramSnapshot, RuntimeSettings, SentPicture};
 
-use super::{AdminError, Shared};
+use super::error::AdminError;
+use super::shared::Shared;
 
 /// Longest model or engine name accepted from the settings form.
 const MAX_NAME: usize = 100;

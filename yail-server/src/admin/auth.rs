@@ -8,7 +8,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{AdminError, Shared};
+use super::error::AdminError;
+use super::shared::Shared;
 
 const COOKIE: &str = "yail_admin";
 

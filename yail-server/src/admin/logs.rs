@@ -15,8 +15,8 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::Context;
 use yail_state::{LogLine, ServerState};
 
-use super::Shared;
 use super::api::unix_millis;
+use super::shared::Shared;
 
 /// How often the event stream looks for new lines.
 const POLL: Duration = Duration::from_millis(250);

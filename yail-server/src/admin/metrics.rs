@@ -7,8 +7,8 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use yail_state::{HistogramSnapshot, MetricsSnapshot, SourceStatus};
 
-use super::Shared;
 use super::api::mode_name;
+use super::shared::Shared;
 
 pub(super) async fn prometheus(State(shared): State<Shared>) -> impl IntoResponse {
     let text = render(

@@ -7,9 +7,12 @@
 
 mod api;
 mod auth;
+mod error;
 mod logs;
 mod metrics;
 mod page;
+mod shared;
+mod tries;
 mod try_it;
 
 use std::future::Future;
@@ -19,15 +22,16 @@ use std::time::{Instant, SystemTime};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use yail_state::ServerState;
 
 use crate::Config;
 
+pub use error::AdminError;
 pub use logs::LogTailLayer;
+use shared::{AdminShared, Shared};
+use tries::Tries;
 
 /// The admin server's default port.
 pub const DEFAULT_ADMIN_PORT: u16 = 5557;
@@ -52,55 +56,6 @@ impl std::fmt::Debug for AdminOptions {
     }
 }
 
-/// Why the admin server refused to start or a request failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// A non-loopback address without a token.
-    #[error(
-        "refusing to serve the admin page on {0} without a token: anyone who can reach it \
-         could watch sessions and change settings. Set --admin-token (or YAIL_ADMIN_TOKEN), \
-         or bind it to 127.0.0.1 with --admin-bind 127.0.0.1 (or turn it off with --no-admin)"
-    )]
-    PublicWithoutToken(SocketAddr),
-    /// The listener's address could not be read.
-    #[error("admin listener: {0}")]
-    Listener(#[from] std::io::Error),
-    /// A request without the token.
-    #[error("this needs the admin token (Authorization: Bearer <token>, or log in at /login)")]
-    Unauthorized,
-    /// Something the client asked for does not exist (any more).
-    #[error("not found: {0}")]
-    NotFound(String),
-    /// The request made no sense.
-    #[error("bad request: {0}")]
-    BadRequest(String),
-    /// The server could not do it.
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let status = match self {
-            AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-            AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AdminError::PublicWithoutToken(_)
-            | AdminError::Listener(_)
-            | AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let body = serde_json::json!({ "error": self.to_string() });
-        let mut response = (status, axum::Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"yail-admin\""),
-            );
-        }
-        response
-    }
-}
-
 /// Refuses a non-loopback `addr` when `token` is `None` (or empty).
 pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), AdminError> {
     let has_token = token.is_some_and(|t| !t.is_empty());
@@ -119,18 +74,6 @@ fn is_loopback(ip: IpAddr) -> bool {
         }
     }
 }
-
-/// What every admin handler shares.
-pub(crate) struct AdminShared {
-    pub(crate) state: ServerState,
-    pub(crate) config: Config,
-    pub(crate) token: Option<String>,
-    pub(crate) started: Instant,
-    pub(crate) started_at: SystemTime,
-    pub(crate) tries: try_it::Tries,
-}
-
-type Shared = Arc<AdminShared>;
 
 /// Serves the admin pages on `listener` until `shutdown` completes.
 ///
@@ -160,7 +103,7 @@ pub async fn run_admin(
         token,
         started: Instant::now(),
         started_at: SystemTime::now(),
-        tries: try_it::Tries::default(),
+        tries: Tries::default(),
     });
     tracing::info!("admin page on http://{addr}/");
     axum::serve(listener, router(shared))

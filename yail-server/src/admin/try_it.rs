@@ -1,9 +1,8 @@
 //! "Try it": one uploaded picture converted to every graphics mode, shown
 //! side by side with a download of each packet.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::Json;
@@ -12,56 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::Semaphore;
-use yail_core::{Converter, Settings};
+use yail_core::Settings;
 use yail_proto::GfxMode;
 
 use super::api::{packet_download, preview_png};
-use super::{AdminError, Shared};
-
-/// Tries whose packets stay downloadable.
-const KEPT_TRIES: usize = 4;
-
-struct Try {
-    id: u64,
-    /// Wire value and packet of every mode that converted.
-    packets: Vec<(u8, Arc<[u8]>)>,
-}
-
-/// The last few tries, and a gate that runs one at a time (each is eight
-/// conversions; the Ataris being served come first).
-pub(crate) struct Tries {
-    next_id: AtomicU64,
-    kept: Mutex<VecDeque<Arc<Try>>>,
-    one_at_a_time: Semaphore,
-    converter: Converter,
-}
-
-impl Default for Tries {
-    fn default() -> Tries {
-        Tries {
-            next_id: AtomicU64::new(0),
-            kept: Mutex::new(VecDeque::new()),
-            one_at_a_time: Semaphore::new(1),
-            converter: Converter::new(),
-        }
-    }
-}
-
-impl Tries {
-    fn get(&self, id: u64) -> Option<Arc<Try>> {
-        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        kept.iter().find(|t| t.id == id).cloned()
-    }
-
-    fn keep(&self, attempt: Arc<Try>) {
-        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if kept.len() == KEPT_TRIES {
-            kept.pop_front();
-        }
-        kept.push_back(attempt);
-    }
-}
+use super::error::AdminError;
+use super::shared::Shared;
+use super::tries::{KEPT_TRIES, Try};
 
 /// Every mode a packet can be encoded in (not "random").
 fn modes() -> impl Iterator<Item = GfxMode> {

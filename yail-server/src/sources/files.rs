@@ -9,12 +9,12 @@ use tracing::warn;
 use yail_core::Settings;
 use yail_proto::GfxMode;
 
-use super::Context;
-use crate::Shared;
+use super::context::Context;
 use crate::cache::Converted;
 use crate::error::RequestError;
 use crate::files::PictureFile;
 use crate::pipeline::{MAX_SOURCE_BYTES, PipelineError};
+use crate::shared::Shared;
 
 /// The session's slideshow.
 #[derive(Default)]

@@ -2,31 +2,17 @@
 //! request that `next` repeats. Each source produces one packet per request
 //! and may prepare the next one while the Atari shows the current one.
 
-use std::sync::Arc;
-
-use yail_core::Settings;
-use yail_proto::GfxMode;
-
-use crate::Shared;
 use crate::cache::Converted;
 use crate::error::RequestError;
 
 pub(crate) mod body;
 pub(crate) mod camera;
+pub(crate) mod context;
 pub(crate) mod files;
 pub(crate) mod generate;
 pub(crate) mod mjpeg;
 pub(crate) mod search;
 pub(crate) mod url;
-
-/// What a source needs to produce a packet.
-pub(crate) struct Context {
-    pub(crate) shared: Arc<Shared>,
-    /// The mode the client asked for (perhaps "random").
-    pub(crate) requested: GfxMode,
-    /// The session's settings, with a concrete mode.
-    pub(crate) settings: Settings,
-}
 
 /// What `next` repeats.
 pub(crate) enum Source {
@@ -76,7 +62,10 @@ impl Source {
 
     /// The packet for the next request. Video and generation are answered
     /// by the session.
-    pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
+    pub(crate) async fn next(
+        &mut self,
+        context: &context::Context,
+    ) -> Result<Converted, RequestError> {
         match self {
             Source::Nothing => Err(RequestError::NothingToRepeat),
             Source::Files(files) => files.next(context).await,
@@ -88,7 +77,7 @@ impl Source {
     }
 
     /// Starts preparing the following picture, where that makes sense.
-    pub(crate) fn prefetch(&mut self, context: &Context) {
+    pub(crate) fn prefetch(&mut self, context: &context::Context) {
         match self {
             Source::Files(files) => files.prefetch(context),
             Source::Search(search) => search.prefetch(context),

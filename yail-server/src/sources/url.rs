@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::cache::Converted;
 
-use super::Context;
+use super::context::Context;
 use crate::error::RequestError;
 
 /// The session's `showurl` picture.

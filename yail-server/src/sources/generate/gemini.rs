@@ -6,7 +6,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Answer, GenError, MAX_ANSWER_BYTES, short};
+use super::api::{Answer, GenError, MAX_ANSWER_BYTES, decode_base64, short};
 use crate::sources::body::read_limited;
 
 const SERVICE: &str = "Gemini";
@@ -143,7 +143,7 @@ fn picture(body: &[u8]) -> Result<Vec<u8>, GenError> {
         .filter_map(|p| p.inline_data.as_ref())
         .find(|d| d.mime_type.starts_with("image/") || d.mime_type.is_empty())
     {
-        return super::decode_base64(SERVICE, &image.data);
+        return decode_base64(SERVICE, &image.data);
     }
     // The model answered in words only: say what it said, briefly.
     let said: String = parts.iter().filter_map(|p| p.text.as_deref()).collect();

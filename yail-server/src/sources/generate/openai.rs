@@ -12,7 +12,7 @@ use async_openai::types::images::{
     CreateImageRequest, Image, ImageModel, ImageQuality, ImageSize, ImagesResponse,
 };
 
-use super::{Answer, GenError, GenSettings, MAX_ANSWER_BYTES, short};
+use super::api::{Answer, GenError, GenSettings, MAX_ANSWER_BYTES, decode_base64, short};
 
 const SERVICE: &str = "OpenAI";
 
@@ -90,7 +90,7 @@ fn answer(response: ImagesResponse) -> Result<Answer, GenError> {
                     reason: String::from("picture too large"),
                 });
             }
-            super::decode_base64(SERVICE, b64_json).map(Answer::Bytes)
+            decode_base64(SERVICE, b64_json).map(Answer::Bytes)
         }
         Image::Url { url, .. } => Ok(Answer::Url(url.clone())),
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tracing::debug;
 use url::Url;
 
-use super::{Engine, Hit, SearchError, Searching};
+use super::engine::{Engine, Hit, SearchError, Searching};
 use crate::fetch::{FetchError, Fetcher, read_limited};
 
 /// Attempts per request when asked to slow down.

@@ -1,193 +1,28 @@
-//! `search TERM`: web image search behind the [`Engine`] trait. Results are
-//! cached per term across sessions (bounded in count and age); each `next`
+//! `search TERM`: web image search behind the [`engine::Engine`] trait.
+//! Results are cached per term across sessions ([`service`]); each `next`
 //! picks a random result, never the one just shown, skips broken ones with
 //! a bounded number of tries, and the following picture is prepared while
 //! the Atari shows the current one.
 
 use std::collections::HashSet;
-use std::future::Future;
-use std::num::NonZeroUsize;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use lru::LruCache;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 use yail_core::Settings;
 use yail_proto::GfxMode;
-use yail_state::ServerState;
 
-use super::Context;
+use super::context::Context;
 use super::url::display_name;
-use crate::Shared;
 use crate::cache::Converted;
-use crate::config::{Config, SearchEngine};
 use crate::error::RequestError;
-use crate::fetch::{FetchError, Fetcher};
+use crate::shared::Shared;
+use engine::Hit;
 
 pub(crate) mod duckduckgo;
+pub(crate) mod engine;
 pub(crate) mod searxng;
-
-/// One image search result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hit {
-    /// The full-size picture.
-    pub image: String,
-    /// A smaller version, tried when the full picture fails.
-    pub thumbnail: Option<String>,
-}
-
-/// Why a search gave no results.
-#[derive(Debug, thiserror::Error)]
-pub enum SearchError {
-    /// The engine could not be reached or answered an error.
-    #[error("image search failed: {0}")]
-    Fetch(#[from] FetchError),
-    /// The engine kept asking us to slow down.
-    #[error("the image search service is busy; try again in a minute")]
-    SlowDown,
-    /// The engine's answer was not what we expected.
-    #[error("unexpected answer from the image search service: {0}")]
-    Format(String),
-    /// Nothing found.
-    #[error("no pictures found for \"{0}\"")]
-    NoResults(String),
-}
-
-/// The boxed future an engine returns.
-pub type Searching<'a> = Pin<Box<dyn Future<Output = Result<Vec<Hit>, SearchError>> + Send + 'a>>;
-
-/// A web image search service.
-pub trait Engine: Send + Sync {
-    /// Up to one page of picture results for `term`.
-    fn search<'a>(&'a self, term: &'a str) -> Searching<'a>;
-}
-
-/// The engines `config` makes available, talking through `fetcher`:
-/// DuckDuckGo always, SearXNG when `--searxng-url` is given. The one
-/// `--search-engine` names must be among them.
-pub(crate) fn engines(config: &Config, fetcher: Fetcher) -> Result<Engines, FetchError> {
-    let parse = |flag: &str, url: &str| {
-        url::Url::parse(url).map_err(|e| FetchError::BadUrl(format!("{flag}: {e}")))
-    };
-    let mut available: Vec<(SearchEngine, Box<dyn Engine>)> = vec![(
-        SearchEngine::DuckDuckGo,
-        Box::new(duckduckgo::DuckDuckGo::new(
-            parse("--search-url", &config.search_url)?,
-            fetcher.clone(),
-            config.search_backoff,
-        )),
-    )];
-    if let Some(url) = config.searxng_url.as_deref() {
-        available.push((
-            SearchEngine::Searxng,
-            Box::new(searxng::Searxng::new(parse("--searxng-url", url)?, fetcher)),
-        ));
-    }
-    if !available
-        .iter()
-        .any(|(name, _)| *name == config.search_engine)
-    {
-        return Err(FetchError::BadUrl(String::from(
-            "--search-engine searxng needs --searxng-url",
-        )));
-    }
-    Ok(Engines {
-        available,
-        default: config.search_engine,
-    })
-}
-
-/// The search engines a server can use, and the configured one.
-pub(crate) struct Engines {
-    available: Vec<(SearchEngine, Box<dyn Engine>)>,
-    default: SearchEngine,
-}
-
-impl Engines {
-    /// The engine named by the admin page's runtime setting when it is
-    /// available, else the configured one.
-    fn pick(&self, runtime: Option<&str>) -> (SearchEngine, &dyn Engine) {
-        let wanted = runtime.and_then(|name| name.parse::<SearchEngine>().ok());
-        let find = |name: SearchEngine| {
-            self.available
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(n, e)| (*n, e.as_ref()))
-        };
-        if let Some(name) = wanted
-            && let Some(found) = find(name)
-        {
-            return found;
-        }
-        if let Some(name) = runtime {
-            warn!(
-                engine = name,
-                "search engine not available here; using the configured one"
-            );
-        }
-        match find(self.default) {
-            Some(found) => found,
-            // `engines` checked that the configured one is available.
-            None => (self.available[0].0, self.available[0].1.as_ref()),
-        }
-    }
-}
-
-/// Terms whose results are remembered.
-const CACHED_TERMS: usize = 256;
-/// Results kept per term.
-pub(crate) const MAX_HITS: usize = 200;
-
-type Cached = (Instant, Arc<[Hit]>);
-
-/// The engine and the results cache, shared by every session.
-pub(crate) struct SearchService {
-    engines: Engines,
-    /// Where the admin page's runtime choice of engine is read.
-    state: ServerState,
-    /// Term (lower case) to when its results came and the results.
-    cache: Mutex<LruCache<String, Cached>>,
-    ttl: Duration,
-}
-
-impl SearchService {
-    pub(crate) fn new(engines: Engines, state: ServerState, ttl: Duration) -> SearchService {
-        SearchService {
-            engines,
-            state,
-            cache: Mutex::new(LruCache::new(
-                NonZeroUsize::new(CACHED_TERMS).unwrap_or(NonZeroUsize::MIN),
-            )),
-            ttl,
-        }
-    }
-
-    /// The results for `term`, from the cache while they are fresh.
-    pub(crate) async fn results(&self, term: &str) -> Result<Arc<[Hit]>, SearchError> {
-        let runtime = self.state.runtime_settings();
-        let (name, engine) = self.engines.pick(runtime.search_engine.as_deref());
-        let key = format!("{name:?}|{}", term.trim().to_lowercase());
-        if let Some((at, hits)) = lock(&self.cache).get(&key)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(Arc::clone(hits));
-        }
-        let mut hits = engine.search(term).await?;
-        hits.truncate(MAX_HITS);
-        if hits.is_empty() {
-            return Err(SearchError::NoResults(term.chars().take(40).collect()));
-        }
-        let hits: Arc<[Hit]> = Arc::from(hits);
-        lock(&self.cache).put(key, (Instant::now(), Arc::clone(&hits)));
-        Ok(hits)
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+pub(crate) mod service;
 
 /// A session's search.
 pub(crate) struct SearchSource {

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{Engine, Hit, SearchError, Searching};
+use super::engine::{Engine, Hit, SearchError, Searching};
 
 use crate::fetch::Fetcher;
 

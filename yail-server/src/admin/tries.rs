@@ -1,0 +1,53 @@
+//! The admin page's "try it" conversions: the last few are kept so their
+//! packets stay downloadable.
+
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::Semaphore;
+use yail_core::Converter;
+
+/// Tries whose packets stay downloadable.
+pub(super) const KEPT_TRIES: usize = 4;
+
+pub(super) struct Try {
+    pub(super) id: u64,
+    /// Wire value and packet of every mode that converted.
+    pub(super) packets: Vec<(u8, Arc<[u8]>)>,
+}
+
+/// The last few tries, and a gate that runs one at a time (each is eight
+/// conversions; the Ataris being served come first).
+pub(crate) struct Tries {
+    pub(super) next_id: AtomicU64,
+    kept: Mutex<VecDeque<Arc<Try>>>,
+    pub(super) one_at_a_time: Semaphore,
+    pub(super) converter: Converter,
+}
+
+impl Default for Tries {
+    fn default() -> Tries {
+        Tries {
+            next_id: AtomicU64::new(0),
+            kept: Mutex::new(VecDeque::new()),
+            one_at_a_time: Semaphore::new(1),
+            converter: Converter::new(),
+        }
+    }
+}
+
+impl Tries {
+    pub(super) fn get(&self, id: u64) -> Option<Arc<Try>> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.iter().find(|t| t.id == id).cloned()
+    }
+
+    pub(super) fn keep(&self, attempt: Arc<Try>) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() == KEPT_TRIES {
+            kept.pop_front();
+        }
+        kept.push_back(attempt);
+    }
+}
