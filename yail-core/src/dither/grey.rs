@@ -17,8 +17,10 @@
 //! dithering and packing a Graphics 8 screen take about a quarter less
 //! time this way.
 //!
-//! Errors are split exactly: 7/16, 3/16 and 5/16 are rounded down and the
-//! 1/16 tap gets the remainder, so no light is lost or made up.
+//! Errors are split exactly: the shares ahead, behind below and below (7/16,
+//! 3/16 and 5/16, or those [`GreyLevels::for_wide_pixels`] sets) are rounded
+//! down and the pixel ahead below gets the remainder, so no light is lost or
+//! made up.
 //! [`reference`] is the textbook form this must agree with bit for bit.
 
 use super::common::{BANDS, OVERSHOOT, band_starts};
@@ -37,6 +39,7 @@ pub(super) struct FixedLevels {
     gaps: usize,
     low: i32,
     high: i32,
+    shares: [i32; 3],
 }
 
 /// `v` in fixed point, rounded; held to -2..2 first (which also turns NaN
@@ -62,6 +65,7 @@ impl FixedLevels {
             gaps: levels.gaps,
             low: to_fixed(-OVERSHOOT),
             high: to_fixed(1.0 + OVERSHOOT),
+            shares: levels.shares,
         }
     }
 
@@ -93,12 +97,12 @@ impl FixedLevels {
     }
 }
 
-/// The four shares of an error: right (7/16), behind below (3/16), below
-/// (5/16), ahead below (the rest, about 1/16).
+/// The four shares of an error: ahead, behind below and below (`sixteenths`
+/// of it, rounded down), ahead below (the rest).
 #[inline(always)]
-fn shares(err: i32) -> [i32; 4] {
-    let (e7, e3, e5) = ((err * 7) >> 4, (err * 3) >> 4, (err * 5) >> 4);
-    [e7, e3, e5, err - e7 - e3 - e5]
+fn shares(err: i32, sixteenths: [i32; 3]) -> [i32; 4] {
+    let [ahead, behind, below] = sixteenths.map(|s| (err * s) >> 4);
+    [ahead, behind, below, err - ahead - behind - below]
 }
 
 /// Error rows kept between pictures: the row being read and the row
@@ -288,11 +292,11 @@ fn run<const GAPS: usize, const N: usize>(
             let v = (row.input[x] + carry[b]).clamp(levels.low, levels.high);
             let (rank, level) = levels.nearest::<GAPS>(v);
             row.out[x] = rank;
-            let [e7, e3, e5, e1] = shares(v - level);
-            carry[b] = e7;
+            let [ahead, behind_below, below, ahead_below] = shares(v - level, levels.shares);
+            carry[b] = ahead;
             // On the first pixel this writes a slot the next pixel rewrites.
-            row.below[previous] = pending[b][0] + e3;
-            pending[b] = [pending[b][1] + e5, e1];
+            row.below[previous] = pending[b][0] + behind_below;
+            pending[b] = [pending[b][1] + below, ahead_below];
         }
         previous = x;
     }
@@ -323,11 +327,12 @@ pub(super) fn reference(
             let v = (to_fixed(values[y * width + x]) + here[e]).clamp(levels.low, levels.high);
             let (rank, level) = levels.nearest::<16>(v);
             out[y * width + x] = levels.index_of_rank[usize::from(rank)];
-            let [e7, e3, e5, e1] = shares(v - level);
-            here[step(e, 1)] += e7;
-            below[step(e, -1)] += e3;
-            below[e] += e5;
-            below[step(e, 1)] += e1;
+            let [ahead, behind_below, straight_below, ahead_below] =
+                shares(v - level, levels.shares);
+            here[step(e, 1)] += ahead;
+            below[step(e, -1)] += behind_below;
+            below[e] += straight_below;
+            below[step(e, 1)] += ahead_below;
         }
         std::mem::swap(&mut here, &mut below);
         below.fill(0);
@@ -342,11 +347,19 @@ mod tests {
 
     #[test]
     fn shares_add_up_to_the_error() {
-        for err in (-100_000..100_000).step_by(7) {
-            let [e7, e3, e5, e1] = shares(err);
-            assert_eq!(e7 + e3 + e5 + e1, err);
-            // The remainder stays a sixteenth, give or take rounding.
-            assert!((e1 * 16 - err).abs() <= 48, "{err}: {e1}");
+        let square = GreyLevels::new(&[0.0, 1.0]).shares;
+        let wide = GreyLevels::new(&[0.0, 1.0]).for_wide_pixels().shares;
+        for sixteenths in [square, wide] {
+            let rest = 16 - sixteenths.iter().sum::<i32>();
+            for err in (-100_000..100_000).step_by(7) {
+                let [a, b, c, remainder] = shares(err, sixteenths);
+                assert_eq!(a + b + c + remainder, err);
+                // The remainder stays its sixteenths, give or take rounding.
+                assert!(
+                    (remainder * 16 - err * rest).abs() <= 48,
+                    "{err}: {remainder}"
+                );
+            }
         }
     }
 
@@ -390,6 +403,7 @@ mod tests {
             seed in any::<u64>(),
             levels in proptest::collection::vec(0.0f32..1.0, 1..16),
             threshold in proptest::option::of(0.1f32..0.9),
+            wide in any::<bool>(),
         ) {
             let mut rng = fastrand::Rng::with_seed(seed);
             // A little outside 0..1 too, so the clamp is exercised.
@@ -397,6 +411,9 @@ mod tests {
             let mut q = GreyLevels::new(&levels);
             if let Some(t) = threshold {
                 q = q.with_threshold(t);
+            }
+            if wide {
+                q = q.for_wide_pixels();
             }
             // Rows left over from a picture of another size must not matter.
             let mut rows = FixedRows::default();

@@ -35,6 +35,8 @@ impl std::str::FromStr for PaletteMethod {
 #[derive(Debug, Default)]
 pub(crate) struct Work {
     pub values: Vec<f32>,
+    /// Per-block sums of one row (Graphics 9's wide-pixel filter).
+    pub wide_sums: Vec<[f32; 3]>,
     pub indices: Vec<u8>,
     pub dither: DitherBuffers,
 }

@@ -7,6 +7,7 @@ use yail_proto::{GfxMode, Packet};
 use super::context::{EncodeContext, Work};
 use super::pack::pack;
 use super::screen::{Screen, working_values};
+use super::wide_pixels::wide_pixel_values;
 use crate::colour::{BlendSpace, luma601, srgb_to_linear};
 use crate::dither::Dither;
 use crate::error::Result;
@@ -62,6 +63,10 @@ pub(super) fn encode(
             &mut work.dither,
             &mut work.indices,
         );
+    } else if mode == GfxMode::Gr9 {
+        let width = screen.grid.0 as usize;
+        wide_pixel_values(frame, width, &table, &mut work.wide_sums, &mut work.values);
+        work.dither(screen, ctx.dither, &mut quantizer.for_wide_pixels());
     } else {
         working_values(frame, screen, 1, &table, &mut work.values);
         work.dither(screen, ctx.dither, &mut quantizer);

@@ -2,7 +2,8 @@
 //!
 //! Every mode follows the same path: the picture is fitted onto the mode's
 //! screen (see [`Screen`]), turned into working-space values (squeezed to
-//! wide pixels where the mode has them), dithered against the colours the
+//! wide pixels where the mode has them; Graphics 9's through a filter of
+//! their own), dithered against the colours the
 //! mode can show, and packed into the payload layout of the protocol.
 
 mod context;
@@ -13,6 +14,7 @@ mod pack;
 mod registers;
 mod screen;
 mod vbxe;
+mod wide_pixels;
 
 use yail_proto::{GfxMode, Packet};
 

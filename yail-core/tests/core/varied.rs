@@ -159,10 +159,11 @@ fn every_mode_keeps_its_quality_floor_on_the_varied_set() {
 }
 
 // Medians measured over the committed set (quality example, `--served`):
-// GR.8 27.71, GR.9 34.26, GR.15 28.16, GR.11 20.70, GR.10 25.02,
+// GR.8 27.71, GR.9 34.57 (34.26 before its wide-pixel filter and
+// downward error shares), GR.15 28.16, GR.11 20.70, GR.10 25.02,
 // VBXE 51.95, VBXE hi-res 35.47 dB; the floors sit about 0.3 dB lower.
 const FLOOR_GR8: f64 = 27.4;
-const FLOOR_GR9: f64 = 33.9;
+const FLOOR_GR9: f64 = 34.25;
 const FLOOR_GR15: f64 = 27.85;
 const FLOOR_GR11: f64 = 20.4;
 const FLOOR_GR10: f64 = 24.7;
