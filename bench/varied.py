@@ -7,7 +7,8 @@ its first conversion a warm-up) and then with Pillow, so a busy machine
 slows both sides alike. Quality is the HVS-PSNR of every yail mode as
 served (`quality --served`). Prints Markdown tables.
 
-    cargo build --release -p yail-cli -p yail-core --example quality
+    cargo build --release -p yail-cli
+    cargo build --release -p yail-core --example quality
     python3 bench/make_pictures.py --large /tmp/large   # the on-demand large files
     python3 bench/varied.py --rounds 9 bench/pictures/* /tmp/large/* > varied.md
 
