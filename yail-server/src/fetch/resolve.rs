@@ -18,7 +18,7 @@ pub trait Resolve: Send + Sync {
     fn lookup(&self, host: String) -> Lookup;
 }
 
-/// The resolver a [`Fetcher`] uses: the system's by default; tests give
+/// The resolver a [`Fetcher`](super::Fetcher) uses: the system's by default; tests give
 /// their own, so that no query leaves the machine.
 #[derive(Clone)]
 pub struct Resolver(Arc<dyn Resolve>);
