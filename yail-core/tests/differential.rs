@@ -586,6 +586,17 @@ fn damaged_jpeg_found_by_fuzzing_decodes_to_the_same_luma() {
     }
 }
 
+/// Found by `diff_jpeg` after the strict-mode fix: a damaged JPEG that
+/// zune-jpeg's strict mode still accepts, whose luma lies up to 198 levels
+/// from the colour decode's. Open (finding 5 in `docs/security.md`).
+#[test]
+#[ignore = "open fuzz finding 5: damage that strict mode lets through"]
+fn damaged_jpeg_accepted_by_strict_mode_decodes_to_the_same_luma() {
+    let bytes =
+        std::fs::read(fuzz_file("diff_jpeg_luma_strict_mode.jpg")).expect("regression file");
+    check_jpeg_luma(&bytes).unwrap();
+}
+
 /// Found by `diff_png`: one bit of the image data flipped, so that the
 /// stream uses the codeword its one-symbol distance code leaves unused.
 /// libdeflate reads it as that symbol (the data then matches its Adler-32);
