@@ -586,12 +586,13 @@ fn damaged_jpeg_found_by_fuzzing_decodes_to_the_same_luma() {
     }
 }
 
-/// Found by `diff_jpeg` after the strict-mode fix: a damaged JPEG that
-/// zune-jpeg's strict mode still accepts, whose luma lies up to 198 levels
-/// from the colour decode's. Open (finding 5 in `docs/security.md`).
+/// Found by `diff_jpeg` after the strict-mode fix: a damaged baseline JPEG
+/// whose tables and scan come twice, which zune-jpeg's strict mode accepts
+/// and draws up to 198 levels apart in luma and in colour; the luma path
+/// now leaves a sequential file with more than one scan to the colour
+/// decode.
 #[test]
-#[ignore = "open fuzz finding 5: damage that strict mode lets through"]
-fn damaged_jpeg_accepted_by_strict_mode_decodes_to_the_same_luma() {
+fn baseline_jpeg_with_a_second_scan_decodes_to_the_same_luma() {
     let bytes =
         std::fs::read(fuzz_file("diff_jpeg_luma_strict_mode.jpg")).expect("regression file");
     check_jpeg_luma(&bytes).unwrap();

@@ -213,6 +213,26 @@ fn scans_kept(bytes: &[u8], keep: impl Fn(ScanKind) -> bool) -> Option<Vec<u8>> 
     Some(out)
 }
 
+/// Whether the luma-only decode may be trusted with this file's scans: a
+/// progressive file (it has AC scans) or a sequential one with its single
+/// scan. zune-jpeg draws a sequential file whose components come again in
+/// a second scan differently in luma and in colour (fuzz finding 5 in
+/// `docs/security.md`), and a file whose segments cannot be followed is
+/// damaged; the colour decode, which every other mode sees, handles both.
+fn scans_suit_luma(bytes: &[u8]) -> bool {
+    let scans = std::cell::Cell::new(0u32);
+    let ac_scans = std::cell::Cell::new(0u32);
+    // Keeping no scan: only the headers are copied.
+    let followed = scans_kept(bytes, |scan| {
+        scans.set(scans.get() + 1);
+        if scan.spectral_start > 0 {
+            ac_scans.set(ac_scans.get() + 1);
+        }
+        false
+    });
+    followed.is_some() && (scans.get() == 1 || ac_scans.get() > 0)
+}
+
 /// Where the entropy-coded data from `from` ends: at the first marker that
 /// is neither a stuffed zero (`FF 00`) nor a restart marker.
 fn scan_end(bytes: &[u8], from: usize) -> usize {
@@ -243,6 +263,9 @@ pub(crate) fn decode_luma(bytes: &[u8], options: &DecodeOptions) -> Result<Optio
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
 
+    if !scans_suit_luma(bytes) {
+        return Ok(None);
+    }
     // Strict: zune-jpeg hides damage (a bad Huffman code, a stray marker)
     // by ending the picture early and painting the rest, and it does so
     // differently when it skips the colour planes, so a damaged file would
@@ -310,6 +333,22 @@ mod tests {
             whole.len()
         );
         assert_eq!(decode_eighth(&dc), decode_eighth(&whole));
+    }
+
+    #[test]
+    fn the_luma_path_takes_whole_files_and_leaves_a_repeated_scan() {
+        let options = DecodeOptions::default();
+        for name in ["baseline.jpg", "progressive.jpg", "exif_rotated_big.jpg"] {
+            let decoded = decode_luma(&fixture(name), &options).unwrap();
+            assert!(decoded.is_some(), "{name}");
+        }
+        let twice = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/fuzz/diff_jpeg_luma_strict_mode.jpg"
+        ))
+        .unwrap();
+        assert!(!scans_suit_luma(&twice));
+        assert!(decode_luma(&twice, &options).unwrap().is_none());
     }
 
     #[test]
