@@ -16,6 +16,7 @@ mod server;
 mod session;
 mod shared;
 mod sources;
+mod sync;
 
 pub use admin::{AdminOptions, run_admin};
 pub use config::{Config, DEFAULT_GEN_MODEL, SearchEngine};

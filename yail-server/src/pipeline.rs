@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use yail_state::{ErrorKind, ServerState};
 
 use crate::Config;
 use crate::cache::{Converted, PacketCache};
+use crate::sync::lock;
 
 /// Why a picture could not be made into a packet.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -265,10 +266,6 @@ impl Drop for Waiter<'_> {
             }
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

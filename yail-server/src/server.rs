@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
@@ -30,6 +30,7 @@ use crate::session::Session;
 use crate::shared::Shared;
 use crate::sources::camera::Camera;
 use crate::sources::generate::Generator;
+use crate::sync::lock;
 
 /// The message a client gets when `max_connections` sessions are running
 /// and none of them can be closed.
@@ -237,7 +238,7 @@ impl Sessions {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.inner)
     }
 
     /// A place for a session from `ip`. When the server is full, the

@@ -3,8 +3,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
+use crate::sync::lock;
 use tokio::sync::Semaphore;
 use yail_core::Converter;
 
@@ -39,12 +40,12 @@ impl Default for Tries {
 
 impl Tries {
     pub(super) fn get(&self, id: u64) -> Option<Arc<Try>> {
-        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = lock(&self.kept);
         kept.iter().find(|t| t.id == id).cloned()
     }
 
     pub(super) fn keep(&self, attempt: Arc<Try>) {
-        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut kept = lock(&self.kept);
         if kept.len() == KEPT_TRIES {
             kept.pop_front();
         }

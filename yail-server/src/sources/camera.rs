@@ -8,7 +8,7 @@
 //! from the operator, not from a client, so a camera on the LAN (the usual
 //! place for one) is reached without the client-URL address policy.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
@@ -18,6 +18,7 @@ use yail_state::ServerState;
 
 use super::mjpeg::{MjpegParser, boundary};
 use crate::fetch::{FetchConfig, Fetcher};
+use crate::sync::lock;
 
 /// Largest frame accepted from the camera.
 const MAX_FRAME_BYTES: usize = 8 << 20;
@@ -52,10 +53,6 @@ struct Inner {
 #[derive(Clone)]
 pub(crate) struct Camera {
     inner: Arc<Inner>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Camera {

@@ -17,7 +17,7 @@ mod openai;
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
@@ -27,6 +27,7 @@ use yail_state::ServerState;
 
 use crate::Config;
 use crate::fetch::Fetcher;
+use crate::sync::lock;
 use api::Answer;
 pub(crate) use api::{GenError, GenSettings};
 
@@ -423,7 +424,7 @@ impl RateLimiter {
         if self.per_minute == 0 {
             return Ok(());
         }
-        let mut starts = self.starts.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut starts = lock(&self.starts);
         // Forget addresses quiet for a minute, so the map stays as small
         // as the set of recent clients.
         starts.retain(|_, times| {

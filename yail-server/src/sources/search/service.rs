@@ -3,7 +3,7 @@
 //! sessions searching the same term ask the engine once.
 
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
@@ -15,6 +15,7 @@ use super::engine::{Engine, Hit, SearchError};
 use super::searxng;
 use crate::config::{Config, SearchEngine};
 use crate::fetch::{FetchError, Fetcher};
+use crate::sync::lock;
 
 /// The engines `config` makes available, talking through `fetcher`:
 /// DuckDuckGo always, SearXNG when `--searxng-url` is given. The one
@@ -135,8 +136,4 @@ impl SearchService {
         lock(&self.cache).put(key, (Instant::now(), Arc::clone(&hits)));
         Ok(hits)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
