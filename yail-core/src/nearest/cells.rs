@@ -121,30 +121,35 @@ impl ColourSearch {
     fn build_cell(&mut self, cell: [usize; 3]) -> Built {
         let lo = cell.map(wall);
         let hi = cell.map(|c| wall(c + 1));
-        // A colour's smallest and largest possible distance to the cell.
-        let bounds = |c: &[f32; 3]| {
-            let (mut near, mut far) = (0.0f32, 0.0f32);
+        // Each colour's smallest possible distance to the cell, and the
+        // smallest of the colours' largest possible distances.
+        let mut near = [0.0f32; 256];
+        let mut nearest_far = f32::INFINITY;
+        for (near, c) in near.iter_mut().zip(&self.colours) {
+            let (mut inside_sum, mut outside_sum) = (0.0f32, 0.0f32);
             for k in 0..3 {
                 let inside = (lo[k] - c[k]).max(c[k] - hi[k]).max(0.0);
                 let outside = (c[k] - lo[k]).abs().max((c[k] - hi[k]).abs());
-                near += inside * inside;
-                far += outside * outside;
+                inside_sum += inside * inside;
+                outside_sum += outside * outside;
             }
-            (near, far)
-        };
-        let nearest_far = self
-            .colours
-            .iter()
-            .map(|c| bounds(c).1)
-            .fold(f32::INFINITY, f32::min);
+            *near = inside_sum;
+            nearest_far = nearest_far.min(outside_sum);
+        }
         // A hair of slack keeps rounding in the bounds from dropping a winner.
         let limit = nearest_far * (1.0 + 1e-5) + 1e-9;
         let centre = ColourSearch::centre(cell);
-        let mut candidates: Vec<(f32, usize)> = (self.colours.iter().enumerate())
-            .filter(|(_, c)| bounds(c).0 <= limit)
-            .map(|(i, &c)| (distance(c, centre).sqrt(), i))
+        // Sorted by distance, then index: a non-negative float's bits sort
+        // as the float does, so one integer key holds both.
+        let mut candidates: Vec<u64> = (self.colours.iter().zip(&near).enumerate())
+            .filter(|(_, (_, near))| **near <= limit)
+            .map(|(i, (&c, _))| u64::from(distance(c, centre).sqrt().to_bits()) << 8 | i as u64)
             .collect();
-        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        candidates.sort_unstable();
+        let candidates: Vec<(f32, usize)> = candidates
+            .iter()
+            .map(|&key| (f32::from_bits((key >> 8) as u32), (key & 0xff) as usize))
+            .collect();
         let start = self.groups.len();
         for chunk in candidates.chunks(8) {
             let lane = |l: usize| chunk.get(l).map(|&(_, i)| (self.colours[i], i as f32));
