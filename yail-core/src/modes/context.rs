@@ -39,6 +39,9 @@ pub(crate) struct Work {
     pub wide_sums: Vec<[f32; 3]>,
     pub indices: Vec<u8>,
     pub dither: DitherBuffers,
+    /// VBXE's memo of nearest colours (see `GridSearch`), kept for its
+    /// allocation.
+    pub grid_memo: Vec<u8>,
 }
 
 impl Work {

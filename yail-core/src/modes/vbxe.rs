@@ -67,8 +67,9 @@ pub(super) fn encode(
         palette.push(sent.map(|v| ctx.blend.from_u8(vbxe_shown(v))));
     }
     working_values(frame, screen, 3, &ctx.blend.table(), &mut work.values);
-    let mut search = GridSearch::new(palette);
+    let mut search = GridSearch::new(palette, std::mem::take(&mut work.grid_memo));
     work.dither(screen, ctx.dither, &mut search);
+    work.grid_memo = search.into_memo();
     work.indices.iter_mut().for_each(|i| *i += 1);
     Ok(Packet::image(mode, wire, pack(&work.indices, bits))?)
 }
