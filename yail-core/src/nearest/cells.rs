@@ -5,6 +5,7 @@ use wide::f32x8;
 
 use crate::quantizer::Quantizer;
 
+use super::scan::{PaletteScan, distance};
 use super::space::{DOMAIN, WARPED, clamped, warp};
 
 /// Cells per axis of the colour cube.
@@ -37,18 +38,13 @@ struct Built {
 /// A palette in working space, searched by Euclidean distance.
 #[derive(Debug, Clone)]
 pub(crate) struct ColourSearch {
-    colours: Vec<[f32; 3]>,
+    /// The palette, and the search small palettes use directly.
+    all: PaletteScan,
     /// Per cell: `None` until first used, then the cell's centre and its
     /// range of `groups`.
     cells: Vec<Option<Built>>,
     /// The candidate groups of all built cells.
     groups: Vec<Group>,
-}
-
-#[inline]
-fn distance(a: [f32; 3], b: [f32; 3]) -> f32 {
-    let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-    d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
 }
 
 /// The minimum of eight values, as a balanced tree of comparisons.
@@ -81,28 +77,17 @@ fn wall(i: usize) -> f32 {
 impl ColourSearch {
     /// A search over `colours` (1 to 256 of them, values in 0..=1).
     pub fn new(colours: Vec<[f32; 3]>) -> ColourSearch {
-        assert!(
-            !colours.is_empty() && colours.len() <= 256,
-            "palette of 1 to 256 colours"
-        );
         ColourSearch {
-            colours,
+            all: PaletteScan::new(colours),
             cells: Vec::new(),
             groups: Vec::new(),
         }
     }
 
     /// Tries every colour: the definition the fast path must agree with.
+    #[cfg(test)]
     pub fn nearest_reference(&self, value: [f32; 3]) -> u8 {
-        let value = clamped(value);
-        let mut best = (f32::INFINITY, 0u8);
-        for (i, &c) in self.colours.iter().enumerate() {
-            let d = distance(value, c);
-            if d < best.0 {
-                best = (d, i as u8);
-            }
-        }
-        best.1
+        self.all.nearest_reference(value)
     }
 
     #[inline]
@@ -125,7 +110,8 @@ impl ColourSearch {
         // smallest of the colours' largest possible distances.
         let mut near = [0.0f32; 256];
         let mut nearest_far = f32::INFINITY;
-        for (near, c) in near.iter_mut().zip(&self.colours) {
+        let colours = self.all.colours();
+        for (near, c) in near.iter_mut().zip(colours) {
             let (mut inside_sum, mut outside_sum) = (0.0f32, 0.0f32);
             for k in 0..3 {
                 let inside = (lo[k] - c[k]).max(c[k] - hi[k]).max(0.0);
@@ -141,7 +127,7 @@ impl ColourSearch {
         let centre = ColourSearch::centre(cell);
         // Sorted by distance, then index: a non-negative float's bits sort
         // as the float does, so one integer key holds both.
-        let mut candidates: Vec<u64> = (self.colours.iter().zip(&near).enumerate())
+        let mut candidates: Vec<u64> = (colours.iter().zip(&near).enumerate())
             .filter(|(_, (_, near))| **near <= limit)
             .map(|(i, (&c, _))| u64::from(distance(c, centre).sqrt().to_bits()) << 8 | i as u64)
             .collect();
@@ -152,7 +138,7 @@ impl ColourSearch {
             .collect();
         let start = self.groups.len();
         for chunk in candidates.chunks(8) {
-            let lane = |l: usize| chunk.get(l).map(|&(_, i)| (self.colours[i], i as f32));
+            let lane = |l: usize| chunk.get(l).map(|&(_, i)| (colours[i], i as f32));
             let lanes: [([f32; 3], f32); 8] =
                 std::array::from_fn(|l| lane(l).unwrap_or(([FAR_AWAY; 3], PADDING)));
             self.groups.push(Group {
@@ -172,8 +158,8 @@ impl ColourSearch {
 impl Quantizer<3> for ColourSearch {
     #[inline]
     fn nearest(&mut self, value: [f32; 3]) -> u8 {
-        if self.colours.len() <= DIRECT_SEARCH_MAX {
-            return self.nearest_reference(value);
+        if self.all.colours().len() <= DIRECT_SEARCH_MAX {
+            return self.all.nearest(value);
         }
         if self.cells.is_empty() {
             self.cells.resize(CELLS * CELLS * CELLS, None);
@@ -218,30 +204,11 @@ impl Quantizer<3> for ColourSearch {
 
     #[inline]
     fn colour(&self, index: u8) -> [f32; 3] {
-        self.colours[usize::from(index)]
+        self.all.colour(index)
     }
 
     fn spread(&self) -> f32 {
-        // Mean distance from each colour to its nearest other colour; only
-        // ordered dithering asks, once per picture.
-        if self.colours.len() < 2 {
-            return 0.5;
-        }
-        let total: f32 = self
-            .colours
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| {
-                self.colours
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, &b)| distance(a, b))
-                    .fold(f32::INFINITY, f32::min)
-                    .sqrt()
-            })
-            .sum();
-        total / self.colours.len() as f32
+        self.all.spread()
     }
 }
 

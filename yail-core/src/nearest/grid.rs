@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use super::cells::ColourSearch;
+use super::scan::PaletteScan;
 use super::space::{DOMAIN, WARPED, clamped, warp};
 use crate::quantizer::Quantizer;
 
@@ -21,8 +21,8 @@ const STEP_SCALE: f32 = STEPS as f32 / (DOMAIN.1 - DOMAIN.0);
 /// An approximate, much cheaper search for dithering large palettes.
 ///
 /// The colour cube is divided into `GRID`³ small cells (evenly spaced in the
-/// same signed square root as [`ColourSearch`]'s cells). The first query
-/// landing in a small cell asks the exact search for the colour nearest to
+/// same signed square root as the exact search's cells). The first query
+/// landing in a small cell scans the palette for the colour nearest to
 /// the cell's centre and remembers it; later queries there get that answer.
 /// The choice can differ from the exact one for a pixel near a boundary
 /// between two colours, which error diffusion absorbs: the error it carries
@@ -33,7 +33,7 @@ const STEP_SCALE: f32 = STEPS as f32 / (DOMAIN.1 - DOMAIN.0);
 /// and the memo is one byte per cell, in a buffer the caller reuses.
 #[derive(Debug, Clone)]
 pub(crate) struct GridSearch {
-    exact: ColourSearch,
+    exact: PaletteScan,
     memo: Vec<u8>,
     cell_of_step: &'static [u8; STEPS],
 }
@@ -58,7 +58,7 @@ impl GridSearch {
         memo.clear();
         memo.resize(GRID * GRID * GRID, UNKNOWN);
         GridSearch {
-            exact: ColourSearch::new(colours),
+            exact: PaletteScan::new(colours),
             memo,
             cell_of_step: cell_of_step(),
         }
@@ -130,7 +130,7 @@ mod grid_tests {
             queries in proptest::collection::vec([-0.3f32..=1.3, -0.3f32..=1.3, -0.3f32..=1.3], 1..100),
         ) {
             let mut grid = GridSearch::new(palette.clone(), Vec::new());
-            let reference = ColourSearch::new(palette);
+            let reference = PaletteScan::new(palette);
             for q in queries {
                 let centre = grid.grid_of(q).map(GridSearch::grid_centre);
                 prop_assert_eq!(grid.nearest(q), reference.nearest_reference(centre));
