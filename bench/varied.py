@@ -79,18 +79,21 @@ def main():
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--yail", default="target/release/yail")
     parser.add_argument("--quality", default="target/release/examples/quality")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated subset of " + ",".join(MODES))
     parser.add_argument("inputs", nargs="+")
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m in MODES]
     inputs = sorted(set(args.inputs), key=os.path.basename)
     data = {p: open(p, "rb").read() for p in inputs}
-    ours = {(m, p): [] for m in MODES for p in inputs}
-    theirs = {(m, p): [] for m in MODES for p in inputs}
-    for mode in MODES:
+    ours = {(m, p): [] for m in modes for p in inputs}
+    theirs = {(m, p): [] for m in modes for p in inputs}
+    for mode in modes:
         for d in data.values():
             pillow_time(d, mode)  # warm-up
     with tempfile.TemporaryDirectory() as out:
         for _ in range(args.rounds):
-            for mode in MODES:
+            for mode in modes:
                 for path, ms in yail_round(args.yail, mode, inputs, out).items():
                     if ms is not None:
                         ours[(mode, path)].append(ms)
@@ -105,17 +108,17 @@ def main():
     ratio = {k: pil[k] / med[k] if med[k] and pil[k] else None for k in med}
 
     print(f"### Speed, {args.rounds} rounds (ms, median per picture; speed-up = Pillow / yail)\n")
-    header = "| picture | bytes |" + "".join(f" {m} yail | {m} Pillow | {m} × |" for m in MODES)
+    header = "| picture | bytes |" + "".join(f" {m} yail | {m} Pillow | {m} × |" for m in modes)
     print(header)
-    print("|---|---:|" + "---:|---:|---:|" * len(MODES))
+    print("|---|---:|" + "---:|---:|---:|" * len(modes))
     for p in inputs:
         row = f"| {os.path.basename(p)} | {len(data[p])} |"
-        for m in MODES:
+        for m in modes:
             k = (m, p)
             row += f" {fmt(med[k], '.2f')} | {fmt(pil[k], '.2f')} | {fmt(ratio[k], '.1f')} |"
         print(row)
     row = "| **median** | |"
-    for m in MODES:
+    for m in modes:
         rs = [ratio[(m, p)] for p in inputs if ratio[(m, p)]]
         ts = [med[(m, p)] for p in inputs if med[(m, p)]]
         ps = [pil[(m, p)] for p in inputs if pil[(m, p)]]
