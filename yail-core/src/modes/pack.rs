@@ -30,6 +30,7 @@ pub(crate) fn pack(values: &[u8], bits: u32) -> Vec<u8> {
         4 => pack_groups(values, pack_group, |group: [u8; 2]| {
             (group[0] & 15) << 4 | (group[1] & 15)
         }),
+        8 => values.to_vec(),
         _ => values.chunks(per_byte).map(pack_group).collect(),
     }
 }
