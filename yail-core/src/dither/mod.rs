@@ -235,26 +235,36 @@ fn floyd_steinberg<const C: usize, Q: Quantizer<C>>(
         row.clear();
         row.resize(stride * BANDS, 0.0);
     }
+    // Each band's pixels and indices, cut apart once so the loop below can
+    // hold a row of every band at the same time.
+    let band_values: [&[f32]; BANDS] =
+        std::array::from_fn(|b| &values[starts[b] * width * C..starts[b + 1] * width * C]);
+    let mut rest: &mut [u8] = out;
+    let mut band_out: [&mut [u8]; BANDS] = std::array::from_fn(|b| {
+        let (band, tail) = std::mem::take(&mut rest).split_at_mut(rows_in(b) * width);
+        rest = tail;
+        band
+    });
     for y in 0..(0..BANDS).map(rows_in).max().unwrap_or(0) {
         let forward = y % 2 == 0;
-        let mut carry = [[0.0f32; C]; BANDS];
+        let mut rows: [Option<BandRow<'_, C>>; BANDS] = Default::default();
+        let bands = (rows.iter_mut().zip(&band_values).zip(&mut band_out))
+            .zip(cur.chunks_exact(stride).zip(next.chunks_exact_mut(stride)));
+        for (b, (((slot, values), out), (cur, next))) in bands.enumerate() {
+            if y < rows_in(b) {
+                *slot = Some(BandRow {
+                    values: &values[y * width * C..(y + 1) * width * C],
+                    out: &mut out[y * width..(y + 1) * width],
+                    cur,
+                    next,
+                    carry: [0.0; C],
+                });
+            }
+        }
         for i in 0..width {
             let x = if forward { i } else { width - 1 - i };
-            for (b, carry) in carry.iter_mut().enumerate() {
-                if y >= rows_in(b) {
-                    continue;
-                }
-                let row = starts[b] + y;
-                fs_pixel(
-                    q,
-                    &values[row * width * C..(row + 1) * width * C],
-                    &mut out[row * width..(row + 1) * width],
-                    &cur[b * stride..(b + 1) * stride],
-                    &mut next[b * stride..(b + 1) * stride],
-                    carry,
-                    x,
-                    forward,
-                );
+            for row in rows.iter_mut().flatten() {
+                row.step(q, x, forward);
             }
         }
         std::mem::swap(cur, next);
@@ -262,43 +272,46 @@ fn floyd_steinberg<const C: usize, Q: Quantizer<C>>(
     }
 }
 
-/// One Floyd–Steinberg step at column `x` of a row.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn fs_pixel<const C: usize, Q: Quantizer<C>>(
-    q: &mut Q,
-    row_values: &[f32],
-    row_out: &mut [u8],
-    cur: &[f32],
-    next: &mut [f32],
-    carry: &mut [f32; C],
-    x: usize,
-    forward: bool,
-) {
-    const W7: f32 = 7.0 / 16.0;
-    const W3: f32 = 3.0 / 16.0;
-    const W5: f32 = 5.0 / 16.0;
-    const W1: f32 = 1.0 / 16.0;
-    let e = x + PAD;
-    let (ahead, behind) = if forward {
-        (e + 1, e - 1)
-    } else {
-        (e - 1, e + 1)
-    };
-    // The error for the next pixel of the row travels in `carry`, not
-    // through memory; it is added to the previous row's error first, in the
-    // same order as the plain version.
-    let v: [f32; C] = std::array::from_fn(|c| {
-        (row_values[x * C + c] + (cur[e * C + c] + carry[c])).clamp(-OVERSHOOT, 1.0 + OVERSHOOT)
-    });
-    let (index, chosen) = q.nearest_with_colour(v);
-    row_out[x] = index;
-    for c in 0..C {
-        let err = v[c] - chosen[c];
-        carry[c] = err * W7;
-        next[behind * C + c] += err * W3;
-        next[e * C + c] += err * W5;
-        next[ahead * C + c] += err * W1;
+/// One row of one band while [`floyd_steinberg`] walks it.
+struct BandRow<'a, const C: usize> {
+    values: &'a [f32],
+    out: &'a mut [u8],
+    /// The error this row received from the row above.
+    cur: &'a [f32],
+    /// The error it passes to the row below.
+    next: &'a mut [f32],
+    /// The error for the next pixel of the row: it travels in registers,
+    /// not through memory, and is added to `cur`'s error first, in the
+    /// same order as the plain version.
+    carry: [f32; C],
+}
+
+impl<const C: usize> BandRow<'_, C> {
+    /// One Floyd–Steinberg step at column `x`.
+    #[inline(always)]
+    fn step<Q: Quantizer<C>>(&mut self, q: &mut Q, x: usize, forward: bool) {
+        const W7: f32 = 7.0 / 16.0;
+        const W3: f32 = 3.0 / 16.0;
+        const W5: f32 = 5.0 / 16.0;
+        const W1: f32 = 1.0 / 16.0;
+        let e = x + PAD;
+        let cur = &self.cur[e * C..(e + 1) * C];
+        let pixel = &self.values[x * C..(x + 1) * C];
+        let v: [f32; C] = std::array::from_fn(|c| {
+            (pixel[c] + (cur[c] + self.carry[c])).clamp(-OVERSHOOT, 1.0 + OVERSHOOT)
+        });
+        let (index, chosen) = q.nearest_with_colour(v);
+        self.out[x] = index;
+        // Columns x - 1, x and x + 1 of the row below, in one slice.
+        let below = &mut self.next[(e - 1) * C..(e + 2) * C];
+        let (ahead, behind) = if forward { (2 * C, 0) } else { (0, 2 * C) };
+        for c in 0..C {
+            let err = v[c] - chosen[c];
+            self.carry[c] = err * W7;
+            below[behind + c] += err * W3;
+            below[C + c] += err * W5;
+            below[ahead + c] += err * W1;
+        }
     }
 }
 
@@ -401,6 +414,34 @@ mod tests {
                 diffuse(
                     &FLOYD_STEINBERG,
                     &values[rows.start * width..rows.end * width],
+                    width,
+                    rows.len(),
+                    &mut q.clone(),
+                    &mut DitherBuffers::default(),
+                    &mut plain[rows.start * width..rows.end * width],
+                );
+            }
+            prop_assert_eq!(fast, plain);
+        }
+
+        #[test]
+        fn fast_floyd_steinberg_matches_the_generic_kernel_in_colour(
+            width in 1usize..40,
+            height in 1usize..24,
+            seed in any::<u64>(),
+            palette in proptest::collection::vec([0.0f32..=1.0, 0.0f32..=1.0, 0.0f32..=1.0], 1..40),
+        ) {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let values: Vec<f32> = (0..width * height * 3).map(|_| rng.f32()).collect();
+            let q = crate::nearest::ColourSearch::new(palette);
+            let (mut fast, mut plain) = (vec![0; width * height], vec![0; width * height]);
+            floyd_steinberg(&values, width, height, &mut q.clone(), &mut DitherBuffers::default(), &mut fast);
+            let starts = band_starts(height);
+            for b in 0..BANDS {
+                let rows = starts[b]..starts[b + 1];
+                diffuse(
+                    &FLOYD_STEINBERG,
+                    &values[rows.start * width * 3..rows.end * width * 3],
                     width,
                     rows.len(),
                     &mut q.clone(),
