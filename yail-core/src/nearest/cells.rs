@@ -132,19 +132,18 @@ impl ColourSearch {
             .map(|(i, (&c, _))| u64::from(distance(c, centre).sqrt().to_bits()) << 8 | i as u64)
             .collect();
         candidates.sort_unstable();
-        let candidates: Vec<(f32, usize)> = candidates
-            .iter()
-            .map(|&key| (f32::from_bits((key >> 8) as u32), (key & 0xff) as usize))
-            .collect();
         let start = self.groups.len();
         for chunk in candidates.chunks(8) {
-            let lane = |l: usize| chunk.get(l).map(|&(_, i)| (colours[i], i as f32));
+            let lane = |l: usize| {
+                let i = (*chunk.get(l)? & 0xff) as usize;
+                Some((colours[i], i as f32))
+            };
             let lanes: [([f32; 3], f32); 8] =
                 std::array::from_fn(|l| lane(l).unwrap_or(([FAR_AWAY; 3], PADDING)));
             self.groups.push(Group {
                 channels: std::array::from_fn(|k| f32x8::new(lanes.map(|(c, _)| c[k]))),
                 indices: f32x8::new(lanes.map(|(_, i)| i)),
-                reach: chunk[0].0,
+                reach: f32::from_bits((chunk[0] >> 8) as u32),
             });
         }
         Built {

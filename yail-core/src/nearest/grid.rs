@@ -35,6 +35,8 @@ const STEP_SCALE: f32 = STEPS as f32 / (DOMAIN.1 - DOMAIN.0);
 pub(crate) struct GridSearch {
     exact: PaletteScan,
     memo: Vec<u8>,
+    /// [`cell_of_step`]'s table, held so the per-pixel lookup skips the
+    /// `OnceLock` check.
     cell_of_step: &'static [u8; STEPS],
 }
 
