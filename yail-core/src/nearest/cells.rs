@@ -214,18 +214,12 @@ impl Quantizer<3> for ColourSearch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nearest::strategies::{coarse_palette, coarse_queries, palette, queries};
     use proptest::prelude::*;
-
-    fn colour(range: std::ops::RangeInclusive<f32>) -> impl Strategy<Value = [f32; 3]> {
-        [range.clone(), range.clone(), range]
-    }
 
     proptest! {
         #[test]
-        fn cell_search_matches_full_search(
-            palette in proptest::collection::vec(colour(0.0..=1.0), 25..=256),
-            queries in proptest::collection::vec(colour(-0.4..=1.4), 1..200),
-        ) {
+        fn cell_search_matches_full_search(palette in palette(25..=256), queries in queries()) {
             let mut search = ColourSearch::new(palette);
             for q in queries {
                 prop_assert_eq!(search.nearest(q), search.nearest_reference(q), "query {:?}", q);
@@ -234,9 +228,8 @@ mod tests {
 
         #[test]
         fn cell_search_matches_on_coarse_palettes(
-            // Few distinct values: duplicates, exact ties, colours on cell walls.
-            palette in proptest::collection::vec(colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 4.0).round() / 4.0)), 25..=256),
-            queries in proptest::collection::vec(colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 8.0).round() / 8.0)), 1..100),
+            palette in coarse_palette(25..=256),
+            queries in coarse_queries(),
         ) {
             let mut search = ColourSearch::new(palette);
             for q in queries {

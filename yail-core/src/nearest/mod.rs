@@ -39,3 +39,40 @@ mod space;
 
 pub(crate) use cells::ColourSearch;
 pub(crate) use grid::GridSearch;
+
+/// Palettes and queries for the searches' property tests.
+#[cfg(test)]
+mod strategies {
+    use proptest::prelude::*;
+
+    type Colour = [f32; 3];
+
+    fn colour(range: std::ops::RangeInclusive<f32>) -> impl Strategy<Value = Colour> {
+        [range.clone(), range.clone(), range]
+    }
+
+    /// Colours in 0..=1.
+    pub fn palette(len: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Vec<Colour>> {
+        proptest::collection::vec(colour(0.0..=1.0), len)
+    }
+
+    /// Queries overshooting 0..=1 on both sides, as a ditherer's do.
+    pub fn queries() -> impl Strategy<Value = Vec<Colour>> {
+        proptest::collection::vec(colour(-0.4..=1.4), 1..200)
+    }
+
+    /// Few distinct values (quarters): duplicates, exact ties, colours on
+    /// cell walls.
+    pub fn coarse_palette(
+        len: std::ops::RangeInclusive<usize>,
+    ) -> impl Strategy<Value = Vec<Colour>> {
+        let quarter = colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 4.0).round() / 4.0));
+        proptest::collection::vec(quarter, len)
+    }
+
+    /// Queries on eighths, so many sit exactly between two coarse colours.
+    pub fn coarse_queries() -> impl Strategy<Value = Vec<Colour>> {
+        let eighth = colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 8.0).round() / 8.0));
+        proptest::collection::vec(eighth, 1..100)
+    }
+}

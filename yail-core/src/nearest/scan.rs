@@ -127,18 +127,12 @@ impl PaletteScan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nearest::strategies::{coarse_palette, coarse_queries, palette, queries};
     use proptest::prelude::*;
-
-    fn colour(range: std::ops::RangeInclusive<f32>) -> impl Strategy<Value = [f32; 3]> {
-        [range.clone(), range.clone(), range]
-    }
 
     proptest! {
         #[test]
-        fn scan_matches_the_one_by_one_search(
-            palette in proptest::collection::vec(colour(0.0..=1.0), 1..=256),
-            queries in proptest::collection::vec(colour(-0.4..=1.4), 1..200),
-        ) {
+        fn scan_matches_the_one_by_one_search(palette in palette(1..=256), queries in queries()) {
             let search = PaletteScan::new(palette);
             for q in queries {
                 prop_assert_eq!(search.nearest(q), search.nearest_reference(q), "query {:?}", q);
@@ -147,9 +141,9 @@ mod tests {
 
         #[test]
         fn scan_matches_on_coarse_palettes(
-            // Few distinct values: duplicates and exact ties in every lane.
-            palette in proptest::collection::vec(colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 4.0).round() / 4.0)), 1..=256),
-            queries in proptest::collection::vec(colour(0.0..=1.0).prop_map(|c| c.map(|v| (v * 8.0).round() / 8.0)), 1..100),
+            // Duplicates and exact ties in every lane.
+            palette in coarse_palette(1..=256),
+            queries in coarse_queries(),
         ) {
             let search = PaletteScan::new(palette);
             for q in queries {
