@@ -19,13 +19,18 @@ enum Built {
         pixels: Vec<u8>,
     },
     Error {
-        gfx: u8,
+        mode: u8,
         message: String,
     },
     Frame {
-        gfx: u8,
+        mode: u8,
         payload: Vec<u8>,
     },
+}
+
+/// One of the modes, chosen by an arbitrary byte.
+fn any_mode(byte: u8) -> GfxMode {
+    GfxMode::ALL[usize::from(byte) % GfxMode::ALL.len()]
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -52,17 +57,16 @@ fuzz_target!(|data: &[u8]| {
             palette,
             pixels,
         } => {
-            let mode = GfxMode::ALL[usize::from(mode) % GfxMode::ALL.len()];
-            if let Ok(packet) = Packet::image(mode, palette, pixels) {
+            if let Ok(packet) = Packet::image(any_mode(mode), palette, pixels) {
                 assert_eq!(Packet::decode(&packet.to_bytes()).as_ref(), Ok(&packet));
             }
         }
-        Built::Error { gfx, message } => {
-            let packet = Packet::error(gfx, &message);
+        Built::Error { mode, message } => {
+            let packet = Packet::error(any_mode(mode), &message);
             assert_eq!(Packet::decode(&packet.to_bytes()).as_ref(), Ok(&packet));
         }
-        Built::Frame { gfx, payload } => {
-            if let Ok(packet) = Packet::frame(gfx, payload) {
+        Built::Frame { mode, payload } => {
+            if let Ok(packet) = Packet::frame(any_mode(mode), payload) {
                 assert_eq!(Packet::decode(&packet.to_bytes()).as_ref(), Ok(&packet));
             }
         }

@@ -120,7 +120,7 @@ fn assert_counted_once(state: &ServerState, before: &[u64], kind: ErrorKind) {
 async fn assert_still_serves(atari: &mut Client) {
     let packet = atari.request("gfx 2 files").await.expect("files answered");
     assert_eq!(packet.error_message(), None, "{packet:?}");
-    assert_eq!(packet.gfx(), u8::from(GfxMode::Gr8));
+    assert_eq!(packet.mode(), GfxMode::Gr8);
 }
 
 /// Sends `command` on a new session and checks the one error packet it
@@ -619,7 +619,7 @@ async fn assert_camera_fault(url: String, kind: ErrorKind, message: &str) {
     let took = started.elapsed();
     assert!(took < bound, "answered after {took:?}, bound {bound:?}");
     assert_eq!(packet.error_message(), None, "video reads frames only");
-    assert_eq!(packet.gfx(), u8::from(GfxMode::Gr8));
+    assert_eq!(packet.mode(), GfxMode::Gr8);
     let expected = yail_core::font::message_frame(GfxMode::Gr8, message).expect("a frame");
     assert_eq!(expected.len(), 8800);
     assert_eq!(

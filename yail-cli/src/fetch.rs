@@ -10,7 +10,7 @@ use yail_core::{Packet, TvStandard};
 use yail_proto::client::Client;
 
 use crate::exit::{Outcome, ProtocolViolation};
-use crate::preview::{mode_name, render_png};
+use crate::preview::render_png;
 use crate::request::wire_request;
 use crate::server::{ServerArgs, check_request, printable};
 
@@ -116,7 +116,7 @@ fn save(packet: &Packet, n: u32, out: &Path, tv: TvStandard) -> anyhow::Result<S
         .with_context(|| format!("cannot write {}", png.display()))?;
     Ok(format!(
         "{n} {} {} {} {}",
-        mode_name(packet.gfx()),
+        packet.mode(),
         packet.encoded_len(),
         yai.display(),
         png.display()

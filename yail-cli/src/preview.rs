@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use yail_core::{GfxMode, Packet, Picture, PixelFormat, TvStandard};
+use yail_core::{Packet, Picture, PixelFormat, TvStandard};
 
 use crate::exit::Outcome;
 
@@ -85,13 +85,6 @@ fn enlarge(picture: &Picture, scale: u32) -> anyhow::Result<Picture> {
     )?)
 }
 
-/// A mode's name for messages, or its number when no mode has it.
-pub fn mode_name(gfx: u8) -> String {
-    GfxMode::from_wire(gfx)
-        .map(|m| m.name().to_owned())
-        .unwrap_or_else(|_| format!("mode {gfx}"))
-}
-
 pub fn run(args: &PreviewArgs) -> anyhow::Result<Outcome> {
     if args.out.is_some() && args.packets.len() > 1 {
         let mut command = <crate::Cli as clap::CommandFactory>::command();
@@ -130,7 +123,7 @@ fn preview_one(path: &PathBuf, out: &PathBuf, args: &PreviewArgs) -> anyhow::Res
     Ok(format!(
         "{} {} {}x{} {}",
         path.display(),
-        mode_name(packet.gfx()),
+        packet.mode(),
         preview.width,
         preview.height,
         out.display()

@@ -82,7 +82,7 @@ fn convert_a_folder_with_a_broken_picture_converts_the_good_ones_and_fails() {
     assert!(stderr.contains("converted 2 of 3 pictures"), "{stderr}");
     for name in ["horse.png", "more/rocket.jpg"] {
         let packet = read_packet(&out.join(format!("{name}.yai")));
-        assert_eq!(packet.gfx(), GfxMode::Gr9.wire(), "{name}");
+        assert_eq!(packet.mode(), GfxMode::Gr9, "{name}");
         assert_eq!(packet.image_data().map(<[u8]>::len), Some(8800));
         let preview = out.join(format!("{name}.yai")).with_extension("png");
         assert_eq!(png_size(&preview), (320, 220), "{name}");
@@ -164,7 +164,11 @@ fn preview_refuses_out_with_several_packets_and_reports_bad_packets() {
     let junk = dir.path().join("junk.yai");
     std::fs::write(&junk, b"OK: ACK!\r\n").expect("write");
     let error = dir.path().join("error.yai");
-    std::fs::write(&error, Packet::error(2, "no pictures").to_bytes()).expect("write");
+    std::fs::write(
+        &error,
+        Packet::error(GfxMode::Gr8, "no pictures").to_bytes(),
+    )
+    .expect("write");
 
     let output = yail()
         .arg("preview")
@@ -210,7 +214,7 @@ async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
     for n in 1..=3 {
         let packet = read_packet(&dir.path().join(format!("picture-{n}.yai")));
-        assert_eq!(packet.gfx(), 17);
+        assert_eq!(packet.mode(), GfxMode::VbxeLegacy);
         assert_eq!(
             png_size(&dir.path().join(format!("picture-{n}.png"))),
             (320, 240)
@@ -235,7 +239,10 @@ async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
     ]))
     .await;
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert_eq!(read_packet(&dir.path().join("picture-1.yai")).gfx(), 6);
+    assert_eq!(
+        read_packet(&dir.path().join("picture-1.yai")).mode(),
+        GfxMode::Gr15
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

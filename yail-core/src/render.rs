@@ -18,7 +18,7 @@ pub fn render(packet: &Packet, tv: TvStandard) -> Result<Picture> {
     if let Some(message) = packet.error_message() {
         return Err(Error::Render(format!("error packet: {message}")));
     }
-    let mode = GfxMode::from_wire(packet.gfx()).map_err(|e| Error::Render(e.to_string()))?;
+    let mode = packet.mode();
     let (Some(geometry), Some(screen)) = (mode.geometry(), Screen::of(mode)) else {
         return Err(Error::Render("mode 42 is not an encoding".into()));
     };
@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn error_packets_do_not_render() {
         assert!(matches!(
-            render(&Packet::error(2, "x"), TvStandard::Ntsc),
+            render(&Packet::error(GfxMode::Gr8, "x"), TvStandard::Ntsc),
             Err(Error::Render(_))
         ));
     }

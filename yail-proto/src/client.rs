@@ -232,6 +232,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::GfxMode;
     use tokio::net::TcpListener;
 
     /// A server that writes `bytes` to the first connection, then waits.
@@ -267,7 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_packet_at_the_limit_is_read_and_one_byte_more_is_refused() {
-        let packet = Packet::error(2, "x".repeat(200).as_str());
+        let packet = Packet::error(GfxMode::Gr8, "x".repeat(200).as_str());
         let len = packet.encoded_len();
         let addr = serve_once(packet.to_bytes()).await;
         let mut client = Client::connect(addr).await.expect("connect");

@@ -1,5 +1,6 @@
 //! Graphics modes as they appear on the wire (`gfx N`, and the fourth header byte).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -159,6 +160,16 @@ impl GfxMode {
         }
     }
 
+    /// The name of a wire value, as status pages and tools show it: the
+    /// mode's [`name`](GfxMode::name), or `mode N` for a value no mode has
+    /// (metrics and session records keep the byte a client sent).
+    pub fn wire_name(value: u8) -> Cow<'static, str> {
+        match GfxMode::from_wire(value) {
+            Ok(mode) => Cow::Borrowed(mode.name()),
+            Err(_) => Cow::Owned(format!("mode {value}")),
+        }
+    }
+
     /// The payload shape, or `None` for [`GfxMode::Random`], which stands for
     /// whichever concrete mode the server picks.
     pub const fn geometry(self) -> Option<Geometry> {
@@ -309,5 +320,11 @@ mod tests {
         assert!("99".parse::<GfxMode>().is_err());
         assert!("99999999999".parse::<GfxMode>().is_err());
         assert!("".parse::<GfxMode>().is_err());
+    }
+
+    #[test]
+    fn wire_values_are_named_and_unknown_ones_numbered() {
+        assert_eq!(GfxMode::wire_name(17), "vbxe-legacy");
+        assert_eq!(GfxMode::wire_name(7), "mode 7");
     }
 }

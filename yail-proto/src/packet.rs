@@ -19,7 +19,7 @@
 
 use bytes::BufMut;
 
-use crate::mode::{GfxMode, PacketVersion, PaletteLayout};
+use crate::mode::{GfxMode, PacketVersion, PaletteLayout, UnknownMode};
 
 /// Header bytes of a version 1.1 packet (before the `gfx` byte).
 pub const V1_1_MAGIC: [u8; 3] = [0x01, 0x01, 0x00];
@@ -89,7 +89,7 @@ impl Block {
 /// length, at most 255 blocks), so [`Packet::encode`] cannot fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
-    gfx: u8,
+    mode: GfxMode,
     body: Body,
 }
 
@@ -166,22 +166,25 @@ pub enum DecodeError {
     /// [`Packet::decode`] was given more bytes than one packet.
     #[error("{0} bytes follow the packet")]
     TrailingBytes(usize),
+    /// The header names a graphics mode no client uses.
+    #[error("the packet header names {0}")]
+    UnknownMode(#[from] UnknownMode),
 }
 
 impl Packet {
     /// A version 1.1 packet holding one frame.
-    pub fn frame(gfx: u8, payload: Vec<u8>) -> Result<Packet, PacketError> {
+    pub fn frame(mode: GfxMode, payload: Vec<u8>) -> Result<Packet, PacketError> {
         if payload.len() > usize::from(u16::MAX) {
             return Err(PacketError::FrameTooLarge(payload.len()));
         }
         Ok(Packet {
-            gfx,
+            mode,
             body: Body::Frame(payload),
         })
     }
 
     /// A version 1.4 packet holding `blocks` in order.
-    pub fn blocks(gfx: u8, blocks: Vec<Block>) -> Result<Packet, PacketError> {
+    pub fn blocks(mode: GfxMode, blocks: Vec<Block>) -> Result<Packet, PacketError> {
         if blocks.len() > usize::from(u8::MAX) {
             return Err(PacketError::TooManyBlocks(blocks.len()));
         }
@@ -192,7 +195,7 @@ impl Packet {
             return Err(PacketError::BlockTooLarge(big.data().len()));
         }
         Ok(Packet {
-            gfx,
+            mode,
             body: Body::Blocks(blocks),
         })
     }
@@ -203,13 +206,13 @@ impl Packet {
     /// by their general packet reader; the current client's video loop
     /// reads only 8800-byte frames and must never get one. The message is
     /// cut at [`MAX_ERROR_TEXT`] bytes (on a character boundary).
-    pub fn error(gfx: u8, message: &str) -> Packet {
+    pub fn error(mode: GfxMode, message: &str) -> Packet {
         let mut end = message.len().min(MAX_ERROR_TEXT);
         while !message.is_char_boundary(end) {
             end -= 1;
         }
         Packet {
-            gfx,
+            mode,
             body: Body::Blocks(vec![Block::Error(message[..end].to_owned())]),
         }
     }
@@ -248,17 +251,17 @@ impl Packet {
             check_indices(&pixels, geometry.bits_per_pixel, palette.len() / 3)?;
         }
         match geometry.version {
-            PacketVersion::V1_1 => Packet::frame(mode.wire(), pixels),
-            PacketVersion::V1_4 => Packet::blocks(
-                mode.wire(),
-                vec![Block::Palette(palette), Block::Image(pixels)],
-            ),
+            PacketVersion::V1_1 => Packet::frame(mode, pixels),
+            PacketVersion::V1_4 => {
+                Packet::blocks(mode, vec![Block::Palette(palette), Block::Image(pixels)])
+            }
         }
     }
 
-    /// The header's graphics mode byte (the mode the payload is encoded in).
-    pub fn gfx(&self) -> u8 {
-        self.gfx
+    /// The header's graphics mode: the mode the payload is encoded in (for
+    /// an error packet, the mode the session had chosen).
+    pub fn mode(&self) -> GfxMode {
+        self.mode
     }
 
     /// The packet layout.
@@ -317,7 +320,7 @@ impl Packet {
         match &self.body {
             Body::Frame(payload) => {
                 dst.put_slice(&V1_1_MAGIC);
-                dst.put_u8(self.gfx);
+                dst.put_u8(self.mode.wire());
                 dst.put_u8(FRAME_BLOCK_TYPE);
                 // Checked in `Packet::frame`.
                 dst.put_u16_le(payload.len() as u16);
@@ -325,7 +328,7 @@ impl Packet {
             }
             Body::Blocks(blocks) => {
                 dst.put_slice(&V1_4_MAGIC);
-                dst.put_u8(self.gfx);
+                dst.put_u8(self.mode.wire());
                 // Both checked in `Packet::blocks`.
                 dst.put_u8(blocks.len() as u8);
                 for block in blocks {
@@ -354,6 +357,10 @@ impl Packet {
         let mut reader = Reader { src, pos: 0 };
         let magic: [u8; 3] = reader.array()?;
         let gfx = reader.u8()?;
+        if magic != V1_1_MAGIC && magic != V1_4_MAGIC {
+            return Err(DecodeError::UnknownVersion(magic));
+        }
+        let mode = GfxMode::from_wire(gfx)?;
         let packet = match magic {
             V1_1_MAGIC => {
                 let kind = reader.u8()?;
@@ -363,7 +370,7 @@ impl Packet {
                 let len = u16::from_le_bytes(reader.array()?);
                 let payload = reader.bytes(usize::from(len))?.to_vec();
                 Packet {
-                    gfx,
+                    mode,
                     body: Body::Frame(payload),
                 }
             }
@@ -396,7 +403,7 @@ impl Packet {
                     });
                 }
                 Packet {
-                    gfx,
+                    mode,
                     body: Body::Blocks(blocks),
                 }
             }
@@ -488,7 +495,7 @@ mod tests {
 
     #[test]
     fn golden_error_packet() {
-        let packet = Packet::error(4, "No images");
+        let packet = Packet::error(GfxMode::Gr9, "No images");
         let expected = [
             0x01, 0x04, 0x00, 0x04, 0x01, 0xFF, 0x09, 0x00, 0x00, 0x00, b'N', b'o', b' ', b'i',
             b'm', b'a', b'g', b'e', b's',
@@ -500,7 +507,7 @@ mod tests {
     #[test]
     fn error_text_is_cut_on_a_character_boundary() {
         let long = "é".repeat(200); // 400 bytes
-        let packet = Packet::error(2, &long);
+        let packet = Packet::error(GfxMode::Gr8, &long);
         let text = packet.error_message().unwrap();
         assert!(text.len() <= MAX_ERROR_TEXT);
         assert_eq!(text.len(), 254);
@@ -554,18 +561,18 @@ mod tests {
             Err(PacketError::NotConcrete)
         );
         assert_eq!(
-            Packet::frame(2, vec![0; 65_536]),
+            Packet::frame(GfxMode::Gr8, vec![0; 65_536]),
             Err(PacketError::FrameTooLarge(65_536))
         );
         assert_eq!(
-            Packet::blocks(2, vec![Block::Image(Vec::new()); 256]),
+            Packet::blocks(GfxMode::Gr8, vec![Block::Image(Vec::new()); 256]),
             Err(PacketError::TooManyBlocks(256))
         );
     }
 
     #[test]
     fn parse_reports_missing_bytes_and_hostile_lengths() {
-        let bytes = Packet::error(2, "abc").to_bytes();
+        let bytes = Packet::error(GfxMode::Gr8, "abc").to_bytes();
         for cut in 0..bytes.len() {
             assert!(
                 matches!(
@@ -592,6 +599,10 @@ mod tests {
         assert_eq!(
             Packet::parse(&[1, 1, 0, 2, 7, 0, 0]),
             Err(DecodeError::BadFrameType(7))
+        );
+        assert_eq!(
+            Packet::parse(&[1, 4, 0, 99, 0]),
+            Err(DecodeError::UnknownMode(UnknownMode(99)))
         );
         assert_eq!(
             Packet::parse(&[1, 4, 0, 2, 1, 9, 0, 0, 0, 0]),

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use tokio::sync::{OnceCell, Semaphore};
-use yail_core::{Converter, DecodeOptions, GfxMode, Settings};
+use yail_core::{Converter, DecodeOptions, Settings};
 use yail_state::{ErrorKind, ServerState};
 
 use crate::Config;
@@ -132,7 +132,7 @@ impl Pipeline {
     {
         let key = format!(
             "{identity}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
-            u8::from(settings.mode),
+            settings.mode.wire(),
             settings.fit,
             settings.dither,
             settings.blend,
@@ -196,7 +196,6 @@ impl Pipeline {
             .map_err(|e| failed(e.to_string()))?;
         let inner = Arc::clone(&self.inner);
         let started = Instant::now();
-        let mode = settings.mode;
         // The blocking task keeps its worker slot and its memory and caches
         // its own result: if the request that started it times out, both
         // stay taken until the work really ends, and the packet is not
@@ -207,7 +206,7 @@ impl Pipeline {
                 .converter
                 .convert(&bytes, &settings)
                 .map(|p| Converted {
-                    mode: GfxMode::try_from(p.gfx()).unwrap_or(mode),
+                    mode: p.mode(),
                     bytes: Bytes::from(p.to_bytes()),
                 });
             inner.state.metrics().record_conversion(started.elapsed());
@@ -273,6 +272,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use yail_core::GfxMode;
 
     fn pipeline() -> Pipeline {
         let config = Config {

@@ -151,7 +151,7 @@ fn admit(
 }
 
 async fn refuse(mut stream: TcpStream, message: &'static str) {
-    let packet = Packet::error(u8::from(yail_proto::GfxMode::Gr8), message).to_bytes();
+    let packet = Packet::error(yail_proto::GfxMode::Gr8, message).to_bytes();
     let write = async {
         stream.write_all(&packet).await?;
         stream.shutdown().await

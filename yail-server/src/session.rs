@@ -113,7 +113,7 @@ impl Session {
             Command::Gfx(mode) => {
                 self.mode = mode;
                 self.pending_error = None;
-                self.guard.set_mode(u8::from(mode));
+                self.guard.set_mode(mode.wire());
             }
             Command::Quit => return Ok(Flow::Close),
             Command::Http(method) => {
@@ -180,7 +180,7 @@ impl Session {
         }
         match generator.configure(&mut self.generation, param, value) {
             Ok(text) => {
-                let packet = Packet::error(u8::from(self.mode), &text).to_bytes();
+                let packet = Packet::error(self.mode, &text).to_bytes();
                 self.send(&packet, self.mode).await
             }
             Err(refusal) => self.send_error(RequestError::BadSetting(refusal)).await,
@@ -296,7 +296,7 @@ impl Session {
                 error.log();
                 let message = error.to_string();
                 let frame = yail_core::font::message_frame(mode, &message).unwrap_or_default();
-                let packet = Packet::frame(u8::from(mode), frame)
+                let packet = Packet::frame(mode, frame)
                     .map(|p| p.to_bytes())
                     .unwrap_or_default();
                 tokio::select! {
@@ -375,7 +375,7 @@ impl Session {
         self.shared
             .state
             .metrics()
-            .record_packet(u8::from(mode), packet.len());
+            .record_packet(mode.wire(), packet.len());
         Ok(())
     }
 
@@ -384,7 +384,7 @@ impl Session {
         self.shared.state.metrics().record_error(error.kind());
         error.log();
         let message = error.to_string();
-        let packet = Packet::error(u8::from(self.mode), &message).to_bytes();
+        let packet = Packet::error(self.mode, &message).to_bytes();
         self.send(&packet, self.mode).await
     }
 }

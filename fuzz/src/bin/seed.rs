@@ -123,7 +123,7 @@ fn main() {
         }
     }
     let mut error = vec![0];
-    error.extend(Packet::error(2, "no pictures found").to_bytes());
+    error.extend(Packet::error(GfxMode::Gr8, "no pictures found").to_bytes());
     write(&dir("packet_decoder"), "error", &error);
 
     for (i, (name, image)) in small.iter().enumerate() {

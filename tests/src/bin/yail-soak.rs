@@ -302,13 +302,13 @@ async fn read_packet(stream: &mut TcpStream, buffer: &mut Vec<u8>, timeout: Dura
 fn valid_image(packet: &Packet, mode: GfxMode) -> bool {
     match mode.geometry() {
         Some(geometry) => {
-            packet.gfx() == u8::from(mode)
+            packet.mode() == mode
                 && packet.image_data().map(<[u8]>::len) == Some(geometry.payload_len())
         }
         // "random": whatever was picked must be a mode with its full payload.
-        None => GfxMode::try_from(packet.gfx())
-            .ok()
-            .and_then(GfxMode::geometry)
+        None => packet
+            .mode()
+            .geometry()
             .is_some_and(|g| packet.image_data().map(<[u8]>::len) == Some(g.payload_len())),
     }
 }

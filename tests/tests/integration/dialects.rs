@@ -5,7 +5,7 @@ use yail_tests::{TestServer, test_config};
 
 fn assert_image(packet: &Packet, mode: GfxMode) {
     assert_eq!(packet.error_message(), None, "expected an image");
-    assert_eq!(packet.gfx(), u8::from(mode));
+    assert_eq!(packet.mode(), mode);
     let len = packet.image_data().map(<[u8]>::len);
     assert_eq!(
         len,

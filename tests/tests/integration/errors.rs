@@ -14,7 +14,7 @@ fn message(packet: &Packet) -> &str {
 async fn still_serves(atari: &mut Client) {
     let packet = atari.request("gfx 2 files").await.unwrap();
     assert_eq!(packet.error_message(), None);
-    assert_eq!(packet.gfx(), u8::from(GfxMode::Gr8));
+    assert_eq!(packet.mode(), GfxMode::Gr8);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,10 +34,7 @@ async fn unsupported_gfx_value_makes_the_next_packet_an_error() {
     assert!(message(&packet).contains("99"), "{packet:?}");
     // The error is reported once; the following request is served.
     atari.send("gfx 4 ").await.unwrap();
-    assert_eq!(
-        atari.request("next").await.unwrap().gfx(),
-        u8::from(GfxMode::Gr9)
-    );
+    assert_eq!(atari.request("next").await.unwrap().mode(), GfxMode::Gr9);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -41,7 +41,7 @@ async fn broken_files_are_skipped() {
     for command in ["gfx 2 files", "next", "next", "next"] {
         let packet = atari.request(command).await.unwrap();
         assert_eq!(packet.error_message(), None, "{command}");
-        assert_eq!(packet.gfx(), u8::from(GfxMode::Gr8));
+        assert_eq!(packet.mode(), GfxMode::Gr8);
     }
     assert_eq!(server.state.file_count(), 3);
     std::fs::remove_dir_all(dir).unwrap();

@@ -21,7 +21,7 @@ fn png() -> Vec<u8> {
 /// of 8800 bytes in `mode`.
 fn assert_video_frame(packet: &Packet, mode: GfxMode, what: &str) {
     assert_eq!(packet.version(), PacketVersion::V1_1, "{what}: {packet:?}");
-    assert_eq!(packet.gfx(), u8::from(mode), "{what}");
+    assert_eq!(packet.mode(), mode, "{what}");
     assert_eq!(packet.image_data().map(<[u8]>::len), Some(8800), "{what}");
 }
 

@@ -29,7 +29,7 @@ proptest! {
         for mode in GfxMode::ALL {
             let packet = converter.convert_picture(&source, &Settings::new(mode));
             let packet = packet.map_err(|e| TestCaseError::fail(format!("{width}x{height} {mode}: {e}")))?;
-            let shown = GfxMode::from_wire(packet.gfx()).unwrap();
+            let shown = packet.mode();
             let expected = shown.geometry().unwrap().payload_len();
             prop_assert_eq!(packet.image_data().map(<[u8]>::len), Some(expected), "{}x{} {}", width, height, mode);
         }

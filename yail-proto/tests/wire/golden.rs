@@ -73,13 +73,13 @@ fn vbxe_modes() {
 #[test]
 fn error_and_display_list_blocks() {
     assert_eq!(
-        Packet::error(0x11, "busy").to_bytes(),
+        Packet::error(GfxMode::VbxeLegacy, "busy").to_bytes(),
         [
             0x01, 0x04, 0x00, 0x11, 0x01, 0xFF, 0x04, 0x00, 0x00, 0x00, b'b', b'u', b's', b'y'
         ]
     );
     let packet = Packet::blocks(
-        0x02,
+        GfxMode::Gr8,
         vec![Block::DisplayList(vec![0x70, 0x41]), Block::Xdl(vec![0x24])],
     )
     .unwrap();
@@ -92,7 +92,7 @@ fn error_and_display_list_blocks() {
         ]
     );
     assert_eq!(
-        Packet::blocks(0x02, Vec::new()).unwrap().to_bytes(),
+        Packet::blocks(GfxMode::Gr8, Vec::new()).unwrap().to_bytes(),
         [0x01, 0x04, 0x00, 0x02, 0x00]
     );
 }

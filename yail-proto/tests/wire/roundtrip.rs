@@ -16,10 +16,10 @@ fn block() -> impl Strategy<Value = Block> {
 
 fn packet() -> impl Strategy<Value = Packet> {
     prop_oneof![
-        (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..300))
-            .prop_map(|(gfx, payload)| Packet::frame(gfx, payload).unwrap()),
-        (any::<u8>(), proptest::collection::vec(block(), 0..6))
-            .prop_map(|(gfx, blocks)| Packet::blocks(gfx, blocks).unwrap()),
+        (mode(), proptest::collection::vec(any::<u8>(), 0..300))
+            .prop_map(|(mode, payload)| Packet::frame(mode, payload).unwrap()),
+        (mode(), proptest::collection::vec(block(), 0..6))
+            .prop_map(|(mode, blocks)| Packet::blocks(mode, blocks).unwrap()),
     ]
 }
 
@@ -86,7 +86,7 @@ proptest! {
         let pixels = vec![if g.bits_per_pixel == 8 { seed } else { seed & 0x77 }; g.payload_len()];
         let p = Packet::image(m, palette.clone(), pixels.clone()).unwrap();
         let back = Packet::decode(&p.to_bytes()).unwrap();
-        prop_assert_eq!(back.gfx(), m.wire());
+        prop_assert_eq!(back.mode(), m);
         prop_assert_eq!(back.image_data(), Some(&pixels[..]));
         prop_assert_eq!(back.palette().unwrap_or(&[]), &palette[..]);
         prop_assert_eq!(back.version(), g.version);

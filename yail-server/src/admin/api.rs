@@ -23,11 +23,6 @@ const MAX_NAME: usize = 100;
 /// Most entries accepted in a list setting.
 const MAX_LIST: usize = 64;
 
-/// A mode byte as people know it ("GR.8"), or the number when unknown.
-pub(super) fn mode_name(value: u8) -> String {
-    GfxMode::from_wire(value).map_or_else(|_| format!("mode {value}"), |m| m.name().to_string())
-}
-
 fn seconds_since(then: SystemTime) -> f64 {
     SystemTime::now()
         .duration_since(then)
@@ -61,7 +56,9 @@ pub(super) async fn status(State(shared): State<Shared>) -> Json<Value> {
         .iter()
         .enumerate()
         .filter(|(_, n)| **n > 0)
-        .map(|(mode, n)| json!({ "mode": mode, "name": mode_name(mode as u8), "count": n }))
+        .map(
+            |(mode, n)| json!({ "mode": mode, "name": GfxMode::wire_name(mode as u8), "count": n }),
+        )
         .collect();
     let statuses = state.sources().snapshot();
     let pictures_total: u64 = statuses.iter().map(|s| s.successes).sum();
@@ -104,7 +101,7 @@ fn picture_json(p: &SentPicture, image: String) -> Value {
         "session": p.session,
         "source": p.source,
         "mode": p.mode,
-        "mode_name": mode_name(p.mode),
+        "mode_name": GfxMode::wire_name(p.mode),
         "took_ms": millis(p.took),
         "bytes": p.packet.len(),
         "secs_ago": seconds_since(p.at),
@@ -123,7 +120,7 @@ pub(super) async fn sessions(State(shared): State<Shared>) -> Json<Value> {
                 "peer": s.peer.to_string(),
                 "dialect": s.dialect.name(),
                 "mode": s.mode,
-                "mode_name": s.mode.map(mode_name),
+                "mode_name": s.mode.map(GfxMode::wire_name),
                 "source": s.activity,
                 "term": s.term,
                 "pictures_sent": s.images_sent,

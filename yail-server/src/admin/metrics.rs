@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use yail_proto::GfxMode;
 use yail_state::{HistogramSnapshot, MetricsSnapshot, SourceStatus};
 
-use super::api::mode_name;
 use super::shared::Shared;
 
 pub(super) async fn prometheus(State(shared): State<Shared>) -> impl IntoResponse {
@@ -101,7 +101,7 @@ pub(super) fn render(
         let _ = writeln!(
             out,
             "yail_packets_total{{mode=\"{mode}\",name=\"{}\"}} {n}",
-            mode_name(mode as u8)
+            GfxMode::wire_name(mode as u8)
         );
     }
     header(

@@ -305,7 +305,7 @@ async fn try_it_converts_an_upload_to_every_mode() {
             .get(mode["packet"].as_str().expect("a packet link"))
             .await;
         let decoded = Packet::decode(&packet.body).expect("a packet");
-        assert_eq!(serde_json::Value::from(decoded.gfx()), mode["mode"]);
+        assert_eq!(serde_json::Value::from(decoded.mode().wire()), mode["mode"]);
         let png = servers
             .get(mode["image"].as_str().expect("an image link"))
             .await;
