@@ -19,5 +19,6 @@ mod sources;
 mod sync;
 
 pub use admin::{AdminOptions, run_admin};
-pub use config::{Config, DEFAULT_GEN_MODEL, SearchEngine};
+pub use config::args::Args;
+pub use config::{Config, SearchEngine};
 pub use server::{BUSY_MESSAGE, TOO_MANY_MESSAGE, run};

@@ -30,15 +30,7 @@ impl Shared {
         generator: Generator,
         camera: Option<Camera>,
     ) -> Result<Shared, FetchError> {
-        let fetch_config = FetchConfig {
-            connect_timeout: config.fetch_connect_timeout,
-            read_timeout: config.fetch_read_timeout,
-            total_timeout: config.fetch_timeout,
-            max_body_bytes: config.max_download_bytes,
-            allow_private: config.allow_private_urls,
-            allowed_nets: config.allowed_url_nets.clone(),
-            ..FetchConfig::default()
-        };
+        let fetch_config = config.fetch_config();
         let fetcher = Fetcher::new(fetch_config.clone())?;
         // The search service's address is the operator's choice, not a
         // client's, so it may be a private one (a SearXNG on the LAN); the

@@ -33,9 +33,6 @@ pub use logs::LogTailLayer;
 use shared::{AdminShared, Shared};
 use tries::Tries;
 
-/// The admin server's default port.
-pub const DEFAULT_ADMIN_PORT: u16 = 5557;
-
 /// Largest picture the "try it" page accepts.
 pub const MAX_TRY_BYTES: usize = 16 << 20;
 

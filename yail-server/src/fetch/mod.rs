@@ -54,15 +54,25 @@ pub struct FetchConfig {
 
 /// Default largest body: 20 MB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 20_000_000;
+/// Default longest wait for a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default longest silence while reading.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default longest whole download (`--fetch-timeout`).
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default redirects followed.
+pub const DEFAULT_MAX_REDIRECTS: usize = 5;
 
+/// The server's defaults (the same as `Config::default()`'s): public
+/// addresses only, the system resolver.
 impl Default for FetchConfig {
     fn default() -> FetchConfig {
         FetchConfig {
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(15),
-            total_timeout: Duration::from_secs(45),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            total_timeout: DEFAULT_TOTAL_TIMEOUT,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_redirects: 5,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
             allow_private: false,
             allowed_nets: Vec::new(),
             resolver: Resolver::system(),

@@ -1,6 +1,10 @@
 //! Everything that shapes the server's behaviour, with the defaults a
-//! community host wants. `main` fills it from flags, environment and an
-//! env file; tests build it directly.
+//! community host wants ([`defaults`]). [`Args`](args::Args) fills it from
+//! flags, environment and an env file; tests build it directly.
+
+pub(crate) mod args;
+pub(crate) mod defaults;
+mod search_engine;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,8 +12,11 @@ use std::time::Duration;
 use yail_core::{BlendSpace, TvStandard};
 use yail_proto::GfxMode;
 
+use crate::fetch::FetchConfig;
+pub use search_engine::SearchEngine;
+
 /// The server's settings.
-#[derive(Clone)]
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// Files and directories (searched recursively) served by `files`;
     /// empty: the built-in gallery.
@@ -90,7 +97,7 @@ pub struct Config {
     /// time, three attempts in all).
     pub search_backoff: Duration,
 
-    // Image generation and the camera (issue 17 part B).
+    // Image generation and the camera.
     /// Base URL of the OpenAI images API; any compatible server works.
     pub openai_base_url: String,
     /// Base URL of the Gemini API (`/v1beta/models/...` is appended).
@@ -117,88 +124,73 @@ pub struct Config {
     pub camera_interval: Duration,
 }
 
-/// Which web image search service `search` uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SearchEngine {
-    /// DuckDuckGo (no key needed).
-    #[default]
-    DuckDuckGo,
-    /// A SearXNG instance with its JSON API enabled.
-    Searxng,
-}
-
-impl std::str::FromStr for SearchEngine {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<SearchEngine, String> {
-        match text.to_ascii_lowercase().as_str() {
-            "duckduckgo" | "ddg" => Ok(SearchEngine::DuckDuckGo),
-            "searxng" => Ok(SearchEngine::Searxng),
-            other => Err(format!(
-                "unknown search engine {other:?} (duckduckgo or searxng)"
-            )),
-        }
-    }
-}
-
 impl Default for Config {
     fn default() -> Config {
+        let fetch = FetchConfig::default();
         Config {
             paths: Vec::new(),
             rescan_interval: None,
-            extensions: ["jpg", "jpeg", "png", "gif", "webp", "bmp"]
-                .map(String::from)
-                .to_vec(),
-            random_modes: vec![GfxMode::Gr8, GfxMode::Gr9],
-            cache_bytes: 64 << 20,
-            max_connections: 256,
-            max_per_ip: 8,
-            idle_timeout: Duration::from_secs(300),
-            command_timeout: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(60),
-            idle_flush: Duration::from_millis(150),
-            max_command_len: yail_proto::DEFAULT_MAX_COMMAND_LEN,
-            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            decode_memory: 512 << 20,
-            file_retries: 5,
+            extensions: defaults::EXTENSIONS.map(String::from).to_vec(),
+            random_modes: defaults::RANDOM_MODES.to_vec(),
+            cache_bytes: defaults::CACHE_MB << 20,
+            max_connections: defaults::MAX_CONNECTIONS,
+            max_per_ip: defaults::MAX_PER_IP,
+            idle_timeout: defaults::IDLE_TIMEOUT,
+            command_timeout: defaults::COMMAND_TIMEOUT,
+            request_timeout: defaults::REQUEST_TIMEOUT,
+            idle_flush: defaults::IDLE_FLUSH,
+            max_command_len: defaults::MAX_COMMAND_LEN,
+            workers: defaults::workers(),
+            decode_memory: defaults::DECODE_MEMORY_MB << 20,
+            file_retries: defaults::FILE_RETRIES,
             prefetch: true,
-            blend: BlendSpace::default(),
-            tv: TvStandard::default(),
-            shutdown_grace: Duration::from_secs(10),
+            blend: defaults::DITHER_SPACE.parse().unwrap_or_default(),
+            tv: defaults::TV.parse().unwrap_or_default(),
+            shutdown_grace: defaults::SHUTDOWN_GRACE,
             openai_api_key: None,
             gemini_api_key: None,
 
-            allow_private_urls: false,
-            allowed_url_nets: Vec::new(),
-            max_download_bytes: crate::fetch::DEFAULT_MAX_BODY_BYTES,
-            fetch_connect_timeout: Duration::from_secs(10),
-            fetch_read_timeout: Duration::from_secs(15),
-            fetch_timeout: Duration::from_secs(30),
-            search_engine: SearchEngine::DuckDuckGo,
-            search_url: String::from("https://duckduckgo.com"),
+            allow_private_urls: fetch.allow_private,
+            allowed_url_nets: fetch.allowed_nets,
+            max_download_bytes: fetch.max_body_bytes,
+            fetch_connect_timeout: fetch.connect_timeout,
+            fetch_read_timeout: fetch.read_timeout,
+            fetch_timeout: fetch.total_timeout,
+            search_engine: defaults::SEARCH_ENGINE,
+            search_url: String::from(defaults::SEARCH_URL),
             searxng_url: None,
-            search_cache_ttl: Duration::from_secs(3600),
-            search_retries: 5,
-            search_backoff: Duration::from_secs(1),
-            openai_base_url: String::from("https://api.openai.com/v1"),
-            gemini_base_url: String::from("https://generativelanguage.googleapis.com"),
-            gen_model: String::from(DEFAULT_GEN_MODEL),
+            search_cache_ttl: Duration::from_secs(defaults::SEARCH_CACHE_MINUTES * 60),
+            search_retries: defaults::SEARCH_RETRIES,
+            search_backoff: defaults::SEARCH_BACKOFF,
+            openai_base_url: String::from(defaults::OPENAI_BASE_URL),
+            gemini_base_url: String::from(defaults::GEMINI_BASE_URL),
+            gen_model: String::from(defaults::GEN_MODEL),
             allowed_models: Vec::new(),
-            gen_size: String::from("1024x1024"),
-            gen_quality: String::from("low"),
-            gen_timeout: Duration::from_secs(120),
-            gen_concurrency: 4,
-            gen_per_minute: 6,
+            gen_size: String::from(defaults::GEN_SIZE),
+            gen_quality: String::from(defaults::GEN_QUALITY),
+            gen_timeout: defaults::GEN_TIMEOUT,
+            gen_concurrency: defaults::GEN_CONCURRENCY,
+            gen_per_minute: defaults::GEN_PER_MINUTE,
             camera: None,
-            camera_interval: Duration::from_millis(500),
+            camera_interval: defaults::CAMERA_INTERVAL,
         }
     }
 }
 
-/// The generation model used unless configured otherwise: OpenAI's small
-/// current image model (an Atari shows 320x220 pixels at most, so the
-/// larger models' detail is lost on it, while their price is not).
-pub const DEFAULT_GEN_MODEL: &str = "gpt-image-1-mini";
+impl Config {
+    /// The limits of the guarded downloads a client's request makes.
+    pub(crate) fn fetch_config(&self) -> FetchConfig {
+        FetchConfig {
+            connect_timeout: self.fetch_connect_timeout,
+            read_timeout: self.fetch_read_timeout,
+            total_timeout: self.fetch_timeout,
+            max_body_bytes: self.max_download_bytes,
+            allow_private: self.allow_private_urls,
+            allowed_nets: self.allowed_url_nets.clone(),
+            ..FetchConfig::default()
+        }
+    }
+}
 
 /// Shows a URL without what could be a secret in it: only its scheme and
 /// host (a camera URL may carry a password or a token).
@@ -243,6 +235,7 @@ impl std::fmt::Debug for Config {
             .field("openai_api_key", &masked(&self.openai_api_key))
             .field("gemini_api_key", &masked(&self.gemini_api_key))
             .field("allow_private_urls", &self.allow_private_urls)
+            .field("allowed_url_nets", &self.allowed_url_nets)
             .field("max_download_bytes", &self.max_download_bytes)
             .field("fetch_timeout", &self.fetch_timeout)
             .field("search_engine", &self.search_engine)
