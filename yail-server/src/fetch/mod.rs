@@ -83,7 +83,7 @@ impl Default for FetchConfig {
 
 /// Why a fetch failed. Messages name the host at most, never the whole
 /// URL, whose query may carry something private.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
     /// The URL could not be parsed.
     #[error("not a valid URL: {0}")]
@@ -320,7 +320,7 @@ impl Fetcher {
             &parsed,
             &Policy::new(self.config.allow_private, &self.config.allowed_nets),
         )
-        .map_err(Violation::into_error)?;
+        .map_err(|violation| FetchError::from(&violation))?;
         let host = parsed.host_str().unwrap_or_default().to_string();
         let response = self
             .client
@@ -347,18 +347,19 @@ impl Fetcher {
     }
 }
 
-/// Reads a response body, failing as soon as it grows past `limit` bytes.
+/// Reads a response body, failing as soon as it grows past `limit` bytes
+/// (reqwest has no limit of its own). Works on any reqwest response, not
+/// only a [`Fetcher`]'s.
 pub async fn read_limited(
     mut response: reqwest::Response,
     limit: u64,
 ) -> Result<Bytes, FetchError> {
-    let host = response.url().host_str().unwrap_or_default().to_string();
     if response.content_length().is_some_and(|n| n > limit) {
         return Err(FetchError::TooLarge { limit });
     }
     let capacity = response.content_length().unwrap_or(0).min(limit);
     let mut body = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, &host))? {
+    while let Some(chunk) = next_chunk(&mut response).await? {
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(FetchError::TooLarge { limit });
         }
@@ -367,13 +368,24 @@ pub async fn read_limited(
     Ok(body.freeze())
 }
 
-impl Violation {
-    fn into_error(self) -> FetchError {
-        match self {
-            Violation::Refused(host) => FetchError::Refused(host),
-            Violation::Scheme(scheme) => FetchError::Scheme(scheme),
-            Violation::TooManyRedirects(n) => FetchError::TooManyRedirects(n),
-            Violation::Resolve(host) => FetchError::Resolve(host),
+/// The next piece of a response body as it arrives, `None` at its end, for
+/// callers that read a stream within bounds of their own (a camera).
+pub async fn next_chunk(response: &mut reqwest::Response) -> Result<Option<Bytes>, FetchError> {
+    response.chunk().await.map_err(|e| {
+        let host = response.url().host_str().unwrap_or_default().to_string();
+        classify(&e, &host)
+    })
+}
+
+/// The one mapping of a policy violation (found before a request, or in
+/// reqwest's error chain after one) to the error a caller gets.
+impl From<&Violation> for FetchError {
+    fn from(violation: &Violation) -> FetchError {
+        match violation {
+            Violation::Refused(host) => FetchError::Refused(host.clone()),
+            Violation::Scheme(scheme) => FetchError::Scheme(scheme.clone()),
+            Violation::TooManyRedirects(n) => FetchError::TooManyRedirects(*n),
+            Violation::Resolve(host) => FetchError::Resolve(host.clone()),
         }
     }
 }
@@ -382,13 +394,8 @@ impl Violation {
 fn classify(error: &reqwest::Error, host: &str) -> FetchError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
-        if let Some(v) = e.downcast_ref::<Violation>() {
-            return match v {
-                Violation::Refused(h) => FetchError::Refused(h.clone()),
-                Violation::Scheme(s) => FetchError::Scheme(s.clone()),
-                Violation::TooManyRedirects(n) => FetchError::TooManyRedirects(*n),
-                Violation::Resolve(h) => FetchError::Resolve(h.clone()),
-            };
+        if let Some(violation) = e.downcast_ref::<Violation>() {
+            return FetchError::from(violation);
         }
         source = e.source();
     }

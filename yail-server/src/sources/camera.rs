@@ -178,14 +178,15 @@ impl Camera {
         } else {
             let body = tokio::time::timeout(
                 STALL_TIMEOUT,
-                super::body::read_limited(response, MAX_FRAME_BYTES),
+                crate::fetch::read_limited(response, MAX_FRAME_BYTES as u64),
             )
             .await
-            .map_err(|_| String::from("the snapshot did not arrive"))??;
+            .map_err(|_| String::from("the snapshot did not arrive"))?
+            .map_err(|e| e.to_string())?;
             if body.is_empty() {
                 return Err(String::from("empty snapshot"));
             }
-            self.publish(state, body);
+            self.publish(state, body.to_vec());
             Ok(())
         }
     }
@@ -199,10 +200,11 @@ impl Camera {
         let mut parser = MjpegParser::new(boundary, MAX_FRAME_BYTES);
         info!("camera stream open");
         loop {
-            let chunk = tokio::time::timeout(STALL_TIMEOUT, response.chunk())
-                .await
-                .map_err(|_| String::from("the stream stalled"))?
-                .map_err(|e| e.without_url().to_string())?;
+            let chunk =
+                tokio::time::timeout(STALL_TIMEOUT, crate::fetch::next_chunk(&mut response))
+                    .await
+                    .map_err(|_| String::from("the stream stalled"))?
+                    .map_err(|e| e.to_string())?;
             let Some(chunk) = chunk else {
                 return Err(String::from("the stream ended"));
             };

@@ -5,7 +5,6 @@
 use crate::cache::Converted;
 use crate::error::RequestError;
 
-pub(crate) mod body;
 pub(crate) mod camera;
 pub(crate) mod context;
 pub(crate) mod files;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::{Answer, GenError, MAX_ANSWER_BYTES, decode_base64, short};
-use crate::sources::body::read_limited;
+use crate::fetch::read_limited;
 
 const SERVICE: &str = "Gemini";
 
@@ -59,9 +59,9 @@ impl Gemini {
             .await
             .map_err(|e| unreachable(e.without_url().to_string()))?;
         let status = response.status().as_u16();
-        let text = read_limited(response, MAX_ANSWER_BYTES)
+        let text = read_limited(response, MAX_ANSWER_BYTES as u64)
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| unreachable(e.to_string()))?;
         if !(200..300).contains(&status) {
             return Err(refusal(status, &text));
         }
