@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use yail_proto::client::Client;
-use yail_server::Config;
+use yail_server::{Config, Services};
 use yail_state::ServerState;
 
 /// A server running in the test's runtime.
@@ -34,8 +34,11 @@ impl TestServer {
             .await
             .expect("bind a loopback port");
         let addr = listener.local_addr().expect("bound address");
+        let services = Services::start(config, state.clone())
+            .await
+            .expect("the configuration is usable");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(yail_server::run(listener, state.clone(), config, async {
+        let task = tokio::spawn(yail_server::run(listener, services, async {
             let _ = stopped.await;
         }));
         TestServer {

@@ -5,9 +5,9 @@ use tracing::{debug, warn};
 use yail_state::ErrorKind;
 
 use crate::fetch::FetchError;
-use crate::pipeline::PipelineError;
-use crate::sources::generate::GenError;
-use crate::sources::search::engine::SearchError;
+use crate::services::generate::GenError;
+use crate::services::pipeline::PipelineError;
+use crate::services::search::SearchError;
 
 /// A request that could not be answered with a picture.
 #[derive(Debug, thiserror::Error)]

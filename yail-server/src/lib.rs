@@ -2,23 +2,26 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+// Modules from the ground up; each imports only modules listed above it
+// (docs/architecture.md draws the layers).
 pub mod admin;
+mod admission;
 pub mod alloc;
-mod cache;
 mod config;
 mod connection;
 mod error;
 pub mod fetch;
-mod files;
-pub mod gallery;
-mod pipeline;
 mod server;
+mod services;
 mod session;
-mod shared;
 mod sources;
 mod sync;
 
 pub use admin::{AdminOptions, run_admin};
+pub use admission::{BUSY_MESSAGE, TOO_MANY_MESSAGE};
 pub use config::args::Args;
 pub use config::{Config, SearchEngine};
-pub use server::{BUSY_MESSAGE, TOO_MANY_MESSAGE, run};
+pub use server::run;
+pub use services::catalogue::gallery;
+pub use services::search::EngineSetupError;
+pub use services::{Services, SetupError};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use tracing::{info, warn};
-use yail_server::Args;
+use yail_server::{Args, Services};
 use yail_state::ServerState;
 
 /// Loads the env file before flags are parsed, so its values act as
@@ -134,24 +134,31 @@ async fn serve() -> anyhow::Result<()> {
     };
     info!("listening on {address}; on the Atari, use N:TCP://{shown}:{port}/");
 
-    let stop = tokio_util::sync::CancellationToken::new();
     // The admin page: checked and bound before serving anyone.
-    if let Some(admin_address) = args.admin_address() {
-        yail_server::admin::check_bind(admin_address, args.admin_token.as_deref())?;
-        let admin_listener = tokio::net::TcpListener::bind(admin_address)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot serve the admin page on {admin_address} (--admin-port, or --no-admin)"
-                )
-            })?;
+    let admin_listener = match args.admin_address() {
+        Some(admin_address) => {
+            yail_server::admin::check_bind(admin_address, args.admin_token.as_deref())?;
+            let listener = tokio::net::TcpListener::bind(admin_address)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot serve the admin page on {admin_address} (--admin-port, or --no-admin)"
+                    )
+                })?;
+            Some(listener)
+        }
+        None => None,
+    };
+
+    let services = Services::start(config, state).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    if let Some(admin_listener) = admin_listener {
         let options = yail_server::AdminOptions {
             token: args.admin_token.clone(),
         };
         let admin = yail_server::run_admin(
             admin_listener,
-            state.clone(),
-            config.clone(),
+            services.clone(),
             options,
             stop.clone().cancelled_owned(),
         );
@@ -167,7 +174,7 @@ async fn serve() -> anyhow::Result<()> {
         signal.cancel();
     });
 
-    yail_server::run(listener, state, config, stop.cancelled_owned()).await;
+    yail_server::run(listener, services, stop.cancelled_owned()).await;
     info!("stopped");
     Ok(())
 }

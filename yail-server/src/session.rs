@@ -11,15 +11,15 @@ use yail_core::Settings;
 use yail_proto::{Command, GfxMode, Packet};
 use yail_state::{ConnectionGuard, ErrorKind};
 
-use crate::cache::Converted;
 use crate::connection::{Connection, Decoded};
 use crate::error::RequestError;
-use crate::shared::Shared;
+use crate::services::Services;
+use crate::services::camera::CameraStatus;
+use crate::services::generate::GenSettings;
+use crate::services::pipeline::Converted;
 use crate::sources::Source;
-use crate::sources::camera::CameraStatus;
-use crate::sources::context::Context;
 use crate::sources::files::Files;
-use crate::sources::generate::GenSettings;
+use crate::sources::request::Request;
 use crate::sources::search::SearchSource;
 use crate::sources::url::UrlSource;
 
@@ -42,7 +42,7 @@ enum Flow {
 pub(crate) struct Session {
     connection: Connection,
     guard: ConnectionGuard,
-    shared: Arc<Shared>,
+    services: Services,
     shutdown: CancellationToken,
     mode: GfxMode,
     /// A refused `gfx` value, reported with the next packet.
@@ -58,7 +58,7 @@ impl Session {
     pub(crate) fn new(
         connection: Connection,
         guard: ConnectionGuard,
-        shared: Arc<Shared>,
+        services: Services,
         shutdown: CancellationToken,
     ) -> Session {
         Session {
@@ -68,8 +68,8 @@ impl Session {
             mode: GfxMode::Gr8,
             pending_error: None,
             source: Source::Nothing,
-            generation: shared.generator.session_settings(),
-            shared,
+            generation: services.generator().session_settings(),
+            services,
             last_frame: 0,
         }
     }
@@ -79,7 +79,7 @@ impl Session {
         match self.serve().await {
             Ok(()) => debug!("session ended"),
             Err(e) => {
-                self.shared.state.metrics().record_error(ErrorKind::Io);
+                self.services.state().metrics().record_error(ErrorKind::Io);
                 debug!(error = %e, "session ended by an I/O error");
             }
         }
@@ -118,8 +118,8 @@ impl Session {
             Command::Quit => return Ok(Flow::Close),
             Command::Http(method) => {
                 info!(?method, "HTTP request on the YAIL port; refusing");
-                self.shared
-                    .state
+                self.services
+                    .state()
                     .metrics()
                     .record_error(ErrorKind::BadRequest);
                 self.connection.refuse_http().await?;
@@ -142,13 +142,13 @@ impl Session {
             },
             Command::Gen { model, prompt } => {
                 let model = self
-                    .shared
-                    .generator
+                    .services
+                    .generator()
                     .choose_model(model.as_deref(), &self.generation);
                 self.generate(model, prompt).await?;
             }
             Command::GenGemini(prompt) => {
-                let model = self.shared.generator.gemini_model(&self.generation);
+                let model = self.services.generator().gemini_model(&self.generation);
                 self.generate(model, prompt).await?;
             }
             Command::OpenAiConfig { param, value } => {
@@ -174,7 +174,7 @@ impl Session {
         param: Option<&str>,
         value: Option<&str>,
     ) -> std::io::Result<()> {
-        let generator = &self.shared.generator;
+        let generator = &self.services.generator();
         if !generator.is_configured() {
             return self.send_error(RequestError::GenerationNotConfigured).await;
         }
@@ -205,17 +205,17 @@ impl Session {
             return self.send_error(error).await;
         }
         let started = Instant::now();
-        let mut timeout = self.shared.config.request_timeout;
+        let mut timeout = self.services.config().request_timeout;
         if matches!(self.source, Source::Generate { .. }) {
             // The generator has its own timeout; conversion comes after.
-            timeout = timeout.saturating_add(self.shared.generator.timeout());
+            timeout = timeout.saturating_add(self.services.generator().timeout());
         }
         let produced = within(timeout, self.produce()).await;
         match produced {
             Ok(packet) => {
                 self.send_picture(&packet, started).await?;
-                let context = self.context();
-                self.source.prefetch(&context);
+                let request = self.request();
+                self.source.prefetch(&request);
                 Ok(())
             }
             Err(error) => {
@@ -235,15 +235,15 @@ impl Session {
                 self.next_generated(&model, &prompt).await
             }
             _ => {
-                let context = self.context();
-                self.source.next(&context).await
+                let request = self.request();
+                self.source.next(&request).await
             }
         }
     }
 
-    fn context(&self) -> Context {
-        Context {
-            shared: Arc::clone(&self.shared),
+    fn request(&self) -> Request {
+        Request {
+            services: self.services.clone(),
             requested: self.mode,
             settings: self.settings(),
         }
@@ -256,19 +256,19 @@ impl Session {
     ) -> Result<Converted, RequestError> {
         let client = self.guard.info().peer.ip();
         let generated = self
-            .shared
-            .generator
+            .services
+            .generator()
             .generate(
                 client,
                 model,
                 &self.generation,
                 prompt,
-                &self.shared.fetcher,
+                self.services.fetcher(),
             )
             .await?;
         let settings = self.settings();
         let bytes = generated.bytes;
-        let packet = self.shared.pipeline.packet(
+        let packet = self.services.pipeline().packet(
             "generated picture",
             &generated.identity,
             &settings,
@@ -285,14 +285,20 @@ impl Session {
         let started = Instant::now();
         let produced = match self.pending_error.take() {
             Some(error) => Err(error),
-            None => within(self.shared.config.request_timeout, self.next_frame_in(mode)).await,
+            None => {
+                within(
+                    self.services.config().request_timeout,
+                    self.next_frame_in(mode),
+                )
+                .await
+            }
         };
         match produced {
             Ok(packet) => {
                 self.send_picture(&packet, started).await?;
             }
             Err(error) => {
-                self.shared.state.metrics().record_error(error.kind());
+                self.services.state().metrics().record_error(error.kind());
                 error.log();
                 let message = error.to_string();
                 let frame = yail_core::font::message_frame(mode, &message).unwrap_or_default();
@@ -310,7 +316,7 @@ impl Session {
     }
 
     fn settings(&self) -> Settings {
-        let config = &self.shared.config;
+        let config = &self.services.config();
         let mut settings = Settings::new(self.mode);
         settings.random_modes.clone_from(&config.random_modes);
         settings.blend = config.blend;
@@ -322,7 +328,7 @@ impl Session {
     /// The newest camera frame converted for `mode`, waiting a little for
     /// one the client has not had yet.
     async fn next_frame_in(&mut self, mode: GfxMode) -> Result<Converted, RequestError> {
-        let Some(camera) = &self.shared.camera else {
+        let Some(camera) = self.services.camera() else {
             return Err(RequestError::NoCamera);
         };
         camera.watch();
@@ -332,7 +338,7 @@ impl Session {
             FRAME_WAIT
         };
         let deadline = Instant::now() + wait;
-        let frames = self.shared.state.frames();
+        let frames = self.services.state().frames();
         let frame = loop {
             if let CameraStatus::Unreachable(reason) = camera.status() {
                 return Err(RequestError::CameraUnreachable(reason));
@@ -356,8 +362,8 @@ impl Session {
         settings.mode = mode;
         settings.fit = yail_core::Fit::Crop;
         let packet = self
-            .shared
-            .pipeline
+            .services
+            .pipeline()
             .packet("camera frame", &identity, &settings, async { Ok(data) });
         Ok(packet.await?)
     }
@@ -372,8 +378,8 @@ impl Session {
 
     async fn send(&mut self, packet: &[u8], mode: GfxMode) -> std::io::Result<()> {
         self.connection.write_packet(packet).await?;
-        self.shared
-            .state
+        self.services
+            .state()
             .metrics()
             .record_packet(mode.wire(), packet.len());
         Ok(())
@@ -381,7 +387,7 @@ impl Session {
 
     /// Answers a request with an error packet, counted once by its kind.
     async fn send_error(&mut self, error: RequestError) -> std::io::Result<()> {
-        self.shared.state.metrics().record_error(error.kind());
+        self.services.state().metrics().record_error(error.kind());
         error.log();
         let message = error.to_string();
         let packet = Packet::error(self.mode, &message).to_bytes();

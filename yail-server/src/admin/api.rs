@@ -16,7 +16,8 @@ use yail_proto::{GfxMode, Packet};
 use yail_state::{HistogramSnapshot, RuntimeSettings, SentPicture};
 
 use super::error::AdminError;
-use super::shared::Shared;
+use super::shared::AdminShared;
+use crate::services::catalogue;
 
 /// Longest model or engine name accepted from the settings form.
 const MAX_NAME: usize = 100;
@@ -48,8 +49,8 @@ fn latency(h: &HistogramSnapshot) -> Value {
     })
 }
 
-pub(super) async fn status(State(shared): State<Shared>) -> Json<Value> {
-    let state = &shared.state;
+pub(super) async fn status(State(shared): State<Arc<AdminShared>>) -> Json<Value> {
+    let state = &shared.services.state();
     let m = state.metrics().snapshot();
     let by_mode: Vec<Value> = m
         .packets_by_mode
@@ -109,9 +110,10 @@ fn picture_json(p: &SentPicture, image: String) -> Value {
     })
 }
 
-pub(super) async fn sessions(State(shared): State<Shared>) -> Json<Value> {
+pub(super) async fn sessions(State(shared): State<Arc<AdminShared>>) -> Json<Value> {
     let list: Vec<Value> = shared
-        .state
+        .services
+        .state()
         .sessions()
         .into_iter()
         .map(|s| {
@@ -134,9 +136,10 @@ pub(super) async fn sessions(State(shared): State<Shared>) -> Json<Value> {
     Json(Value::Array(list))
 }
 
-pub(super) async fn recent(State(shared): State<Shared>) -> Json<Value> {
+pub(super) async fn recent(State(shared): State<Arc<AdminShared>>) -> Json<Value> {
     let list: Vec<Value> = shared
-        .state
+        .services
+        .state()
         .recent_pictures()
         .snapshot()
         .iter()
@@ -184,33 +187,35 @@ pub(super) fn packet_download(packet: Arc<[u8]>, name: &str) -> Response {
 }
 
 pub(super) async fn session_picture(
-    State(shared): State<Shared>,
+    State(shared): State<Arc<AdminShared>>,
     Path(id): Path<u64>,
 ) -> Result<Response, AdminError> {
     let picture = shared
-        .state
+        .services
+        .state()
         .sessions()
         .into_iter()
         .find(|s| s.id == id)
         .and_then(|s| s.last_picture)
         .ok_or_else(|| AdminError::NotFound(format!("a picture of session {id}")))?;
-    preview_png(Arc::clone(&picture.packet), shared.config.tv).await
+    preview_png(Arc::clone(&picture.packet), shared.services.config().tv).await
 }
 
 pub(super) async fn recent_file(
-    State(shared): State<Shared>,
+    State(shared): State<Arc<AdminShared>>,
     Path(file): Path<String>,
 ) -> Result<Response, AdminError> {
     let not_found = || AdminError::NotFound(format!("recent picture {file}"));
     let (seq, extension) = file.split_once('.').ok_or_else(not_found)?;
     let seq: u64 = seq.parse().map_err(|_| not_found())?;
     let picture = shared
-        .state
+        .services
+        .state()
         .recent_pictures()
         .get(seq)
         .ok_or_else(not_found)?;
     match extension {
-        "png" => preview_png(Arc::clone(&picture.packet), shared.config.tv).await,
+        "png" => preview_png(Arc::clone(&picture.packet), shared.services.config().tv).await,
         "yail" => Ok(packet_download(
             Arc::clone(&picture.packet),
             &format!("picture-{seq}-{}.yail", picture.mode),
@@ -234,9 +239,9 @@ struct RuntimeView<'a> {
     picture_paths: &'a [PathBuf],
 }
 
-fn config_json(shared: &Shared) -> Value {
-    let c = &shared.config;
-    let runtime = shared.state.runtime_settings();
+fn config_json(shared: &AdminShared) -> Value {
+    let c = &shared.services.config();
+    let runtime = shared.services.state().runtime_settings();
     json!({
         "effective": {
             "paths": c.paths,
@@ -262,11 +267,11 @@ fn config_json(shared: &Shared) -> Value {
             search_engine: &runtime.search_engine,
             picture_paths: &runtime.picture_paths,
         },
-        "files": shared.state.file_count(),
+        "files": shared.services.state().file_count(),
     })
 }
 
-pub(super) async fn config(State(shared): State<Shared>) -> Json<Value> {
+pub(super) async fn config(State(shared): State<Arc<AdminShared>>) -> Json<Value> {
     Json(config_json(&shared))
 }
 
@@ -335,14 +340,14 @@ fn apply(change: ConfigChange, current: &RuntimeSettings) -> Result<RuntimeSetti
 }
 
 pub(super) async fn change_config(
-    State(shared): State<Shared>,
+    State(shared): State<Arc<AdminShared>>,
     Json(change): Json<ConfigChange>,
 ) -> Result<Json<Value>, AdminError> {
     let rescan = change.rescan || change.picture_paths.is_some();
-    let before = shared.state.runtime_settings();
+    let before = shared.services.state().runtime_settings();
     let next = apply(change, &before)?;
     let changed = next != *before;
-    shared.state.set_runtime_settings(next.clone());
+    shared.services.state().set_runtime_settings(next.clone());
     if changed {
         tracing::info!(?next, "runtime settings changed from the admin page");
     }
@@ -357,23 +362,21 @@ pub(super) async fn change_config(
 
 /// Replaces the catalogue with a scan of `paths` (the built-in gallery when
 /// there are none); returns what was skipped.
-async fn rescan_pictures(shared: &Shared, paths: Vec<PathBuf>) -> Result<Vec<String>, AdminError> {
-    if paths.is_empty() {
-        shared
-            .state
-            .replace_files(crate::files::gallery_catalogue());
-        return Ok(Vec::new());
-    }
-    let extensions = shared.config.extensions.clone();
-    let (catalogue, problems) =
-        tokio::task::spawn_blocking(move || crate::files::scan(&paths, &extensions))
-            .await
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
+async fn rescan_pictures(
+    shared: &AdminShared,
+    paths: Vec<PathBuf>,
+) -> Result<Vec<String>, AdminError> {
+    let (state, extensions) = (
+        shared.services.state(),
+        &shared.services.config().extensions,
+    );
+    let problems = catalogue::rescan(state, paths, extensions.clone())
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
     tracing::info!(
-        pictures = catalogue.len(),
+        pictures = state.file_count(),
         "rescanned picture folders from the admin page"
     );
-    shared.state.replace_files(catalogue);
     Ok(problems)
 }
 

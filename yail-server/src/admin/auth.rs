@@ -7,16 +7,17 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use std::sync::Arc;
 
 use super::error::AdminError;
-use super::shared::Shared;
+use super::shared::AdminShared;
 
 const COOKIE: &str = "yail_admin";
 
 /// Lets a request through when no token is configured or it carries the
 /// token; otherwise pages redirect to the login form and the API answers 401.
 pub(super) async fn require_token(
-    State(shared): State<Shared>,
+    State(shared): State<Arc<AdminShared>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -65,7 +66,10 @@ pub(super) struct Login {
     token: String,
 }
 
-pub(super) async fn login(State(shared): State<Shared>, Form(login): Form<Login>) -> Response {
+pub(super) async fn login(
+    State(shared): State<Arc<AdminShared>>,
+    Form(login): Form<Login>,
+) -> Response {
     let Some(token) = &shared.token else {
         return Redirect::to("/").into_response();
     };

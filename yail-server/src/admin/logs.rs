@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -16,7 +17,7 @@ use tracing_subscriber::layer::Context;
 use yail_state::{LogLine, ServerState};
 
 use super::api::unix_millis;
-use super::shared::Shared;
+use super::shared::AdminShared;
 
 /// How often the event stream looks for new lines.
 const POLL: Duration = Duration::from_millis(250);
@@ -123,9 +124,13 @@ pub(super) struct Since {
 }
 
 /// The lines after `?since=N` (all held lines without it).
-pub(super) async fn lines(State(shared): State<Shared>, Query(q): Query<Since>) -> Json<Value> {
+pub(super) async fn lines(
+    State(shared): State<Arc<AdminShared>>,
+    Query(q): Query<Since>,
+) -> Json<Value> {
     let lines: Vec<Value> = shared
-        .state
+        .services
+        .state()
         .logs()
         .since(q.since)
         .iter()
@@ -137,10 +142,10 @@ pub(super) async fn lines(State(shared): State<Shared>, Query(q): Query<Since>) 
 /// Every line held, then each new one as it is logged (one SSE event per
 /// line, its id the sequence number).
 pub(super) async fn stream(
-    State(shared): State<Shared>,
+    State(shared): State<Arc<AdminShared>>,
     Query(q): Query<Since>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let state = shared.state.clone();
+    let state = shared.services.state().clone();
     let events = futures_util::stream::unfold((state, q.since), |(state, mut seen)| async move {
         loop {
             let fresh = state.logs().since(seen);

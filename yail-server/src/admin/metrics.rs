@@ -1,6 +1,7 @@
 //! `/metrics` in the Prometheus text exposition format.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header;
@@ -8,13 +9,13 @@ use axum::response::IntoResponse;
 use yail_proto::GfxMode;
 use yail_state::{HistogramSnapshot, MetricsSnapshot, SourceStatus};
 
-use super::shared::Shared;
+use super::shared::AdminShared;
 
-pub(super) async fn prometheus(State(shared): State<Shared>) -> impl IntoResponse {
+pub(super) async fn prometheus(State(shared): State<Arc<AdminShared>>) -> impl IntoResponse {
     let text = render(
-        &shared.state.metrics().snapshot(),
-        &shared.state.sources().snapshot(),
-        shared.state.file_count(),
+        &shared.services.state().metrics().snapshot(),
+        &shared.services.state().sources().snapshot(),
+        shared.services.state().file_count(),
         shared.started.elapsed().as_secs_f64(),
     );
     (

@@ -24,13 +24,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use yail_state::ServerState;
 
-use crate::Config;
-
+use crate::services::Services;
 pub use error::AdminError;
 pub use logs::LogTailLayer;
-use shared::{AdminShared, Shared};
+use shared::AdminShared;
 use tries::Tries;
 
 /// Largest picture the "try it" page accepts.
@@ -72,22 +70,23 @@ fn is_loopback(ip: IpAddr) -> bool {
     }
 }
 
-/// Serves the admin pages on `listener` until `shutdown` completes.
+/// Serves the admin pages on `listener` until `shutdown` completes, with
+/// the same `services` as the YAIL server.
 ///
 /// Refuses (before serving anything) when the listener is not on a
-/// loopback address and `options` has no token. `config` is shown on the
-/// settings page (secrets masked); its picture paths seed the
-/// runtime-changeable settings unless those already name some.
+/// loopback address and `options` has no token. The services' settings
+/// are shown on the settings page (secrets masked); their picture paths
+/// seed the runtime-changeable settings unless those already name some.
 pub async fn run_admin(
     listener: TcpListener,
-    state: ServerState,
-    config: Config,
+    services: Services,
     options: AdminOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), AdminError> {
     let addr = listener.local_addr()?;
     let token = options.token.filter(|t| !t.is_empty());
     check_bind(addr, token.as_deref())?;
+    let (state, config) = (services.state(), services.config());
     let runtime = state.runtime_settings();
     if runtime.picture_paths.is_empty() && !config.paths.is_empty() {
         let mut seeded = (*runtime).clone();
@@ -95,8 +94,7 @@ pub async fn run_admin(
         state.set_runtime_settings(seeded);
     }
     let shared = Arc::new(AdminShared {
-        state,
-        config,
+        services,
         token,
         started: Instant::now(),
         started_at: SystemTime::now(),
@@ -110,7 +108,7 @@ pub async fn run_admin(
 }
 
 /// Every route of the admin server.
-fn router(shared: Shared) -> Router {
+fn router(shared: Arc<AdminShared>) -> Router {
     let pages = ["/", "/sessions", "/recent", "/try", "/logs", "/settings"];
     let mut router = Router::new();
     for path in pages {

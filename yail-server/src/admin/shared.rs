@@ -1,22 +1,16 @@
 //! What every admin handler shares.
 
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use yail_state::ServerState;
-
 use super::tries::Tries;
-use crate::config::Config;
+use crate::services::Services;
 
-/// What every admin handler shares.
+/// What every admin handler shares (behind an `Arc`, as axum's state).
 pub(crate) struct AdminShared {
-    pub(crate) state: ServerState,
-    pub(crate) config: Config,
+    /// The same services the YAIL server uses.
+    pub(crate) services: Services,
     pub(crate) token: Option<String>,
     pub(crate) started: Instant,
     pub(crate) started_at: SystemTime,
     pub(crate) tries: Tries,
 }
-
-/// The handle every handler gets as its state.
-pub(crate) type Shared = Arc<AdminShared>;

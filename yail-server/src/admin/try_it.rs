@@ -16,8 +16,9 @@ use yail_proto::GfxMode;
 
 use super::api::{packet_download, preview_png};
 use super::error::AdminError;
-use super::shared::Shared;
+use super::shared::AdminShared;
 use super::tries::{KEPT_TRIES, Try};
+use crate::services::catalogue::gallery;
 
 /// Every mode a packet can be encoded in (not "random").
 fn modes() -> impl Iterator<Item = GfxMode> {
@@ -26,7 +27,7 @@ fn modes() -> impl Iterator<Item = GfxMode> {
 
 /// Converts the request body (an encoded picture) to every mode.
 pub(super) async fn upload(
-    State(shared): State<Shared>,
+    State(shared): State<Arc<AdminShared>>,
     body: Bytes,
 ) -> Result<Json<Value>, AdminError> {
     if body.is_empty() {
@@ -40,7 +41,7 @@ pub(super) async fn upload(
         .acquire()
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let config = &shared.config;
+    let config = &shared.services.config();
     let mut base = Settings::new(GfxMode::Gr8);
     base.blend = config.blend;
     base.tv = config.tv;
@@ -98,7 +99,7 @@ pub(super) async fn upload(
 
 /// `/api/try/{id}/{wire}.png` (the preview) or `.yail` (the packet).
 pub(super) async fn file(
-    State(shared): State<Shared>,
+    State(shared): State<Arc<AdminShared>>,
     Path((id, file)): Path<(u64, String)>,
 ) -> Result<Response, AdminError> {
     let not_found = || {
@@ -116,7 +117,7 @@ pub(super) async fn file(
         .map(|(_, p)| Arc::clone(p))
         .ok_or_else(not_found)?;
     match extension {
-        "png" => preview_png(packet, shared.config.tv).await,
+        "png" => preview_png(packet, shared.services.config().tv).await,
         "yail" => {
             let name = GfxMode::from_wire(wire).map_or("packet", |m| m.name());
             Ok(packet_download(packet, &format!("try-{id}-{name}.yail")))
@@ -128,7 +129,7 @@ pub(super) async fn file(
 /// A picture from the built-in gallery, for trying the page without one
 /// at hand.
 pub(super) async fn sample() -> Response {
-    match crate::gallery::find("rocket.jpg").or_else(|| crate::gallery::GALLERY.first()) {
+    match gallery::find("rocket.jpg").or_else(|| gallery::GALLERY.first()) {
         Some(image) => ([(header::CONTENT_TYPE, "image/jpeg")], image.bytes).into_response(),
         None => AdminError::NotFound("a sample picture".into()).into_response(),
     }

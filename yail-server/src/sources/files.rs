@@ -2,19 +2,17 @@
 //! gallery), never the same one twice in a row, broken files skipped.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 use tracing::warn;
 use yail_core::Settings;
 use yail_proto::GfxMode;
 
-use super::context::Context;
-use crate::cache::Converted;
+use super::request::Request;
 use crate::error::RequestError;
-use crate::files::PictureFile;
-use crate::pipeline::{MAX_SOURCE_BYTES, PipelineError};
-use crate::shared::Shared;
+use crate::services::Services;
+use crate::services::catalogue::PictureFile;
+use crate::services::pipeline::{Converted, MAX_SOURCE_BYTES, PipelineError};
 
 /// The session's slideshow.
 #[derive(Default)]
@@ -39,9 +37,9 @@ impl Drop for Prefetch {
 }
 
 impl Files {
-    pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
+    pub(crate) async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
         if let Some(mut prefetch) = self.prefetch.take()
-            && prefetch.mode == context.requested
+            && prefetch.mode == request.requested
             && let Some(task) = prefetch.packet.take()
             && let Ok(Ok(packet)) = task.await
         {
@@ -49,14 +47,14 @@ impl Files {
             self.last = Some(prefetch.path.clone());
             return Ok(packet);
         }
-        let shared = &context.shared;
+        let services = &request.services;
         let mut last_error = None;
-        for _ in 0..=shared.config.file_retries {
-            let Some(entry) = shared.state.random_file_except(self.last.as_deref()) else {
+        for _ in 0..=services.config().file_retries {
+            let Some(entry) = services.state().random_file_except(self.last.as_deref()) else {
                 return Err(RequestError::NoPictures);
             };
             self.last = Some(entry.clone());
-            match convert_file(shared, entry, context.settings.clone()).await {
+            match convert_file(services, entry, request.settings.clone()).await {
                 Ok(packet) => return Ok(packet),
                 Err(e) => {
                     warn!(error = %e, "skipping a picture");
@@ -68,22 +66,22 @@ impl Files {
     }
 
     /// While the Atari shows a picture, prepare the next one.
-    pub(crate) fn prefetch(&mut self, context: &Context) {
-        if !context.shared.config.prefetch {
+    pub(crate) fn prefetch(&mut self, request: &Request) {
+        if !request.services.config().prefetch {
             return;
         }
-        let Some(path) = context
-            .shared
-            .state
+        let Some(path) = request
+            .services
+            .state()
             .random_file_except(self.last.as_deref())
         else {
             return;
         };
-        let (shared, settings) = (Arc::clone(&context.shared), context.settings.clone());
+        let (services, settings) = (request.services.clone(), request.settings.clone());
         let entry = path.clone();
-        let packet = tokio::spawn(async move { convert_file(&shared, entry, settings).await });
+        let packet = tokio::spawn(async move { convert_file(&services, entry, settings).await });
         self.prefetch = Some(Prefetch {
-            mode: context.requested,
+            mode: request.requested,
             path,
             packet: Some(packet),
         });
@@ -92,7 +90,7 @@ impl Files {
 
 /// Loads and converts one catalogue entry through the shared pipeline.
 async fn convert_file(
-    shared: &Shared,
+    services: &Services,
     entry: PathBuf,
     settings: Settings,
 ) -> Result<Converted, PipelineError> {
@@ -102,8 +100,8 @@ async fn convert_file(
         name: name.clone(),
         reason: e.to_string(),
     })?;
-    shared
-        .pipeline
+    services
+        .pipeline()
         .packet(&name, &identity, &settings, picture.load(MAX_SOURCE_BYTES))
         .await
 }

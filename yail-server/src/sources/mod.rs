@@ -2,14 +2,11 @@
 //! request that `next` repeats. Each source produces one packet per request
 //! and may prepare the next one while the Atari shows the current one.
 
-use crate::cache::Converted;
 use crate::error::RequestError;
+use crate::services::pipeline::Converted;
 
-pub(crate) mod camera;
-pub(crate) mod context;
 pub(crate) mod files;
-pub(crate) mod generate;
-pub(crate) mod mjpeg;
+pub(crate) mod request;
 pub(crate) mod search;
 pub(crate) mod url;
 
@@ -63,23 +60,23 @@ impl Source {
     /// by the session.
     pub(crate) async fn next(
         &mut self,
-        context: &context::Context,
+        request: &request::Request,
     ) -> Result<Converted, RequestError> {
         match self {
             Source::Nothing => Err(RequestError::NothingToRepeat),
-            Source::Files(files) => files.next(context).await,
-            Source::Url(url) => url.next(context).await,
-            Source::Search(search) => search.next(context).await,
+            Source::Files(files) => files.next(request).await,
+            Source::Url(url) => url.next(request).await,
+            Source::Search(search) => search.next(request).await,
             Source::Video => Err(RequestError::NoCamera),
             Source::Generate { .. } => Err(RequestError::GenerationNotConfigured),
         }
     }
 
     /// Starts preparing the following picture, where that makes sense.
-    pub(crate) fn prefetch(&mut self, context: &context::Context) {
+    pub(crate) fn prefetch(&mut self, request: &request::Request) {
         match self {
-            Source::Files(files) => files.prefetch(context),
-            Source::Search(search) => search.prefetch(context),
+            Source::Files(files) => files.prefetch(request),
+            Source::Search(search) => search.prefetch(request),
             _ => {}
         }
     }

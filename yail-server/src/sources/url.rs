@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::cache::Converted;
-
-use super::context::Context;
+use super::request::Request;
 use crate::error::RequestError;
+use crate::services::pipeline::Converted;
 
 /// The session's `showurl` picture.
 pub(crate) struct UrlSource {
@@ -25,11 +24,11 @@ impl UrlSource {
         &self.url
     }
 
-    pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
+    pub(crate) async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
         let body = match &self.body {
             Some(body) => Arc::clone(body),
             None => {
-                let fetched = context.shared.fetcher.get(&self.url).await?;
+                let fetched = request.services.fetcher().get(&self.url).await?;
                 fetched.check_picture()?;
                 let body: Arc<[u8]> = Arc::from(fetched.bytes.as_ref());
                 self.body = Some(Arc::clone(&body));
@@ -38,10 +37,10 @@ impl UrlSource {
         };
         let name = display_name(&self.url);
         let identity = format!("url:{}", self.url);
-        let packet = context
-            .shared
-            .pipeline
-            .packet(&name, &identity, &context.settings, async { Ok(body) })
+        let packet = request
+            .services
+            .pipeline()
+            .packet(&name, &identity, &request.settings, async { Ok(body) })
             .await?;
         Ok(packet)
     }

@@ -4,7 +4,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use yail_proto::Packet;
 use yail_server::admin::{AdminError, check_bind};
-use yail_server::{AdminOptions, Config};
+use yail_server::{AdminOptions, Config, Services};
 use yail_state::ServerState;
 
 use crate::support::{Servers, http};
@@ -130,10 +130,12 @@ async fn sessions_leave_the_list_when_clients_disconnect() {
 async fn admin_refuses_a_public_bind_without_a_token() {
     // Bound on all interfaces but never connected to: nothing leaves the machine.
     let listener = TcpListener::bind("0.0.0.0:0").await.expect("bind");
+    let services = Services::start(Config::default(), ServerState::new())
+        .await
+        .expect("services");
     let refused = yail_server::run_admin(
         listener,
-        ServerState::new(),
-        Config::default(),
+        services,
         AdminOptions::default(),
         std::future::ready(()),
     )

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use yail_proto::client::Client;
-use yail_server::{AdminOptions, Config};
+use yail_server::{AdminOptions, Config, Services};
 use yail_state::ServerState;
 
 /// Both servers; they stop when this is dropped.
@@ -40,10 +40,12 @@ impl Servers {
             yail_listener.local_addr().expect("address"),
             admin_listener.local_addr().expect("address"),
         );
+        let services = Services::start(config, state.clone())
+            .await
+            .expect("services");
         tokio::spawn(yail_server::run(
             yail_listener,
-            state.clone(),
-            config.clone(),
+            services.clone(),
             stop.clone().cancelled_owned(),
         ));
         let options = AdminOptions {
@@ -51,8 +53,7 @@ impl Servers {
         };
         let admin_server = yail_server::run_admin(
             admin_listener,
-            state.clone(),
-            config,
+            services,
             options,
             stop.clone().cancelled_owned(),
         );

@@ -8,6 +8,8 @@
 //! from the operator, not from a client, so a camera on the LAN (the usual
 //! place for one) is reached without the client-URL address policy.
 
+mod mjpeg;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 use yail_state::ServerState;
 
-use super::mjpeg::{MjpegParser, boundary};
 use crate::fetch::{FetchConfig, Fetcher};
 use crate::sync::lock;
+use mjpeg::{MjpegParser, boundary};
 
 /// Largest frame accepted from the camera.
 const MAX_FRAME_BYTES: usize = 8 << 20;
@@ -63,7 +65,6 @@ impl Camera {
         interval: Duration,
         state: ServerState,
         shutdown: CancellationToken,
-        tracker: &tokio_util::task::TaskTracker,
     ) -> Camera {
         let camera = Camera {
             inner: Arc::new(Inner {
@@ -73,7 +74,7 @@ impl Camera {
             }),
         };
         let task = camera.clone();
-        tracker.spawn(async move { task.capture(url, interval, state, shutdown).await });
+        tokio::spawn(async move { task.capture(url, interval, state, shutdown).await });
         camera
     }
 

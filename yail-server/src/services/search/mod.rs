@@ -1,6 +1,11 @@
-//! The search engines a server can use and the results cache every session
-//! shares: results are cached per term (bounded in count and age), so
+//! Web image search: the engines a server can use (behind the
+//! [`Engine`](engine::Engine) trait) and the results cache every session
+//! shares. Results are cached per term (bounded in count and age), so
 //! sessions searching the same term ask the engine once.
+
+pub mod duckduckgo;
+pub mod engine;
+pub mod searxng;
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -10,19 +15,34 @@ use lru::LruCache;
 use tracing::warn;
 use yail_state::ServerState;
 
-use super::duckduckgo;
-use super::engine::{Engine, Hit, SearchError};
-use super::searxng;
 use crate::config::{Config, SearchEngine};
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::Fetcher;
 use crate::sync::lock;
+use engine::Engine;
+pub(crate) use engine::{Hit, SearchError};
+
+/// Why the configured search engines cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineSetupError {
+    /// A search service's address is not a URL.
+    #[error("{flag}: not a valid URL: {source}")]
+    BadUrl {
+        /// The flag that named it.
+        flag: &'static str,
+        /// Why it is not a URL.
+        source: url::ParseError,
+    },
+    /// `--search-engine searxng` without an instance to ask.
+    #[error("--search-engine searxng needs --searxng-url")]
+    SearxngWithoutUrl,
+}
 
 /// The engines `config` makes available, talking through `fetcher`:
 /// DuckDuckGo always, SearXNG when `--searxng-url` is given. The one
 /// `--search-engine` names must be among them.
-pub(crate) fn engines(config: &Config, fetcher: Fetcher) -> Result<Engines, FetchError> {
-    let parse = |flag: &str, url: &str| {
-        url::Url::parse(url).map_err(|e| FetchError::BadUrl(format!("{flag}: {e}")))
+pub(crate) fn engines(config: &Config, fetcher: Fetcher) -> Result<Engines, EngineSetupError> {
+    let parse = |flag: &'static str, url: &str| {
+        url::Url::parse(url).map_err(|source| EngineSetupError::BadUrl { flag, source })
     };
     let mut available: Vec<(SearchEngine, Box<dyn Engine>)> = vec![(
         SearchEngine::DuckDuckGo,
@@ -42,9 +62,7 @@ pub(crate) fn engines(config: &Config, fetcher: Fetcher) -> Result<Engines, Fetc
         .iter()
         .any(|(name, _)| *name == config.search_engine)
     {
-        return Err(FetchError::BadUrl(String::from(
-            "--search-engine searxng needs --searxng-url",
-        )));
+        return Err(EngineSetupError::SearxngWithoutUrl);
     }
     Ok(Engines {
         available,

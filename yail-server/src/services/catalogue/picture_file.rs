@@ -1,95 +1,10 @@
-//! Local pictures: scanning `--paths` into the catalogue, and loading one
-//! picture's bytes (from disk or from the built-in gallery).
+//! One picture's bytes, from disk or from the built-in gallery, read with
+//! bounds: never more than a limit, never from anything but a regular file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use yail_state::Catalogue;
-
-use crate::gallery::{self, GalleryImage};
-
-/// Catalogue entries of gallery pictures start with this, which no real
-/// path produced by a scan does (scans yield absolute or `./` paths).
-const GALLERY_PREFIX: &str = "gallery:";
-
-/// The catalogue of the built-in gallery.
-pub fn gallery_catalogue() -> Catalogue {
-    gallery::GALLERY
-        .iter()
-        .map(|g| PathBuf::from(format!("{GALLERY_PREFIX}{}", g.name)))
-        .collect()
-}
-
-/// Walks `paths` (files, and directories recursively) and keeps the files
-/// whose extension is in `extensions`. Unreadable entries are reported in
-/// the second list and skipped. Symbolic links to directories are not
-/// followed, so a link loop cannot make the scan run forever; a link is
-/// kept only when its target is a regular file (not a FIFO, a device or a
-/// socket, which a read could block on or never finish).
-pub fn scan(paths: &[PathBuf], extensions: &[String]) -> (Catalogue, Vec<String>) {
-    let mut catalogue = Catalogue::new();
-    let mut problems = Vec::new();
-    let wanted = |path: &Path| {
-        path.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
-    };
-    let mut pending: Vec<PathBuf> = paths.to_vec();
-    while let Some(path) = pending.pop() {
-        let meta = match std::fs::metadata(&path) {
-            Ok(meta) => meta,
-            Err(e) => {
-                problems.push(format!("{}: {e}", path.display()));
-                continue;
-            }
-        };
-        if meta.is_file() {
-            if wanted(&path) {
-                catalogue.insert(path);
-            }
-            continue;
-        }
-        if !meta.is_dir() {
-            problems.push(format!(
-                "{}: neither a regular file nor a folder",
-                path.display()
-            ));
-            continue;
-        }
-        let entries = match std::fs::read_dir(&path) {
-            Ok(entries) => entries,
-            Err(e) => {
-                problems.push(format!("{}: {e}", path.display()));
-                continue;
-            }
-        };
-        let mut children: Vec<PathBuf> = Vec::new();
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                children.push(entry.path());
-            } else if kind.is_file() && wanted(&entry.path()) {
-                catalogue.insert(entry.path());
-            } else if kind.is_symlink() && wanted(&entry.path()) {
-                match std::fs::metadata(entry.path()) {
-                    Ok(target) if target.is_file() => {
-                        catalogue.insert(entry.path());
-                    }
-                    Ok(_) => problems.push(format!(
-                        "{}: links to something that is not a regular file",
-                        entry.path().display()
-                    )),
-                    Err(e) => problems.push(format!("{}: {e}", entry.path().display())),
-                }
-            }
-        }
-        children.sort();
-        pending.extend(children.into_iter().rev());
-    }
-    (catalogue, problems)
-}
+use super::gallery::{self, ENTRY_PREFIX, GalleryImage};
 
 /// Where a picture's bytes come from.
 #[derive(Debug, Clone)]
@@ -105,7 +20,7 @@ impl PictureFile {
     pub fn of_entry(entry: &Path) -> PictureFile {
         entry
             .to_str()
-            .and_then(|s| s.strip_prefix(GALLERY_PREFIX))
+            .and_then(|s| s.strip_prefix(ENTRY_PREFIX))
             .and_then(gallery::find)
             .map_or_else(
                 || PictureFile::File(entry.to_path_buf()),
@@ -146,7 +61,7 @@ impl PictureFile {
                     modified.as_nanos()
                 ))
             }
-            PictureFile::Gallery(g) => Ok(format!("{GALLERY_PREFIX}{}", g.name)),
+            PictureFile::Gallery(g) => Ok(format!("{ENTRY_PREFIX}{}", g.name)),
         }
     }
 
@@ -214,11 +129,12 @@ pub fn read_regular_file(path: &Path, max_len: u64) -> std::io::Result<Vec<u8>> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::scan::scan;
     use super::*;
 
     #[test]
     fn gallery_entries_resolve_to_built_in_pictures() {
-        let catalogue = gallery_catalogue();
+        let catalogue = gallery::catalogue();
         assert_eq!(catalogue.len(), gallery::GALLERY.len());
         for entry in catalogue.iter() {
             assert!(
@@ -230,32 +146,6 @@ mod tests {
             PictureFile::of_entry(Path::new("/tmp/x.png")),
             PictureFile::File(_)
         ));
-    }
-
-    #[test]
-    fn scan_filters_by_extension_recursively() {
-        let dir = std::env::temp_dir().join(format!("yail-scan-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
-        for name in [
-            "a.png",
-            "b.JPG",
-            "notes.txt",
-            "sub/c.gif",
-            "sub/deeper/d.webp",
-        ] {
-            std::fs::write(dir.join(name), b"x").unwrap();
-        }
-        let extensions: Vec<String> = ["png", "jpg", "gif", "webp"].map(String::from).to_vec();
-        let (catalogue, problems) = scan(&[dir.clone(), dir.join("missing")], &extensions);
-        assert_eq!(
-            catalogue.len(),
-            4,
-            "{:?}",
-            catalogue.iter().collect::<Vec<_>>()
-        );
-        assert!(!catalogue.iter().any(|p| p.ends_with("notes.txt")));
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[cfg(unix)]

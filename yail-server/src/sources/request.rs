@@ -1,15 +1,13 @@
 //! What a source is given for each request.
 
-use std::sync::Arc;
-
 use yail_core::Settings;
 use yail_proto::GfxMode;
 
-use crate::shared::Shared;
+use crate::services::Services;
 
 /// What a source needs to produce a packet.
-pub(crate) struct Context {
-    pub(crate) shared: Arc<Shared>,
+pub(crate) struct Request {
+    pub(crate) services: Services,
     /// The mode the client asked for (perhaps "random").
     pub(crate) requested: GfxMode,
     /// The session's settings, with a concrete mode.

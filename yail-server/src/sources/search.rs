@@ -1,8 +1,8 @@
-//! `search TERM`: web image search behind the [`engine::Engine`] trait.
-//! Results are cached per term across sessions ([`service`]); each `next`
-//! picks a random result, never the one just shown, skips broken ones with
-//! a bounded number of tries, and the following picture is prepared while
-//! the Atari shows the current one.
+//! `search TERM`: a session's walk through one term's web image search
+//! results (the search itself, and its cache shared by every session, are
+//! the search service's). Each `next` picks a random result, never the one
+//! just shown, skips broken ones with a bounded number of tries, and the
+//! following picture is prepared while the Atari shows the current one.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,17 +12,12 @@ use tracing::{debug, warn};
 use yail_core::Settings;
 use yail_proto::GfxMode;
 
-use super::context::Context;
+use super::request::Request;
 use super::url::display_name;
-use crate::cache::Converted;
 use crate::error::RequestError;
-use crate::shared::Shared;
-use engine::Hit;
-
-pub(crate) mod duckduckgo;
-pub(crate) mod engine;
-pub(crate) mod searxng;
-pub(crate) mod service;
+use crate::services::Services;
+use crate::services::pipeline::Converted;
+use crate::services::search::Hit;
 
 /// A session's search.
 pub(crate) struct SearchSource {
@@ -69,18 +64,18 @@ impl SearchSource {
         &self.term
     }
 
-    async fn hits(&mut self, shared: &Shared) -> Result<Arc<[Hit]>, RequestError> {
+    async fn hits(&mut self, services: &Services) -> Result<Arc<[Hit]>, RequestError> {
         if let Some(hits) = &self.hits {
             return Ok(Arc::clone(hits));
         }
-        let hits = shared.search.results(&self.term).await?;
+        let hits = services.search().results(&self.term).await?;
         self.hits = Some(Arc::clone(&hits));
         Ok(hits)
     }
 
-    pub(crate) async fn next(&mut self, context: &Context) -> Result<Converted, RequestError> {
+    pub(crate) async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
         if let Some(prefetch) = self.prefetch.take()
-            && prefetch.mode == context.requested
+            && prefetch.mode == request.requested
         {
             let mut prefetch = prefetch;
             if let Ok(picked) = (&mut prefetch.task).await {
@@ -91,11 +86,11 @@ impl SearchSource {
                 }
             }
         }
-        let hits = self.hits(&context.shared).await?;
+        let hits = self.hits(&request.services).await?;
         let picked = pick(
-            Arc::clone(&context.shared),
+            request.services.clone(),
             hits,
-            context.settings.clone(),
+            request.settings.clone(),
             self.last,
             self.broken.clone(),
         )
@@ -106,20 +101,20 @@ impl SearchSource {
         Ok(packet)
     }
 
-    pub(crate) fn prefetch(&mut self, context: &Context) {
+    pub(crate) fn prefetch(&mut self, request: &Request) {
         let Some(hits) = &self.hits else { return };
-        if !context.shared.config.prefetch {
+        if !request.services.config().prefetch {
             return;
         }
         let task = tokio::spawn(pick(
-            Arc::clone(&context.shared),
+            request.services.clone(),
             Arc::clone(hits),
-            context.settings.clone(),
+            request.settings.clone(),
             self.last,
             self.broken.clone(),
         ));
         self.prefetch = Some(Prefetch {
-            mode: context.requested,
+            mode: request.requested,
             task,
         });
     }
@@ -128,7 +123,7 @@ impl SearchSource {
 /// Tries random results (not `last`, not known broken) until one converts,
 /// at most `search_retries + 1` of them.
 async fn pick(
-    shared: Arc<Shared>,
+    services: Services,
     hits: Arc<[Hit]>,
     settings: Settings,
     last: Option<usize>,
@@ -136,7 +131,7 @@ async fn pick(
 ) -> Picked {
     let mut newly_broken = Vec::new();
     let mut last_error = None;
-    for _ in 0..=shared.config.search_retries {
+    for _ in 0..=services.config().search_retries {
         let candidates: Vec<usize> = (0..hits.len())
             .filter(|i| Some(*i) != last && !broken.contains(i))
             .collect();
@@ -145,7 +140,7 @@ async fn pick(
             (0, _) => break,
             (n, _) => candidates[fastrand::usize(..n)],
         };
-        match convert_hit(&shared, &hits[index], &settings).await {
+        match convert_hit(&services, &hits[index], &settings).await {
             Ok(packet) => {
                 return Picked {
                     result: Ok((index, packet)),
@@ -173,7 +168,7 @@ async fn pick(
 /// Downloads and converts one result: the full picture, or its thumbnail
 /// when that fails.
 async fn convert_hit(
-    shared: &Shared,
+    services: &Services,
     hit: &Hit,
     settings: &Settings,
 ) -> Result<Converted, RequestError> {
@@ -181,7 +176,7 @@ async fn convert_hit(
     for url in std::iter::once(&hit.image).chain(hit.thumbnail.as_ref()) {
         let identity = format!("url:{url}");
         let name = display_name(url);
-        let fetched = match shared.fetcher.get(url).await.and_then(|f| {
+        let fetched = match services.fetcher().get(url).await.and_then(|f| {
             f.check_picture()?;
             Ok(f)
         }) {
@@ -193,8 +188,8 @@ async fn convert_hit(
             }
         };
         let body: Arc<[u8]> = Arc::from(fetched.bytes.as_ref());
-        match shared
-            .pipeline
+        match services
+            .pipeline()
             .packet(&name, &identity, settings, async { Ok(body) })
             .await
         {

@@ -2,6 +2,14 @@
 //! `--paths` are configured, so a fresh install shows something at once.
 //! Licences: `assets/photos/LICENSES.md`.
 
+use std::path::PathBuf;
+
+use yail_state::Catalogue;
+
+/// Catalogue entries of gallery pictures start with this, which no real
+/// path produced by a scan does (scans yield absolute or `./` paths).
+pub(crate) const ENTRY_PREFIX: &str = "gallery:";
+
 /// One built-in picture.
 #[derive(Debug, Clone, Copy)]
 pub struct GalleryImage {
@@ -15,7 +23,7 @@ macro_rules! photo {
     ($name:literal) => {
         GalleryImage {
             name: $name,
-            bytes: include_bytes!(concat!("../../assets/photos/", $name)),
+            bytes: include_bytes!(concat!("../../../../assets/photos/", $name)),
         }
     };
 }
@@ -31,9 +39,17 @@ pub const GALLERY: &[GalleryImage] = &[
 ];
 
 /// The licence table of the gallery.
-pub const LICENSES: &str = include_str!("../../assets/photos/LICENSES.md");
+pub const LICENSES: &str = include_str!("../../../../assets/photos/LICENSES.md");
 
 /// The gallery picture called `name`.
 pub fn find(name: &str) -> Option<&'static GalleryImage> {
     GALLERY.iter().find(|g| g.name == name)
+}
+
+/// The catalogue of the built-in gallery.
+pub(crate) fn catalogue() -> Catalogue {
+    GALLERY
+        .iter()
+        .map(|g| PathBuf::from(format!("{ENTRY_PREFIX}{}", g.name)))
+        .collect()
 }

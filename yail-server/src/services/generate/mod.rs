@@ -25,7 +25,7 @@ use tracing::{info, warn};
 
 use yail_state::ServerState;
 
-use crate::Config;
+use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::sync::lock;
 use api::Answer;

@@ -1,19 +1,9 @@
 //! The converted-packet cache: least recently used entries go first once
 //! the byte budget is exceeded.
 
-use bytes::Bytes;
 use lru::LruCache;
-use yail_proto::GfxMode;
 
-/// A converted picture: the packet's bytes and the mode they are in, so
-/// nobody has to read the mode back out of the bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Converted {
-    /// The concrete mode the picture was converted to.
-    pub mode: GfxMode,
-    /// The whole packet, as sent.
-    pub bytes: Bytes,
-}
+use super::converted::Converted;
 
 /// Packets by key, within a byte budget.
 #[derive(Debug)]
@@ -78,6 +68,9 @@ impl PacketCache {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+    use yail_proto::GfxMode;
+
     use super::*;
 
     fn packet(len: usize) -> Converted {

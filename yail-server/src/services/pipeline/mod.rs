@@ -2,6 +2,9 @@
 //! blocking threads (at most `workers` at once), results are cached, and
 //! two sessions asking for the same conversion at the same time share one.
 
+mod cache;
+mod converted;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -12,9 +15,10 @@ use tokio::sync::{OnceCell, Semaphore};
 use yail_core::{Converter, DecodeOptions, Settings};
 use yail_state::{ErrorKind, ServerState};
 
-use crate::Config;
-use crate::cache::{Converted, PacketCache};
+use crate::config::Config;
 use crate::sync::lock;
+use cache::PacketCache;
+pub(crate) use converted::Converted;
 
 /// Why a picture could not be made into a packet.
 #[derive(Debug, Clone, thiserror::Error)]
