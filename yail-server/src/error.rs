@@ -5,7 +5,7 @@ use tracing::{debug, warn};
 use yail_state::ErrorKind;
 
 use crate::fetch::FetchError;
-use crate::services::generate::GenError;
+use crate::services::generate::{GenError, SettingError};
 use crate::services::pipeline::PipelineError;
 use crate::services::search::SearchError;
 
@@ -46,8 +46,8 @@ pub(crate) enum RequestError {
     #[error(transparent)]
     Generation(#[from] GenError),
     /// `openai-config` refused a change.
-    #[error("{0}")]
-    BadSetting(String),
+    #[error(transparent)]
+    BadSetting(#[from] SettingError),
     /// The picture could not be loaded or converted.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),

@@ -258,13 +258,7 @@ impl Session {
         let generated = self
             .services
             .generator()
-            .generate(
-                client,
-                model,
-                &self.generation,
-                prompt,
-                self.services.fetcher(),
-            )
+            .generate(client, model, &self.generation, prompt)
             .await?;
         let settings = self.settings();
         let bytes = generated.bytes;

@@ -112,7 +112,7 @@ impl Services {
         Ok(Services {
             inner: Arc::new(Inner {
                 pipeline: Pipeline::new(state.clone(), &config),
-                generator: Generator::new(&config, state.clone()),
+                generator: Generator::new(&config, state.clone(), fetcher.clone()),
                 fetcher,
                 search,
                 camera,

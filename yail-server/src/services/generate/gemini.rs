@@ -6,7 +6,8 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{Answer, GenError, MAX_ANSWER_BYTES, decode_base64, short};
+use super::answer::{Answer, MAX_ANSWER_BYTES, decode_base64, short};
+use super::error::GenError;
 use crate::fetch::read_limited;
 
 const SERVICE: &str = "Gemini";
@@ -61,7 +62,10 @@ impl Gemini {
         let status = response.status().as_u16();
         let text = read_limited(response, MAX_ANSWER_BYTES as u64)
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|source| GenError::ReadAnswer {
+                service: SERVICE,
+                source,
+            })?;
         if !(200..300).contains(&status) {
             return Err(refusal(status, &text));
         }

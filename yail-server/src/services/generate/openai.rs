@@ -18,7 +18,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use super::api::{Answer, GenError, GenSettings, MAX_ANSWER_BYTES, decode_base64, short};
+use super::answer::{Answer, MAX_ANSWER_BYTES, decode_base64, short};
+use super::error::GenError;
+use super::settings::GenSettings;
 
 const SERVICE: &str = "OpenAI";
 
