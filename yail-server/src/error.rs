@@ -2,6 +2,7 @@
 //! message the Atari prints and to the metrics category.
 
 use tracing::{debug, warn};
+use yail_proto::CommandError;
 use yail_state::ErrorKind;
 
 use crate::fetch::FetchError;
@@ -17,10 +18,16 @@ pub(crate) enum RequestError {
     NothingToRepeat,
     /// A `gfx` value the client sent earlier was refused.
     #[error("unsupported graphics mode: {0}")]
-    BadMode(String),
+    BadMode(#[source] CommandError),
     /// A command that could not be parsed.
     #[error("bad command: {0}")]
-    BadCommand(String),
+    BadCommand(#[source] CommandError),
+    /// `search` without a term.
+    #[error("bad command: search needs a term")]
+    NoSearchTerm,
+    /// `showurl` without a URL.
+    #[error("bad command: showurl needs a URL")]
+    NoUrl,
     /// A command nobody knows.
     #[error("unknown command: {0}")]
     UnknownCommand(String),
@@ -69,6 +76,8 @@ impl RequestError {
             RequestError::NothingToRepeat
             | RequestError::BadMode(_)
             | RequestError::BadCommand(_)
+            | RequestError::NoSearchTerm
+            | RequestError::NoUrl
             | RequestError::UnknownCommand(_)
             | RequestError::BadSetting(_)
             | RequestError::Generation(GenError::EmptyPrompt) => ErrorKind::BadRequest,
@@ -92,13 +101,35 @@ impl RequestError {
     /// timeout, and a URL the address policy refused (a client probing the
     /// LAN) are the operator's business: warnings. A client's own mistakes
     /// stay at debug level, so a garbage-sending client cannot flood the log.
+    ///
+    /// The log line keeps the chain of causes where the Atari's message
+    /// does not already say them.
     pub(crate) fn log(&self) {
         let kind = self.kind();
+        let error = match self.causes() {
+            Some(causes) => format!("{self} (caused by: {causes})"),
+            None => self.to_string(),
+        };
         if kind == ErrorKind::BadRequest && !self.is_policy_refusal() {
-            debug!(kind = kind.name(), error = %self, "error packet");
+            debug!(kind = kind.name(), %error, "error packet");
         } else {
-            warn!(kind = kind.name(), error = %self, "request failed");
+            warn!(kind = kind.name(), %error, "request failed");
         }
+    }
+
+    /// The errors beneath this one that its message does not repeat.
+    fn causes(&self) -> Option<String> {
+        let message = self.to_string();
+        let mut causes = Vec::new();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                causes.push(text);
+            }
+            source = cause.source();
+        }
+        (!causes.is_empty()).then(|| causes.join(": "))
     }
 
     fn is_policy_refusal(&self) -> bool {

@@ -99,12 +99,11 @@ impl Session {
             Ok(command) => command,
             Err(e) if e.is_gfx_error() => {
                 // The client reads nothing after `gfx`: tell it next time.
-                self.pending_error = Some(RequestError::BadMode(e.to_string()));
+                self.pending_error = Some(RequestError::BadMode(e));
                 return Ok(Flow::Continue);
             }
             Err(e) => {
-                self.send_error(RequestError::BadCommand(e.to_string()))
-                    .await?;
+                self.send_error(RequestError::BadCommand(e)).await?;
                 return Ok(Flow::Continue);
             }
         };
@@ -129,16 +128,12 @@ impl Session {
             Command::Video => self.switch(Source::Video).await?,
             Command::Next => self.respond().await?,
             Command::Search(term) if term.trim().is_empty() => {
-                let problem = String::from("search needs a term");
-                self.send_error(RequestError::BadCommand(problem)).await?;
+                self.send_error(RequestError::NoSearchTerm).await?;
             }
             Command::Search(term) => self.switch(Source::Search(SearchSource::new(term))).await?,
             Command::ShowUrl(words) => match words.into_iter().next() {
                 Some(url) => self.switch(Source::Url(UrlSource::new(url))).await?,
-                None => {
-                    let problem = String::from("showurl needs a URL");
-                    self.send_error(RequestError::BadCommand(problem)).await?;
-                }
+                None => self.send_error(RequestError::NoUrl).await?,
             },
             Command::Gen { model, prompt } => {
                 let model = self

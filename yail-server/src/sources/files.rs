@@ -2,6 +2,7 @@
 //! gallery), never the same one twice in a row, broken files skipped.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 use tracing::warn;
@@ -98,7 +99,7 @@ async fn convert_file(
     let name = picture.name();
     let identity = picture.identity().await.map_err(|e| PipelineError::Load {
         name: name.clone(),
-        reason: e.to_string(),
+        source: Arc::new(e),
     })?;
     services
         .pipeline()

@@ -20,33 +20,51 @@ use crate::sync::lock;
 use cache::PacketCache;
 pub(crate) use converted::Converted;
 
-/// Why a picture could not be made into a packet.
+/// Why a picture could not be made into a packet. Cloned for every
+/// request waiting on the same conversion, hence the `Arc`s.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum PipelineError {
-    /// The picture's bytes could not be fetched.
-    #[error("could not read {name}: {reason}")]
+pub(crate) enum PipelineError {
+    /// The picture's bytes could not be read.
+    #[error("could not read {name}: {source}")]
     Load {
-        /// The picture.
         name: String,
-        /// What went wrong.
-        reason: String,
+        source: Arc<std::io::Error>,
     },
     /// The bytes are not a picture we can convert.
-    #[error("could not convert {name}: {reason}")]
+    #[error("could not convert {name}: {source}")]
     Convert {
-        /// The picture.
         name: String,
-        /// What went wrong.
-        reason: String,
+        source: yail_core::Error,
     },
+    /// The picture's header names more pixels than the decode budget.
+    #[error(
+        "could not convert {name}: {width}x{height} is more than the {max_megapixels} megapixels this server decodes"
+    )]
+    TooManyPixels {
+        name: String,
+        width: u32,
+        height: u32,
+        max_megapixels: u64,
+    },
+    /// The conversion's thread ended without a result.
+    #[error("could not convert {name}: conversion task failed: {source}")]
+    Crashed {
+        name: String,
+        source: Arc<tokio::task::JoinError>,
+    },
+    /// The conversion slots are closed: the server is stopping.
+    #[error("could not convert {name}: the server is stopping")]
+    Stopping { name: String },
 }
 
 impl PipelineError {
     /// The metrics category.
-    pub fn kind(&self) -> ErrorKind {
+    pub(crate) fn kind(&self) -> ErrorKind {
         match self {
-            PipelineError::Load { .. } => ErrorKind::Source,
-            PipelineError::Convert { .. } => ErrorKind::Convert,
+            PipelineError::Load { .. } | PipelineError::Stopping { .. } => ErrorKind::Source,
+            PipelineError::Convert { .. }
+            | PipelineError::TooManyPixels { .. }
+            | PipelineError::Crashed { .. } => ErrorKind::Convert,
         }
     }
 }
@@ -157,7 +175,7 @@ impl Pipeline {
             .get_or_init(|| async {
                 let bytes = load.await.map_err(|e| PipelineError::Load {
                     name: name.to_string(),
-                    reason: e.to_string(),
+                    source: Arc::new(e),
                 })?;
                 self.convert(name, bytes, settings.clone(), waiter.key.clone())
                     .await
@@ -173,31 +191,36 @@ impl Pipeline {
         settings: Settings,
         key: String,
     ) -> Outcome {
-        let failed = |reason: String| PipelineError::Convert {
+        let failed = |source: yail_core::Error| PipelineError::Convert {
             name: name.to_string(),
-            reason,
+            source,
+        };
+        let stopping = |_| PipelineError::Stopping {
+            name: name.to_string(),
         };
         // The header says how much memory decoding will take: reserve it
         // first, so concurrent requests for huge pictures queue instead of
         // multiplying the peak.
-        let (width, height) = yail_core::dimensions(&bytes).map_err(|e| failed(e.to_string()))?;
+        let (width, height) = yail_core::dimensions(&bytes).map_err(failed)?;
         let pixels = u64::from(width) * u64::from(height);
         if pixels > self.max_pixels() {
-            return Err(failed(format!(
-                "{width}x{height} is more than the {} megapixels this server decodes",
-                self.max_pixels() / 1_000_000
-            )));
+            return Err(PipelineError::TooManyPixels {
+                name: name.to_string(),
+                width,
+                height,
+                max_megapixels: self.max_pixels() / 1_000_000,
+            });
         }
         let cost = pixels * BYTES_PER_PIXEL;
         let cost_mib = u32::try_from(cost.div_ceil(1 << 20)).unwrap_or(u32::MAX);
         let memory = Arc::clone(&self.inner.memory)
             .acquire_many_owned(cost_mib.max(1))
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(stopping)?;
         let slot = Arc::clone(&self.inner.workers)
             .acquire_owned()
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(stopping)?;
         let inner = Arc::clone(&self.inner);
         let started = Instant::now();
         // The blocking task keeps its worker slot and its memory and caches
@@ -223,8 +246,11 @@ impl Pipeline {
             packet
         })
         .await
-        .map_err(|e| failed(format!("conversion task failed: {e}")))?;
-        converted.map_err(|e| failed(e.to_string()))
+        .map_err(|e| PipelineError::Crashed {
+            name: name.to_string(),
+            source: Arc::new(e),
+        })?;
+        converted.map_err(failed)
     }
 
     /// Conversions that requests are waiting on.
@@ -331,8 +357,8 @@ mod tests {
             .packet("huge.png", "huge", &settings, async { Ok(huge) })
             .await;
         match refused {
-            Err(PipelineError::Convert { reason, .. }) => {
-                assert!(reason.contains("16000x16000"), "{reason}");
+            Err(PipelineError::TooManyPixels { width, height, .. }) => {
+                assert_eq!((width, height), (16_000, 16_000));
             }
             other => panic!("{other:?}"),
         }
