@@ -6,6 +6,7 @@ use yail_proto::CommandError;
 use yail_state::ErrorKind;
 
 use crate::fetch::FetchError;
+use crate::services::camera::CameraError;
 use crate::services::generate::{GenError, SettingError};
 use crate::services::pipeline::PipelineError;
 use crate::services::search::SearchError;
@@ -48,7 +49,7 @@ pub(crate) enum RequestError {
     Timeout,
     /// `video` while the camera cannot be read.
     #[error("camera unreachable: {0}")]
-    CameraUnreachable(String),
+    Camera(#[from] CameraError),
     /// A generation failed or was refused.
     #[error(transparent)]
     Generation(#[from] GenError),
@@ -82,7 +83,7 @@ impl RequestError {
             | RequestError::BadSetting(_)
             | RequestError::Generation(GenError::EmptyPrompt) => ErrorKind::BadRequest,
             RequestError::Generation(GenError::Timeout(_)) => ErrorKind::Timeout,
-            RequestError::Generation(_) | RequestError::CameraUnreachable(_) => ErrorKind::Source,
+            RequestError::Generation(_) | RequestError::Camera(_) => ErrorKind::Source,
             RequestError::GenerationNotConfigured
             | RequestError::NoPictures
             | RequestError::NoCamera => ErrorKind::Source,

@@ -14,7 +14,6 @@ use yail_state::{ConnectionGuard, ErrorKind};
 use crate::connection::{Connection, Decoded};
 use crate::error::RequestError;
 use crate::services::Services;
-use crate::services::camera::CameraStatus;
 use crate::services::generate::GenSettings;
 use crate::services::pipeline::Converted;
 use crate::sources::Source;
@@ -320,30 +319,12 @@ impl Session {
         let Some(camera) = self.services.camera() else {
             return Err(RequestError::NoCamera);
         };
-        camera.watch();
         let wait = if self.last_frame == 0 {
             FIRST_FRAME_WAIT
         } else {
             FRAME_WAIT
         };
-        let deadline = Instant::now() + wait;
-        let frames = self.services.state().frames();
-        let frame = loop {
-            if let CameraStatus::Unreachable(reason) = camera.status() {
-                return Err(RequestError::CameraUnreachable(reason));
-            }
-            let latest = frames.latest();
-            match latest {
-                Some(frame) if frame.seq > self.last_frame => break frame,
-                Some(frame) if Instant::now() >= deadline => break frame,
-                None if Instant::now() >= deadline => {
-                    return Err(RequestError::CameraUnreachable(String::from(
-                        "no picture yet",
-                    )));
-                }
-                _ => tokio::time::sleep(Duration::from_millis(20)).await,
-            }
-        };
+        let frame = camera.next_frame(self.last_frame, wait).await?;
         self.last_frame = frame.seq;
         let identity = format!("frame:{}", frame.seq);
         let data = Arc::clone(&frame.data);

@@ -8,19 +8,18 @@ use yail_state::ServerState;
 fn with_background<F: FnMut()>(state: &ServerState, writers: usize, mut measure: F) {
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for w in 0..writers {
+        for _ in 0..writers {
             let (state, stop) = (state.clone(), &stop);
             scope.spawn(move || {
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    // A realistic mix: packets, conversions, frames, sessions.
+                    // A realistic mix: packets, conversions, sessions.
                     state.metrics().record_packet(2, 8807);
                     state
                         .metrics()
                         .record_conversion(Duration::from_micros(n % 5000));
                     if n.is_multiple_of(64) {
-                        state.frames().publish(vec![w as u8; 16]);
                         drop(state.connect("127.0.0.1:1".parse().unwrap()));
                     }
                 }
@@ -38,13 +37,11 @@ fn hot_reads(c: &mut Criterion) {
             .map(|i| format!("/pictures/{i}.jpg").into())
             .collect(),
     );
-    state.frames().publish(vec![0u8; 16]);
     for writers in [0usize, 1, 3] {
         let mut group = c.benchmark_group(format!("hot_reads/{writers}_busy_threads"));
         with_background(&state, writers, || {
             group.bench_function("random_file", |b| b.iter(|| state.random_file()));
             group.bench_function("connections", |b| b.iter(|| state.connections()));
-            group.bench_function("latest_frame", |b| b.iter(|| state.frames().latest()));
             group.bench_function("record_packet", |b| {
                 b.iter(|| state.metrics().record_packet(4, 8807))
             });

@@ -6,7 +6,6 @@
 // every part locks through `sync`.
 mod activity;
 mod catalogue;
-mod frame;
 mod guard;
 mod metrics;
 mod runtime;
@@ -20,7 +19,6 @@ pub use activity::{
     SourceStatus, SourceStatuses,
 };
 pub use catalogue::Catalogue;
-pub use frame::{Frame, LatestFrame};
 pub use guard::ConnectionGuard;
 pub use metrics::{ErrorKind, Histogram, HistogramSnapshot, Metrics, MetricsSnapshot};
 pub use runtime::RuntimeSettings;

@@ -2,7 +2,6 @@
 
 use crate::activity::{LogTail, RecentPictures, SourceStatuses};
 use crate::catalogue::CatalogueCell;
-use crate::frame::LatestFrame;
 use crate::metrics::Metrics;
 use crate::runtime::RuntimeCell;
 use crate::sessions::Sessions;
@@ -13,7 +12,6 @@ use crate::sessions::Sessions;
 pub(crate) struct Shared {
     pub(crate) catalogue: CatalogueCell,
     pub(crate) sessions: Sessions,
-    pub(crate) frames: LatestFrame,
     pub(crate) metrics: Metrics,
     pub(crate) recent: RecentPictures,
     pub(crate) sources: SourceStatuses,

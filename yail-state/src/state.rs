@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use crate::activity::{LogTail, RecentPictures, SourceStatuses};
 use crate::catalogue::Catalogue;
-use crate::frame::LatestFrame;
 use crate::guard::ConnectionGuard;
 use crate::metrics::Metrics;
 use crate::runtime::RuntimeSettings;
@@ -96,11 +95,6 @@ impl ServerState {
     /// A snapshot of every registered session, ordered by id.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         self.shared.sessions.snapshot()
-    }
-
-    /// The latest frame of the live source (video).
-    pub fn frames(&self) -> &LatestFrame {
-        &self.shared.frames
     }
 
     /// The server's counters and latency histogram.

@@ -26,8 +26,6 @@ enum Op {
     },
     Error(usize),
     Conversion(u16),
-    Publish,
-    ReadFrame,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,8 +38,6 @@ fn op() -> impl Strategy<Value = Op> {
         (any::<u8>(), any::<u16>()).prop_map(|(mode, bytes)| Op::Packet { mode, bytes }),
         (0..ErrorKind::ALL.len()).prop_map(Op::Error),
         any::<u16>().prop_map(Op::Conversion),
-        Just(Op::Publish),
-        Just(Op::ReadFrame),
     ]
 }
 
@@ -57,7 +53,6 @@ struct Seen {
 }
 
 fn run(state: &ServerState, ops: &[Op], seen: &mut Seen) {
-    let mut last_frame = 0u64;
     for op in ops {
         match op {
             Op::AddFile(n) => {
@@ -89,24 +84,6 @@ fn run(state: &ServerState, ops: &[Op], seen: &mut Seen) {
             Op::Conversion(us) => state
                 .metrics()
                 .record_conversion(Duration::from_micros(u64::from(*us))),
-            Op::Publish => {
-                let seq = state.frames().publish(vec![0u8; 4]);
-                assert!(
-                    seq > last_frame,
-                    "published {seq} after seeing {last_frame}"
-                );
-                last_frame = seq;
-            }
-            Op::ReadFrame => {
-                if let Some(frame) = state.frames().latest() {
-                    assert!(
-                        frame.seq >= last_frame,
-                        "saw frame {} after {last_frame}",
-                        frame.seq
-                    );
-                    last_frame = frame.seq;
-                }
-            }
         }
     }
 }
@@ -182,10 +159,6 @@ proptest! {
         let conversions: Vec<u64> = all.iter().filter_map(|op| match op { Op::Conversion(us) => Some(u64::from(*us)), _ => None }).collect();
         prop_assert_eq!(m.conversions.count as usize, conversions.len());
         prop_assert_eq!(m.conversions.sum_micros, conversions.iter().sum::<u64>());
-
-        // Frames: the last one has the number of publications.
-        let published = count(&|op| matches!(op, Op::Publish)) as u64;
-        prop_assert_eq!(state.frames().latest().map_or(0, |f| f.seq), published);
     }
 
     #[test]

@@ -101,14 +101,10 @@ impl Services {
                 background.clone(),
             ));
         }
-        let camera = config.camera.clone().map(|url| {
-            Camera::spawn(
-                url,
-                config.camera_interval,
-                state.clone(),
-                background.clone(),
-            )
-        });
+        let camera = config
+            .camera
+            .clone()
+            .map(|url| Camera::spawn(url, config.camera_interval, background.clone()));
         Ok(Services {
             inner: Arc::new(Inner {
                 pipeline: Pipeline::new(state.clone(), &config),

@@ -1,6 +1,7 @@
 //! The camera behind `video`: one capture task reads the camera (an HTTP
-//! snapshot URL, or an MJPEG stream) and publishes the newest frame through
-//! the shared state; sessions convert what they find there.
+//! snapshot URL, or an MJPEG stream) and publishes the newest frame, or why
+//! it has none, through a `tokio::sync::watch` channel; a session asking
+//! for a frame waits on that channel for one it has not had yet.
 //!
 //! The camera is read only while someone watches (a session asked for a
 //! frame in the last [`WATCH_WINDOW`]), and after a failure it is tried
@@ -13,14 +14,13 @@ mod mjpeg;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
-use yail_state::ServerState;
 
-use crate::fetch::{FetchConfig, Fetcher};
+use crate::fetch::{self, FetchConfig, FetchError, Fetcher};
 use crate::sync::lock;
-use mjpeg::{MjpegParser, boundary};
+use mjpeg::{MjpegError, MjpegParser, boundary};
 
 /// Largest frame accepted from the camera.
 const MAX_FRAME_BYTES: usize = 8 << 20;
@@ -33,22 +33,61 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest pause between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// Why the camera gives no frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CameraError {
+    /// The camera did not answer the request.
+    #[error("no answer")]
+    NoAnswer,
+    /// The camera could not be reached, or answered an error.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A multipart answer that names no boundary.
+    #[error("the stream names no boundary")]
+    NoBoundary,
+    /// A snapshot that did not arrive in time.
+    #[error("the snapshot did not arrive")]
+    SnapshotLate,
+    /// A snapshot without a byte.
+    #[error("empty snapshot")]
+    EmptySnapshot,
+    /// A stream that sent nothing for a while.
+    #[error("the stream stalled")]
+    Stalled,
+    /// A stream that ended.
+    #[error("the stream ended")]
+    Ended,
+    /// A stream that cannot be split into pictures.
+    #[error(transparent)]
+    Stream(#[from] MjpegError),
+    /// No frame has arrived yet.
+    #[error("no picture yet")]
+    NoPictureYet,
+}
+
+/// One frame of the camera.
+#[derive(Debug, Clone)]
+pub(crate) struct Frame {
+    /// Increases by one with every frame, starting at 1.
+    pub(crate) seq: u64,
+    /// The picture as the camera sent it (a JPEG, usually).
+    pub(crate) data: Arc<[u8]>,
+}
+
 /// What the capture task last found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum CameraStatus {
-    /// No attempt finished yet.
-    Starting,
-    /// The last attempt gave a frame.
-    Live,
-    /// The last attempt failed, for this reason.
-    Unreachable(String),
+#[derive(Debug, Clone, Default)]
+struct Latest {
+    /// The newest frame, if any came yet.
+    frame: Option<Frame>,
+    /// Why the last attempt failed; cleared by the next frame.
+    failure: Option<CameraError>,
 }
 
 struct Inner {
     /// Until when someone watches.
     watched_until: Mutex<Option<Instant>>,
-    status: Mutex<CameraStatus>,
     wake: Notify,
+    latest: watch::Sender<Latest>,
 }
 
 /// A handle on the capture task; cheap to clone.
@@ -58,52 +97,80 @@ pub(crate) struct Camera {
 }
 
 impl Camera {
-    /// Starts capturing from `url` (when watched) until `shutdown`.
+    /// Starts capturing from `url` (when watched) until `stop`.
     /// `interval` is the pause between two snapshots of a snapshot camera.
-    pub(crate) fn spawn(
-        url: String,
-        interval: Duration,
-        state: ServerState,
-        shutdown: CancellationToken,
-    ) -> Camera {
+    pub(crate) fn spawn(url: String, interval: Duration, stop: CancellationToken) -> Camera {
         let camera = Camera {
             inner: Arc::new(Inner {
                 watched_until: Mutex::new(None),
-                status: Mutex::new(CameraStatus::Starting),
                 wake: Notify::new(),
+                latest: watch::Sender::new(Latest::default()),
             }),
         };
         let task = camera.clone();
-        tokio::spawn(async move { task.capture(url, interval, state, shutdown).await });
+        tokio::spawn(async move { task.capture(url, interval, stop).await });
         camera
     }
 
-    /// A session wants frames: keep (or start) capturing.
-    pub(crate) fn watch(&self) {
-        *lock(&self.inner.watched_until) = Some(Instant::now() + WATCH_WINDOW);
-        self.inner.wake.notify_one();
+    /// The newest frame after frame `seen` (0: any), waiting up to `wait`
+    /// for one; when none comes in time, the newest one again. Asking keeps
+    /// (or starts) the capture.
+    pub(crate) async fn next_frame(&self, seen: u64, wait: Duration) -> Result<Frame, CameraError> {
+        self.watch();
+        let mut latest = self.inner.latest.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            {
+                let now = latest.borrow_and_update();
+                if let Some(failure) = &now.failure {
+                    return Err(failure.clone());
+                }
+                if let Some(frame) = now.frame.as_ref().filter(|f| f.seq > seen) {
+                    return Ok(frame.clone());
+                }
+            }
+            // Time up, or the capture task gone: the newest frame will do.
+            if !matches!(
+                tokio::time::timeout_at(deadline, latest.changed()).await,
+                Ok(Ok(()))
+            ) {
+                break;
+            }
+        }
+        let newest = latest.borrow().frame.clone();
+        newest.ok_or(CameraError::NoPictureYet)
     }
 
-    /// What the capture task last found.
-    pub(crate) fn status(&self) -> CameraStatus {
-        lock(&self.inner.status).clone()
+    /// A session wants frames: keep (or start) capturing.
+    fn watch(&self) {
+        *lock(&self.inner.watched_until) = Some(Instant::now() + WATCH_WINDOW);
+        self.inner.wake.notify_one();
     }
 
     fn watched(&self) -> bool {
         lock(&self.inner.watched_until).is_some_and(|until| Instant::now() < until)
     }
 
-    fn set_status(&self, status: CameraStatus) {
-        *lock(&self.inner.status) = status;
+    fn publish(&self, data: Arc<[u8]>) {
+        self.inner.latest.send_modify(|latest| {
+            let seq = latest.frame.as_ref().map_or(0, |f| f.seq) + 1;
+            latest.frame = Some(Frame { seq, data });
+            latest.failure = None;
+        });
     }
 
-    async fn capture(
-        self,
-        url: String,
-        interval: Duration,
-        state: ServerState,
-        shutdown: CancellationToken,
-    ) {
+    fn fail(&self, error: CameraError) {
+        self.inner.latest.send_if_modified(|latest| {
+            if latest.failure.as_ref() == Some(&error) {
+                return false;
+            }
+            warn!(reason = %error, "camera unreachable");
+            latest.failure = Some(error);
+            true
+        });
+    }
+
+    async fn capture(self, url: String, interval: Duration, stop: CancellationToken) {
         // The camera is the operator's, usually on the LAN, so private
         // addresses are allowed; timeouts, redirects and schemes are checked
         // as for every other download.
@@ -114,7 +181,7 @@ impl Camera {
             Ok(fetcher) => fetcher,
             Err(e) => {
                 warn!(error = %e, "cannot set up the camera's HTTP client");
-                self.set_status(CameraStatus::Unreachable(e.to_string()));
+                self.fail(e.into());
                 return;
             }
         };
@@ -123,33 +190,30 @@ impl Camera {
             while !self.watched() {
                 let wake = self.inner.wake.notified();
                 tokio::select! {
-                    () = shutdown.cancelled() => return,
+                    () = stop.cancelled() => return,
                     () = wake => {}
                     // The watch window may lapse without a notification.
                     () = tokio::time::sleep(WATCH_WINDOW) => {}
                 }
             }
             let attempt = tokio::select! {
-                () = shutdown.cancelled() => return,
-                attempt = self.read_camera(&fetcher, &url, &state) => attempt,
+                () = stop.cancelled() => return,
+                attempt = self.read_camera(&fetcher, &url) => attempt,
             };
             let pause = match attempt {
                 Ok(()) => {
                     backoff = FIRST_BACKOFF;
                     interval
                 }
-                Err(reason) => {
-                    if self.status() != CameraStatus::Unreachable(reason.clone()) {
-                        warn!(reason, "camera unreachable");
-                    }
-                    self.set_status(CameraStatus::Unreachable(reason));
+                Err(error) => {
+                    self.fail(error);
                     let pause = backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     pause
                 }
             };
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = stop.cancelled() => return,
                 () = tokio::time::sleep(pause) => {}
             }
         }
@@ -157,16 +221,10 @@ impl Camera {
 
     /// One snapshot, or an MJPEG stream until it ends, fails or nobody
     /// watches any more.
-    async fn read_camera(
-        &self,
-        fetcher: &Fetcher,
-        url: &str,
-        state: &ServerState,
-    ) -> Result<(), String> {
+    async fn read_camera(&self, fetcher: &Fetcher, url: &str) -> Result<(), CameraError> {
         let response = tokio::time::timeout(STALL_TIMEOUT, fetcher.open(url))
             .await
-            .map_err(|_| String::from("no answer"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| CameraError::NoAnswer)??;
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -174,20 +232,19 @@ impl Camera {
             .unwrap_or("")
             .to_owned();
         if content_type.to_ascii_lowercase().starts_with("multipart/") {
-            let boundary = boundary(&content_type).ok_or("the stream names no boundary")?;
-            self.read_stream(response, &boundary, state).await
+            let boundary = boundary(&content_type).ok_or(CameraError::NoBoundary)?;
+            self.read_stream(response, &boundary).await
         } else {
             let body = tokio::time::timeout(
                 STALL_TIMEOUT,
-                crate::fetch::read_limited(response, MAX_FRAME_BYTES as u64),
+                fetch::read_limited(response, MAX_FRAME_BYTES as u64),
             )
             .await
-            .map_err(|_| String::from("the snapshot did not arrive"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| CameraError::SnapshotLate)??;
             if body.is_empty() {
-                return Err(String::from("empty snapshot"));
+                return Err(CameraError::EmptySnapshot);
             }
-            self.publish(state, body.to_vec());
+            self.publish(Arc::from(body.as_ref()));
             Ok(())
         }
     }
@@ -196,22 +253,19 @@ impl Camera {
         &self,
         mut response: reqwest::Response,
         boundary: &str,
-        state: &ServerState,
-    ) -> Result<(), String> {
+    ) -> Result<(), CameraError> {
         let mut parser = MjpegParser::new(boundary, MAX_FRAME_BYTES);
         info!("camera stream open");
         loop {
-            let chunk =
-                tokio::time::timeout(STALL_TIMEOUT, crate::fetch::next_chunk(&mut response))
-                    .await
-                    .map_err(|_| String::from("the stream stalled"))?
-                    .map_err(|e| e.to_string())?;
+            let chunk = tokio::time::timeout(STALL_TIMEOUT, fetch::next_chunk(&mut response))
+                .await
+                .map_err(|_| CameraError::Stalled)??;
             let Some(chunk) = chunk else {
-                return Err(String::from("the stream ended"));
+                return Err(CameraError::Ended);
             };
-            let frames = parser.push(&chunk).map_err(|e| e.to_string())?;
+            let frames = parser.push(&chunk)?;
             if let Some(newest) = frames.into_iter().next_back() {
-                self.publish(state, newest);
+                self.publish(Arc::from(newest));
                 if !self.watched() {
                     debug!("nobody watches; closing the camera stream");
                     return Ok(());
@@ -219,9 +273,62 @@ impl Camera {
             }
         }
     }
+}
 
-    fn publish(&self, state: &ServerState, frame: Vec<u8>) {
-        state.frames().publish(frame);
-        self.set_status(CameraStatus::Live);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A camera whose frames the test publishes itself.
+    fn camera() -> Camera {
+        Camera {
+            inner: Arc::new(Inner {
+                watched_until: Mutex::new(None),
+                wake: Notify::new(),
+                latest: watch::Sender::new(Latest::default()),
+            }),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_session_gets_the_frame_that_arrives() {
+        let camera = camera();
+        let publisher = camera.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            publisher.publish(Arc::from(&b"one"[..]));
+        });
+        let frame = camera.next_frame(0, Duration::from_secs(5)).await;
+        assert_eq!(
+            frame.map(|f| (f.seq, f.data)),
+            Ok((1, Arc::from(&b"one"[..])))
+        );
+        assert!(camera.watched(), "asking keeps the capture going");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_newer_frame_the_newest_comes_again() {
+        let camera = camera();
+        assert_eq!(
+            camera.next_frame(0, Duration::from_secs(1)).await.err(),
+            Some(CameraError::NoPictureYet)
+        );
+        camera.publish(Arc::from(&b"one"[..]));
+        let again = camera.next_frame(1, Duration::from_secs(1)).await;
+        assert_eq!(again.map(|f| f.seq), Ok(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_is_reported_until_the_next_frame() {
+        let camera = camera();
+        camera.publish(Arc::from(&b"one"[..]));
+        camera.fail(CameraError::Ended);
+        assert_eq!(
+            camera.next_frame(0, Duration::from_secs(1)).await.err(),
+            Some(CameraError::Ended)
+        );
+        camera.publish(Arc::from(&b"two"[..]));
+        let frame = camera.next_frame(1, Duration::from_secs(1)).await;
+        assert_eq!(frame.map(|f| f.seq), Ok(2));
     }
 }
