@@ -4,48 +4,35 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
 use tracing::warn;
 use yail_core::Settings;
-use yail_proto::GfxMode;
 
-use super::request::Request;
+use super::prefetch::Prefetch;
+use super::request::{Pictures, Request};
 use crate::error::RequestError;
 use crate::services::Services;
 use crate::services::catalogue::PictureFile;
 use crate::services::pipeline::{Converted, MAX_SOURCE_BYTES, PipelineError};
 
-/// The session's slideshow.
+/// A session's slideshow.
 #[derive(Default)]
-pub(crate) struct Files {
+pub(crate) struct Slideshow {
     last: Option<PathBuf>,
-    prefetch: Option<Prefetch>,
+    /// The picture prepared for the next `next`, and which one it is.
+    prefetch: Option<Prefetch<(PathBuf, Result<Converted, PipelineError>)>>,
 }
 
-/// A picture being prepared for the next `next`; aborted if dropped unused.
-struct Prefetch {
-    mode: GfxMode,
-    path: PathBuf,
-    packet: Option<JoinHandle<Result<Converted, PipelineError>>>,
-}
-
-impl Drop for Prefetch {
-    fn drop(&mut self) {
-        if let Some(task) = &self.packet {
-            task.abort();
-        }
+impl Pictures for Slideshow {
+    fn activity(&self) -> (&'static str, Option<&str>) {
+        ("files", None)
     }
-}
 
-impl Files {
-    pub(crate) async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
-        if let Some(mut prefetch) = self.prefetch.take()
-            && prefetch.mode == request.requested
-            && let Some(task) = prefetch.packet.take()
-            && let Ok(Ok(packet)) = task.await
+    async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
+        // A failed prefetch falls through to a fresh pick below.
+        if let Some(prefetch) = self.prefetch.take()
+            && let Some((path, Ok(packet))) = prefetch.take(request.requested).await
         {
-            // A failed prefetch falls through to a fresh pick below.
-            self.last = Some(prefetch.path.clone());
+            self.last = Some(path);
             return Ok(packet);
         }
         let services = &request.services;
@@ -66,11 +53,7 @@ impl Files {
         Err(last_error.map_or(RequestError::NoPictures, RequestError::NoReadablePictures))
     }
 
-    /// While the Atari shows a picture, prepare the next one.
-    pub(crate) fn prefetch(&mut self, request: &Request) {
-        if !request.services.config().prefetch {
-            return;
-        }
+    fn prefetch(&mut self, request: &Request) {
         let Some(path) = request
             .services
             .state()
@@ -79,13 +62,10 @@ impl Files {
             return;
         };
         let (services, settings) = (request.services.clone(), request.settings.clone());
-        let entry = path.clone();
-        let packet = tokio::spawn(async move { convert_file(&services, entry, settings).await });
-        self.prefetch = Some(Prefetch {
-            mode: request.requested,
-            path,
-            packet: Some(packet),
-        });
+        self.prefetch = Some(Prefetch::spawn(request.requested, async move {
+            let packet = convert_file(&services, path.clone(), settings).await;
+            (path, packet)
+        }));
     }
 }
 

@@ -1,83 +1,80 @@
-//! Where pictures come from. A session holds one [`Source`]: the last
-//! request that `next` repeats. Each source produces one packet per request
-//! and may prepare the next one while the Atari shows the current one.
+//! Where a session's pictures come from. A session holds one [`Source`]:
+//! the last request, which `next` repeats. Every kind of source is a type
+//! of its own, in a file of its own, implementing [`Pictures`] (what a
+//! source does, in `request.rs`); the enum only forwards to it.
+//!
+//! To add a source: write its file here implementing [`Pictures`], add a
+//! variant (and its line in `each!`) below, and choose it in `session.rs`
+//! from the command that asks for it.
+
+mod camera;
+mod files;
+mod generate;
+mod prefetch;
+mod request;
+mod search;
+mod url;
+
+use std::time::Duration;
+
+use yail_proto::GfxMode;
+
+pub(crate) use camera::CameraFeed;
+pub(crate) use files::Slideshow;
+pub(crate) use generate::Generation;
+pub(crate) use request::{Pictures, Request};
+pub(crate) use search::SearchResults;
+pub(crate) use url::UrlPicture;
 
 use crate::error::RequestError;
+use crate::services::Services;
 use crate::services::pipeline::Converted;
-
-pub(crate) mod files;
-pub(crate) mod request;
-pub(crate) mod search;
-pub(crate) mod url;
 
 /// What `next` repeats.
 pub(crate) enum Source {
-    /// No request yet.
-    Nothing,
-    /// Pictures from --paths or the gallery.
-    Files(files::Files),
+    /// Pictures from --paths or the gallery (`files`).
+    Files(Slideshow),
     /// One picture from a URL (`showurl`).
-    Url(url::UrlSource),
+    Url(UrlPicture),
     /// Web image search results (`search`).
-    Search(search::SearchSource),
-    /// The camera (`video`); answered by the session.
-    Video,
-    /// `gen`: `next` generates again from the same prompt; answered by the
-    /// session.
-    Generate {
-        /// The model chosen for this session.
-        model: String,
-        /// This session's prompt.
-        prompt: String,
-    },
+    Search(SearchResults),
+    /// A picture generated again from the same prompt (`gen`).
+    Generation(Generation),
+    /// The camera's newest frame (`video`).
+    Camera(CameraFeed),
 }
 
-impl Source {
-    /// What the admin page shows the session doing.
-    pub(crate) fn activity(&self) -> &'static str {
-        match self {
-            Source::Nothing => "idle",
-            Source::Files(_) => "files",
-            Source::Url(_) => "showurl",
-            Source::Search(_) => "search",
-            Source::Video => "video",
-            Source::Generate { .. } => "generate",
+/// Runs `$body` with `$source` bound to whichever kind `$self` holds.
+macro_rules! each {
+    ($self:expr, $source:ident => $body:expr) => {
+        match $self {
+            Source::Files($source) => $body,
+            Source::Url($source) => $body,
+            Source::Search($source) => $body,
+            Source::Generation($source) => $body,
+            Source::Camera($source) => $body,
         }
+    };
+}
+
+impl Pictures for Source {
+    fn activity(&self) -> (&'static str, Option<&str>) {
+        each!(self, source => source.activity())
     }
 
-    /// What the admin page shows beside the activity: the search term,
-    /// the URL or the prompt.
-    pub(crate) fn term(&self) -> Option<&str> {
-        match self {
-            Source::Url(url) => Some(url.url()),
-            Source::Search(search) => Some(search.term()),
-            Source::Generate { prompt, .. } => Some(prompt),
-            Source::Nothing | Source::Files(_) | Source::Video => None,
-        }
+    async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
+        each!(self, source => source.next(request).await)
     }
 
-    /// The packet for the next request. Video and generation are answered
-    /// by the session.
-    pub(crate) async fn next(
-        &mut self,
-        request: &request::Request,
-    ) -> Result<Converted, RequestError> {
-        match self {
-            Source::Nothing => Err(RequestError::NothingToRepeat),
-            Source::Files(files) => files.next(request).await,
-            Source::Url(url) => url.next(request).await,
-            Source::Search(search) => search.next(request).await,
-            Source::Video => Err(RequestError::NoCamera),
-            Source::Generate { .. } => Err(RequestError::GenerationNotConfigured),
-        }
+    fn prefetch(&mut self, request: &Request) {
+        each!(self, source => source.prefetch(request))
     }
 
-    /// Starts preparing the following picture, where that makes sense.
-    pub(crate) fn prefetch(&mut self, request: &request::Request) {
-        match self {
-            Source::Files(files) => files.prefetch(request),
-            Source::Search(search) => search.prefetch(request),
-            _ => {}
-        }
+    fn time_limit(&self, services: &Services) -> Duration {
+        each!(self, source => source.time_limit(services))
+    }
+
+    fn error_frame_mode(&self, mode: GfxMode) -> Option<GfxMode> {
+        each!(self, source => source.error_frame_mode(mode))
     }
 }

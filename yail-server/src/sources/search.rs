@@ -7,12 +7,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
 use tracing::{debug, warn};
 use yail_core::Settings;
-use yail_proto::GfxMode;
 
-use super::request::Request;
+use super::prefetch::Prefetch;
+use super::request::{Pictures, Request};
 use super::url::display_name;
 use crate::error::RequestError;
 use crate::services::Services;
@@ -20,26 +19,14 @@ use crate::services::pipeline::Converted;
 use crate::services::search::Hit;
 
 /// A session's search.
-pub(crate) struct SearchSource {
+pub(crate) struct SearchResults {
     term: String,
     hits: Option<Arc<[Hit]>>,
     /// Index of the result shown last.
     last: Option<usize>,
     /// Results that failed in this session; skipped from then on.
     broken: HashSet<usize>,
-    prefetch: Option<Prefetch>,
-}
-
-/// The next picture, being prepared; aborted if dropped unused.
-struct Prefetch {
-    mode: GfxMode,
-    task: JoinHandle<Picked>,
-}
-
-impl Drop for Prefetch {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    prefetch: Option<Prefetch<Picked>>,
 }
 
 /// What one round of picking produced.
@@ -48,20 +35,15 @@ struct Picked {
     broken: Vec<usize>,
 }
 
-impl SearchSource {
-    pub(crate) fn new(term: String) -> SearchSource {
-        SearchSource {
+impl SearchResults {
+    pub(crate) fn new(term: String) -> SearchResults {
+        SearchResults {
             term,
             hits: None,
             last: None,
             broken: HashSet::new(),
             prefetch: None,
         }
-    }
-
-    /// The term this source searches for.
-    pub(crate) fn term(&self) -> &str {
-        &self.term
     }
 
     async fn hits(&mut self, services: &Services) -> Result<Arc<[Hit]>, RequestError> {
@@ -72,18 +54,21 @@ impl SearchSource {
         self.hits = Some(Arc::clone(&hits));
         Ok(hits)
     }
+}
 
-    pub(crate) async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
+impl Pictures for SearchResults {
+    fn activity(&self) -> (&'static str, Option<&str>) {
+        ("search", Some(&self.term))
+    }
+
+    async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
         if let Some(prefetch) = self.prefetch.take()
-            && prefetch.mode == request.requested
+            && let Some(picked) = prefetch.take(request.requested).await
         {
-            let mut prefetch = prefetch;
-            if let Ok(picked) = (&mut prefetch.task).await {
-                self.broken.extend(picked.broken);
-                if let Ok((index, packet)) = picked.result {
-                    self.last = Some(index);
-                    return Ok(packet);
-                }
+            self.broken.extend(picked.broken);
+            if let Ok((index, packet)) = picked.result {
+                self.last = Some(index);
+                return Ok(packet);
             }
         }
         let hits = self.hits(&request.services).await?;
@@ -101,22 +86,16 @@ impl SearchSource {
         Ok(packet)
     }
 
-    pub(crate) fn prefetch(&mut self, request: &Request) {
+    fn prefetch(&mut self, request: &Request) {
         let Some(hits) = &self.hits else { return };
-        if !request.services.config().prefetch {
-            return;
-        }
-        let task = tokio::spawn(pick(
+        let work = pick(
             request.services.clone(),
             Arc::clone(hits),
             request.settings.clone(),
             self.last,
             self.broken.clone(),
-        ));
-        self.prefetch = Some(Prefetch {
-            mode: request.requested,
-            task,
-        });
+        );
+        self.prefetch = Some(Prefetch::spawn(request.requested, work));
     }
 }
 

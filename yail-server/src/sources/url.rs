@@ -3,28 +3,29 @@
 
 use std::sync::Arc;
 
-use super::request::Request;
+use super::request::{Pictures, Request};
 use crate::error::RequestError;
 use crate::services::pipeline::Converted;
 
-/// The session's `showurl` picture.
-pub(crate) struct UrlSource {
+/// A session's `showurl` picture.
+pub(crate) struct UrlPicture {
     url: String,
     /// The downloaded bytes, kept (within the download limit) for `next`.
     body: Option<Arc<[u8]>>,
 }
 
-impl UrlSource {
-    pub(crate) fn new(url: String) -> UrlSource {
-        UrlSource { url, body: None }
+impl UrlPicture {
+    pub(crate) fn new(url: String) -> UrlPicture {
+        UrlPicture { url, body: None }
+    }
+}
+
+impl Pictures for UrlPicture {
+    fn activity(&self) -> (&'static str, Option<&str>) {
+        ("showurl", Some(&self.url))
     }
 
-    /// The URL this source shows.
-    pub(crate) fn url(&self) -> &str {
-        &self.url
-    }
-
-    pub(crate) async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
+    async fn next(&mut self, request: &Request) -> Result<Converted, RequestError> {
         let body = match &self.body {
             Some(body) => Arc::clone(body),
             None => {
