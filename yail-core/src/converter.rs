@@ -312,8 +312,8 @@ mod tests {
 
     #[test]
     fn a_huge_buffer_a_decoder_left_behind_is_let_go() {
-        // An RGBA PNG's raw rows stay in `decoded.pixels` (issue 19: 537 MB
-        // kept after a 134-megapixel picture).
+        // An RGBA PNG's raw rows stay in `decoded.pixels` (537 MB were
+        // kept after a 134-megapixel picture before this limit).
         let mut scratch = Scratch::default();
         scratch.decoded.pixels = Vec::with_capacity(KEEP_DECODED_AT_MOST + 1);
         scratch.keep_decoded(Vec::with_capacity(10));

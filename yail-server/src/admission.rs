@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::connection::Activity;
+use crate::connection::Liveness;
 use crate::sync::lock;
 
 /// The message a client gets when `max_connections` sessions are running
@@ -75,7 +75,7 @@ struct Registry {
 
 struct Running {
     address: IpAddr,
-    activity: Arc<Activity>,
+    liveness: Arc<Liveness>,
     stop: CancellationToken,
 }
 
@@ -112,11 +112,11 @@ impl Admission {
     /// A place for a session from `ip`. When the server is full, the
     /// longest-idle session is closed (its socket shut, its `stop` token
     /// cancelled); a session with a command in flight is never the one
-    /// (see [`Activity::evict_if_idle`]): the next longest-idle is tried.
+    /// (see [`Liveness::evict_if_idle`]): the next longest-idle is tried.
     pub(crate) fn admit(
         &self,
         ip: IpAddr,
-        activity: &Arc<Activity>,
+        liveness: &Arc<Liveness>,
         stop: &CancellationToken,
     ) -> Result<Ticket, Refusal> {
         let address = address_key(ip);
@@ -128,14 +128,14 @@ impl Admission {
             let mut idle: Vec<(Duration, u64)> = registry
                 .running
                 .iter()
-                .filter_map(|(id, r)| r.activity.idle_for().map(|idle| (idle, *id)))
+                .filter_map(|(id, r)| r.liveness.idle_for().map(|idle| (idle, *id)))
                 .collect();
             idle.sort_unstable_by(|a, b| b.cmp(a));
             let victim = idle.into_iter().find(|(_, id)| {
                 registry
                     .running
                     .get(id)
-                    .is_some_and(|r| r.activity.evict_if_idle())
+                    .is_some_and(|r| r.liveness.evict_if_idle())
             });
             let Some((idle, victim)) = victim else {
                 return Err(Refusal::Busy);
@@ -152,7 +152,7 @@ impl Admission {
             id,
             Running {
                 address,
-                activity: Arc::clone(activity),
+                liveness: Arc::clone(liveness),
                 stop: stop.clone(),
             },
         );
@@ -206,7 +206,7 @@ mod tests {
     struct Admitted {
         _ticket: Ticket,
         client: TcpStream,
-        activity: Arc<Activity>,
+        liveness: Arc<Liveness>,
         stop: CancellationToken,
     }
 
@@ -217,12 +217,12 @@ mod tests {
             .await
             .unwrap();
         let (server_side, _) = listener.accept().await.unwrap();
-        let (activity, stop) = (Activity::new(server_side), CancellationToken::new());
-        let ticket = admission.admit(ip(address), &activity, &stop)?;
+        let (liveness, stop) = (Liveness::new(server_side), CancellationToken::new());
+        let ticket = admission.admit(ip(address), &liveness, &stop)?;
         Ok(Admitted {
             _ticket: ticket,
             client,
-            activity,
+            liveness,
             stop,
         })
     }
@@ -230,7 +230,7 @@ mod tests {
     /// Waits until the client's bytes have reached the server's socket.
     async fn arrived(admitted: &Admitted) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while !admitted.activity.has_unread_bytes() {
+        while !admitted.liveness.has_unread_bytes() {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "bytes never arrived"
@@ -276,7 +276,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let young = admit(&admission, "127.0.0.3").await.unwrap();
         // The first has waited longest... but is answering a request now.
-        oldest.activity.set_awaiting_command(false);
+        oldest.liveness.set_awaiting_command(false);
         let newcomer = admit(&admission, "127.0.0.4").await.unwrap();
         assert!(second.stop.is_cancelled(), "the longest-idle one goes");
         assert!(!oldest.stop.is_cancelled() && !young.stop.is_cancelled());
@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(admission.lock().running.len(), 3);
 
         for admitted in [&oldest, &young, &newcomer] {
-            admitted.activity.set_awaiting_command(false);
+            admitted.liveness.set_awaiting_command(false);
         }
         assert_eq!(
             admit(&admission, "127.0.0.5").await.err(),
@@ -318,7 +318,7 @@ mod tests {
         );
         assert!(idle.stop.is_cancelled(), "the idle one makes room");
         assert!(
-            asking.activity.has_unread_bytes(),
+            asking.liveness.has_unread_bytes(),
             "its command is still there"
         );
     }
@@ -335,7 +335,7 @@ mod tests {
             idle_timeout: Duration::from_secs(60),
             command_timeout: Duration::from_secs(60),
         };
-        let mut connection = Connection::new(1024, timing, Arc::clone(&asking.activity));
+        let mut connection = Connection::new(1024, timing, Arc::clone(&asking.liveness));
         let stop = asking.stop.clone();
         let reader =
             tokio::spawn(async move { connection.read_command(&stop).await.map(|c| c.is_some()) });
@@ -347,7 +347,7 @@ mod tests {
             .await
             .unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while asking.activity.has_unread_bytes() || asking.activity.idle_for().is_some() {
+        while asking.liveness.has_unread_bytes() || asking.liveness.idle_for().is_some() {
             assert!(tokio::time::Instant::now() < deadline, "never read");
             tokio::time::sleep(Duration::from_millis(1)).await;
         }

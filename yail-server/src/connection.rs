@@ -53,17 +53,17 @@ pub(crate) fn enable_keepalive(stream: &TcpStream) -> std::io::Result<()> {
 /// closing it to make room when the server is full.
 ///
 /// The session's reads happen under the same lock as the accept loop's
-/// check (see [`Activity::evict_if_idle`]), so a session is closed only at
+/// check (see [`Liveness::evict_if_idle`]), so a session is closed only at
 /// an instant when it holds nothing of a command: none received into its
 /// buffer, none unread in the socket, no request being answered.
 #[derive(Debug)]
-pub(crate) struct Activity {
+pub(crate) struct Liveness {
     stream: TcpStream,
-    state: Mutex<ActivityState>,
+    state: Mutex<LivenessState>,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct ActivityState {
+struct LivenessState {
     last_heard: Instant,
     /// The session is waiting for its next command (not answering one).
     awaiting_command: bool,
@@ -73,11 +73,11 @@ struct ActivityState {
     evicted: bool,
 }
 
-impl Activity {
-    pub(crate) fn new(stream: TcpStream) -> Arc<Activity> {
-        Arc::new(Activity {
+impl Liveness {
+    pub(crate) fn new(stream: TcpStream) -> Arc<Liveness> {
+        Arc::new(Liveness {
             stream,
-            state: Mutex::new(ActivityState {
+            state: Mutex::new(LivenessState {
                 last_heard: Instant::now(),
                 awaiting_command: true,
                 holds_bytes: false,
@@ -129,7 +129,7 @@ impl Activity {
         self.lock().awaiting_command = awaiting;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ActivityState> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LivenessState> {
         lock(&self.state)
     }
 }
@@ -142,7 +142,7 @@ pub(crate) struct Connection {
     buffer: BytesMut,
     decoder: CommandDecoder,
     timing: Timing,
-    activity: Arc<Activity>,
+    liveness: Arc<Liveness>,
     /// When the peer last sent a byte or took a whole packet (at first:
     /// when it connected).
     last_heard: Instant,
@@ -151,25 +151,25 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// A connection on the socket `activity` holds.
+    /// A connection on the socket `liveness` holds.
     pub(crate) fn new(
         max_command_len: usize,
         timing: Timing,
-        activity: Arc<Activity>,
+        liveness: Arc<Liveness>,
     ) -> Connection {
         Connection {
             buffer: BytesMut::with_capacity(64),
             decoder: CommandDecoder::with_max_length(max_command_len),
             timing,
             last_heard: Instant::now(),
-            activity,
+            liveness,
             command_started: None,
         }
     }
 
     fn heard_now(&mut self) {
         self.last_heard = Instant::now();
-        self.activity.lock().last_heard = self.last_heard;
+        self.liveness.lock().last_heard = self.last_heard;
     }
 
     /// Moves what the socket holds into the buffer. This happens under the
@@ -177,11 +177,11 @@ impl Connection {
     /// still in the socket (where the check sees them) or in the buffer
     /// and marked, never in between.
     fn receive(&mut self) -> std::io::Result<Received> {
-        let mut state = self.activity.lock();
+        let mut state = self.liveness.lock();
         if state.evicted {
             return Ok(Received::Evicted);
         }
-        match self.activity.stream.try_read_buf(&mut self.buffer) {
+        match self.liveness.stream.try_read_buf(&mut self.buffer) {
             Ok(0) => Ok(Received::Closed),
             Ok(_) => {
                 self.last_heard = Instant::now();
@@ -206,7 +206,7 @@ impl Connection {
         shutdown: &CancellationToken,
     ) -> std::io::Result<Option<Decoded>> {
         {
-            let mut state = self.activity.lock();
+            let mut state = self.liveness.lock();
             if state.evicted {
                 return Ok(None);
             }
@@ -215,7 +215,7 @@ impl Connection {
             state.holds_bytes = !self.buffer.is_empty();
         }
         let read = self.read_until_command(shutdown).await;
-        self.activity.lock().awaiting_command = false;
+        self.liveness.lock().awaiting_command = false;
         read
     }
 
@@ -238,7 +238,7 @@ impl Connection {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(None),
-                ready = self.activity.stream.readable() => {
+                ready = self.liveness.stream.readable() => {
                     ready?;
                     match self.receive()? {
                         Received::Bytes => {
@@ -287,7 +287,7 @@ impl Connection {
     /// the idle timeout. A packet taken whole counts as hearing from the
     /// client: the idle clock starts again while the Atari shows it.
     pub(crate) async fn write_packet(&mut self, packet: &[u8]) -> std::io::Result<()> {
-        let write = write_all(&self.activity.stream, packet);
+        let write = write_all(&self.liveness.stream, packet);
         match tokio::time::timeout(self.timing.idle_timeout, write).await {
             Ok(result) => {
                 result?;
@@ -304,7 +304,7 @@ impl Connection {
     /// Answers an HTTP request line with 403 and closes the socket.
     pub(crate) async fn refuse_http(&mut self) -> std::io::Result<()> {
         self.write_packet(HTTP_FORBIDDEN).await?;
-        let _ = socket2::SockRef::from(&self.activity.stream).shutdown(std::net::Shutdown::Write);
+        let _ = socket2::SockRef::from(&self.liveness.stream).shutdown(std::net::Shutdown::Write);
         Ok(())
     }
 }
@@ -320,7 +320,7 @@ enum Received {
     Evicted,
 }
 
-/// Writes all of `bytes` (the socket is shared with [`Activity`], so it is
+/// Writes all of `bytes` (the socket is shared with [`Liveness`], so it is
 /// written through `&TcpStream`).
 async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
     while !bytes.is_empty() {

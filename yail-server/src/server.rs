@@ -16,7 +16,7 @@ use yail_proto::{GfxMode, Packet};
 use yail_state::ErrorKind;
 
 use crate::admission::Admission;
-use crate::connection::{self, Activity, Connection, Timing};
+use crate::connection::{self, Connection, Liveness, Timing};
 use crate::services::Services;
 use crate::session::Session;
 
@@ -66,15 +66,15 @@ fn admit(
     if let Err(e) = connection::enable_keepalive(&stream) {
         debug!(%peer, error = %e, "could not enable TCP keepalive");
     }
-    let activity = Activity::new(stream);
+    let liveness = Liveness::new(stream);
     let stop = token.child_token();
-    let ticket = match admission.admit(peer.ip(), &activity, &stop) {
+    let ticket = match admission.admit(peer.ip(), &liveness, &stop) {
         Ok(ticket) => ticket,
         Err(refusal) => {
             services.state().metrics().record_error(ErrorKind::Busy);
             warn!(%peer, reason = refusal.message(), "refusing a connection");
-            if let Some(activity) = Arc::into_inner(activity) {
-                tracker.spawn(refuse(activity.into_stream(), refusal.message()));
+            if let Some(liveness) = Arc::into_inner(liveness) {
+                tracker.spawn(refuse(liveness.into_stream(), refusal.message()));
             }
             return;
         }
@@ -87,7 +87,7 @@ fn admit(
         idle_timeout: config.idle_timeout,
         command_timeout: config.command_timeout,
     };
-    let connection = Connection::new(config.max_command_len, timing, activity);
+    let connection = Connection::new(config.max_command_len, timing, liveness);
     let session = Session::new(connection, guard, services.clone(), stop);
     tracker.spawn(
         async move {
