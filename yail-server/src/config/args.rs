@@ -26,7 +26,7 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "YAIL_BIND", default_value_t = defaults::BIND)]
     pub bind: IpAddr,
-    /// TCP port (the Atari connects to N:TCP://<address>:<port>/).
+    /// TCP port (the Atari connects to `N:TCP://<address>:<port>/`).
     #[arg(long, env = "YAIL_PORT", default_value_t = defaults::PORT)]
     pub port: u16,
     /// Picture files or folders (searched recursively) for `files`; none: the built-in gallery.
