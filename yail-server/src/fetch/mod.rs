@@ -370,7 +370,9 @@ pub async fn read_limited(
 
 /// The next piece of a response body as it arrives, `None` at its end, for
 /// callers that read a stream within bounds of their own (a camera).
-pub(crate) async fn next_chunk(response: &mut reqwest::Response) -> Result<Option<Bytes>, FetchError> {
+pub(crate) async fn next_chunk(
+    response: &mut reqwest::Response,
+) -> Result<Option<Bytes>, FetchError> {
     response.chunk().await.map_err(|e| {
         let host = response.url().host_str().unwrap_or_default().to_string();
         classify(&e, &host)

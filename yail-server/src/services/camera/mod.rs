@@ -27,7 +27,7 @@ const MAX_FRAME_BYTES: usize = 8 << 20;
 /// A camera that sends nothing for this long is taken as gone.
 const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Capture goes on this long after the last request for a frame.
-pub(crate) const WATCH_WINDOW: Duration = Duration::from_secs(30);
+const WATCH_WINDOW: Duration = Duration::from_secs(30);
 /// First pause after a failure; doubled at each further failure.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// Longest pause between two attempts.

@@ -3,9 +3,9 @@
 //! shares. Results are cached per term (bounded in count and age), so
 //! sessions searching the same term ask the engine once.
 
-pub mod duckduckgo;
-pub mod engine;
-pub mod searxng;
+mod duckduckgo;
+mod engine;
+mod searxng;
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -109,7 +109,7 @@ impl Engines {
 /// Terms whose results are remembered.
 const CACHED_TERMS: usize = 256;
 /// Results kept per term.
-pub(crate) const MAX_HITS: usize = 200;
+const MAX_HITS: usize = 200;
 
 type Cached = (Instant, Arc<[Hit]>);
 
