@@ -175,8 +175,7 @@ pub(super) fn peer_of(request: &Request) -> Option<SocketAddr> {
 
 /// A header value for the log: printable, short.
 pub(super) fn shown(value: Option<&axum::http::HeaderValue>) -> String {
-    let text = value.map_or("(none)", |v| v.to_str().unwrap_or("(not text)"));
-    text.chars().take(100).collect()
+    shown_text(value.map_or("(none)", |v| v.to_str().unwrap_or("(not text)")))
 }
 
 /// Whether a request with `method`, `uri` and `headers` may be served:
@@ -231,6 +230,7 @@ fn same_origin(host: &str, headers: &HeaderMap) -> Result<(), AdminError> {
     if let Some(site) = headers.get("sec-fetch-site") {
         let site = site.to_str().unwrap_or_default();
         if !matches!(site, "same-origin" | "none") {
+            let site = shown_text(site);
             return Err(AdminError::CrossSite(format!("Sec-Fetch-Site: {site}")));
         }
     }
@@ -255,6 +255,7 @@ fn same_origin(host: &str, headers: &HeaderMap) -> Result<(), AdminError> {
     }
 }
 
+/// At most 100 characters of `text`, for an error or the log.
 fn shown_text(text: &str) -> String {
     text.chars().take(100).collect()
 }
