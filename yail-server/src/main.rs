@@ -114,6 +114,12 @@ struct Args {
     #[arg(long, env = "YAIL_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 
+    // Admin page: the host names it answers to besides its address and localhost.
+    /// A host name the admin page also answers to (the machine's name, or one a
+    /// reverse proxy passes on); requests naming any other host are refused; repeatable.
+    #[arg(long = "admin-host", env = "YAIL_ADMIN_HOSTS", value_delimiter = ',')]
+    admin_hosts: Vec<yail_server::admin::AdminHost>,
+
     // Network sources: downloads and web image search.
     /// Also fetch from loopback, private, link-local and other non-public addresses.
     #[arg(long, env = "YAIL_ALLOW_PRIVATE_URLS")]
@@ -380,6 +386,7 @@ async fn serve() -> anyhow::Result<()> {
             })?;
         let options = yail_server::AdminOptions {
             token: args.admin_token.clone(),
+            hosts: args.admin_hosts.clone(),
         };
         let admin = yail_server::run_admin(
             admin_listener,

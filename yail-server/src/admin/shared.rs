@@ -5,6 +5,8 @@ use std::time::{Instant, SystemTime};
 
 use yail_state::ServerState;
 
+use super::logins::{FailedLogins, LoginSessions};
+use super::origin::{HostRules, RefusalLog};
 use super::tries::Tries;
 use crate::config::Config;
 
@@ -16,6 +18,14 @@ pub(crate) struct AdminShared {
     pub(crate) started: Instant,
     pub(crate) started_at: SystemTime,
     pub(crate) tries: Tries,
+    /// The names the admin server answers to.
+    pub(crate) hosts: HostRules,
+    /// Requests refused for their host or origin, for the log.
+    pub(crate) refusals: RefusalLog,
+    /// Browsers logged in with the token.
+    pub(crate) sessions: LoginSessions,
+    /// Wrong tokens by network, and how long each must wait.
+    pub(crate) logins: FailedLogins,
 }
 
 /// The handle every handler gets as its state.
