@@ -4,12 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
+use std::net::SocketAddr;
+
 use anyhow::Context;
 use clap::Args;
 use yail_core::{Packet, TvStandard};
 use yail_proto::client::Client;
 
 use crate::exit::{Outcome, ProtocolViolation};
+use crate::hint;
 use crate::preview::{mode_name, render_png};
 use crate::request::wire_request;
 use crate::server::{ServerArgs, check_request, printable};
@@ -22,11 +25,15 @@ and the files written, or N, `error` and the server's message. An error
 packet ends the run (exit code 1); a server breaking the protocol, e.g. by
 declaring a packet over --max-packet, ends it with exit code 4.
 
+Modes are named (gr8, vbxe-hr...) or given as BASIC's GRAPHICS number
+(--gfx 9 is Graphics 9); wire:N sends the number N exactly as on the wire.
+--server without a port means the YAIL port, 5556.
+
 Examples:
   yail fetch files
-  yail fetch --server 192.168.1.20:5556 --gfx vbxe-legacy --count 5 --out pics files
-  yail fetch --dialect current --gfx gr15 search cats
-  yail fetch --gfx 4 http://example.com/photo.jpg")]
+  yail fetch --server 192.168.1.20 --gfx vbxe-legacy --count 5 --out pics files
+  yail fetch --dialect current --gfx 15 search cats
+  yail fetch --gfx 9 http://example.com/photo.jpg")]
 pub struct FetchArgs {
     #[command(flatten)]
     server: ServerArgs,
@@ -59,13 +66,26 @@ pub fn run(args: &FetchArgs) -> anyhow::Result<Outcome> {
     runtime.block_on(fetch(args))
 }
 
+/// A connection to the first of `addrs` that accepts one within `timeout`
+/// seconds, as an Atari's N: device would make it.
+async fn connect(addrs: &[SocketAddr], timeout: u64) -> anyhow::Result<(Client, SocketAddr)> {
+    let mut last = None;
+    for &addr in addrs {
+        let connecting = Client::connect(addr);
+        match tokio::time::timeout(std::time::Duration::from_secs(timeout), connecting).await {
+            Ok(Ok(client)) => return Ok((client, addr)),
+            Ok(Err(e)) => {
+                last = Some(anyhow::Error::new(e).context(format!("cannot connect to {addr}")))
+            }
+            Err(_) => last = Some(anyhow::anyhow!("no connection to {addr} within {timeout}s")),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no address to connect to")))
+}
+
 async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
-    let addr = args.server.resolve()?;
-    let connecting = Client::connect(addr);
-    let mut client = tokio::time::timeout(args.server.timeout(), connecting)
-        .await
-        .map_err(|_| anyhow::anyhow!("no connection to {addr} within {}s", args.server.timeout))?
-        .with_context(|| format!("cannot connect to {addr}"))?;
+    let addrs = args.server.resolve()?;
+    let (mut client, addr) = connect(&addrs, args.server.timeout).await?;
     args.server.configure(&mut client);
 
     send(&mut client, &args.server.gfx_command(), args.verbose).await?;
@@ -74,10 +94,17 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     for n in 1..=args.count {
         let command = if n == 1 { request.as_str() } else { "next" };
         send(&mut client, command.as_bytes(), args.verbose).await?;
-        let packet = client
-            .read_packet()
-            .await
-            .with_context(|| format!("picture {n} ({command:?})"))?;
+        let packet = match client.read_packet().await {
+            Ok(packet) => packet,
+            Err(e) => {
+                let advice = hint::for_client_error(addr, &e).await;
+                let error = anyhow::Error::new(e).context(format!("picture {n} ({command:?})"));
+                return Err(match advice {
+                    Some(advice) => hint::with_hint(error, advice),
+                    None => error,
+                });
+            }
+        };
         if let Some(message) = packet.error_message() {
             // The Atari prints the message; a script needs the exit code.
             println!("{n} error {}", printable(message));

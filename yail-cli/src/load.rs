@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use yail_proto::client::Client;
 
 use crate::exit::Outcome;
+use crate::hint;
 use crate::request::wire_request;
 use crate::server::{ServerArgs, check_request, printable};
 
@@ -30,10 +31,18 @@ over all images), first_ms and next_ms (the same for first requests and for
 `next`), errors (total) and errors_by_kind (connect, error-packet, timeout,
 closed, io, protocol, too-large).
 
+Towards a server on 127.0.0.0/8 each client connects from its own source
+address (127.0.0.1, 127.0.0.2, ...), as real Ataris come from distinct
+homes, so a server's per-address limit (yail-server --max-per-ip, 8 by
+default) lets them all in. Towards any other address all clients share
+this machine's address, and a server with that limit refuses all but 8:
+start it with a higher --max-per-ip. --one-source keeps one source address
+on loopback too (to test that limit).
+
 Examples:
   yail load --clients 50 --images 10
   yail load --server 127.0.0.1:5601 --clients 200 --gfx vbxe-legacy --json files
-  yail load --clients 500 --spread-sources --duration 30 search cats
+  yail load --clients 500 --duration 30 search cats
   yail load --clients 1000 --hold-idle 10     # memory per idle session")]
 pub struct LoadArgs {
     #[command(flatten)]
@@ -56,10 +65,13 @@ pub struct LoadArgs {
     /// server's listen backlog while ramping up).
     #[arg(long, default_value_t = 128)]
     connect_parallelism: usize,
-    /// Give each client its own source address in 127.0.0.0/8, as real
-    /// Ataris come from distinct homes (only for a server on 127.x).
+    /// Give each client its own source address in 127.0.0.0/8, and fail
+    /// if that cannot be done (the default already does it when it can).
     #[arg(long)]
     spread_sources: bool,
+    /// Connect every client from one source address, even on loopback.
+    #[arg(long, conflicts_with = "spread_sources")]
+    one_source: bool,
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
@@ -75,6 +87,10 @@ struct ClientReport {
     next_ms: Vec<f64>,
     /// Failure kind and message.
     errors: Vec<(&'static str, String)>,
+    /// The server answered with the start of an HTTP response.
+    web_reply: bool,
+    /// The last failure was silence or a close before any byte.
+    unanswered: bool,
 }
 
 /// What every client task shares.
@@ -169,6 +185,8 @@ async fn one_client(
             },
             Err(e) => {
                 // The session's state is unknown after a failed read.
+                report.web_reply |= hint::is_http_reply(&e);
+                report.unanswered = hint::worth_probing(&e);
                 report.errors.push((e.kind(), e.to_string()));
                 return report;
             }
@@ -198,15 +216,76 @@ fn summary(mut values: Vec<f64>) -> serde_json::Value {
     })
 }
 
-pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
-    check_request(&args.request);
-    let addr = args.server.resolve()?;
-    if args.spread_sources && !matches!(addr.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
-        anyhow::bail!(
+/// Why all clients share one source address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OneSourceReason {
+    /// `--one-source`.
+    Asked,
+    /// The server is not on 127.0.0.0/8 (or has only an IPv6 address).
+    NotIpv4Loopback(IpAddr),
+    /// This system would not bind a second loopback address.
+    CannotBind(String),
+}
+
+impl std::fmt::Display for OneSourceReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OneSourceReason::Asked => f.write_str("--one-source was given"),
+            OneSourceReason::NotIpv4Loopback(ip) => write!(
+                f,
+                "the server, {ip}, is not on 127.0.0.0/8, the only place one machine has many addresses"
+            ),
+            OneSourceReason::CannotBind(why) => {
+                write!(
+                    f,
+                    "this system will not use 127.0.0.2 as a source address ({why})"
+                )
+            }
+        }
+    }
+}
+
+/// Whether this system connects from loopback addresses other than
+/// 127.0.0.1 (Linux routes all of 127.0.0.0/8 to the loopback device;
+/// others may configure 127.0.0.1 alone).
+fn second_loopback_usable() -> Result<(), String> {
+    // A bound UDP socket sends nothing: binding alone is the question.
+    std::net::UdpSocket::bind(spread_source(1))
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// Spread the clients' source addresses, or say why not; `Err` when
+/// `--spread-sources` asks for what cannot be done.
+fn choose_sources(
+    args: &LoadArgs,
+    addr: SocketAddr,
+) -> anyhow::Result<Result<(), OneSourceReason>> {
+    if args.one_source {
+        return Ok(Err(OneSourceReason::Asked));
+    }
+    if !matches!(addr.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
+        anyhow::ensure!(
+            !args.spread_sources,
             "--spread-sources needs a server on 127.0.0.0/8, not {}",
             addr.ip()
         );
+        return Ok(Err(OneSourceReason::NotIpv4Loopback(addr.ip())));
     }
+    match second_loopback_usable() {
+        Ok(()) => Ok(Ok(())),
+        Err(why) if args.spread_sources => {
+            anyhow::bail!("--spread-sources: cannot bind 127.0.0.2 on this system: {why}")
+        }
+        Err(why) => Ok(Err(OneSourceReason::CannotBind(why))),
+    }
+}
+
+pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
+    check_request(&args.request);
+    let addr = args.server.resolve()?[0];
+    let sources = choose_sources(args, addr)?;
+    let spread = sources.is_ok();
     let started = Instant::now();
     let duration = Duration::from_secs(args.duration);
     let plan = Arc::new(Plan {
@@ -226,7 +305,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
     let reports: Vec<ClientReport> = runtime.block_on(async {
         let tasks: Vec<_> = (0..args.clients)
             .map(|index| {
-                let source = args.spread_sources.then(|| spread_source(index));
+                let source = spread.then(|| spread_source(index));
                 tokio::spawn(one_client(
                     Arc::clone(&plan),
                     source,
@@ -258,6 +337,8 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
         "server": addr.to_string(),
         "request": plan.request,
         "gfx": args.server.gfx.wire(),
+        "mode": args.server.gfx.name(),
+        "spread_sources": spread,
         "clients": args.clients,
         "images": images,
         "seconds": wall,
@@ -284,6 +365,26 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
     }
     for (kind, message) in &examples {
         eprintln!("{} x {kind}, e.g. {}", by_kind[kind], printable(message));
+    }
+    let refused_per_address = reports
+        .iter()
+        .flat_map(|r| &r.errors)
+        .filter(|(kind, message)| {
+            *kind == "error-packet" && message.contains("too many connections")
+        })
+        .count();
+    if let (Err(reason), 1..) = (&sources, refused_per_address) {
+        eprintln!(
+            "hint: {refused_per_address} clients were refused for too many connections from one \
+             address: all came from one address because {reason}. Start the server with \
+             --max-per-ip {} or more, or use fewer --clients",
+            args.clients
+        );
+    }
+    let web_reply = reports.iter().any(|r| r.web_reply);
+    let unanswered = images == 0 && reports.iter().any(|r| r.unanswered);
+    if web_reply || (unanswered && runtime.block_on(hint::answers_like_a_web_server(addr))) {
+        eprintln!("hint: {}", hint::web_server_advice(addr));
     }
     Ok(Outcome::from_ok(errors == 0))
 }

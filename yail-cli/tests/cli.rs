@@ -1,7 +1,9 @@
 // Over 500 lines: one test file per binary keeps every subcommand's
 // end-to-end checks, and the small servers they talk to, in one place.
 //! The `yail` binary run as a person or a script runs it. Servers are
-//! started by the test on loopback ports; nothing leaves 127.0.0.1.
+//! started by the test on loopback ports; nothing leaves 127.0.0.0/8 and ::1.
+
+mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -113,18 +115,44 @@ fn convert_timings_come_in_input_order_as_json_lines() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    // The missing file fails before conversion starts: no timing line.
-    assert_eq!(lines.len(), 2);
+    assert_eq!(lines.len(), 3);
     for (line, input) in lines.iter().zip(&inputs) {
         assert_eq!(line["input"], input.display().to_string());
         assert!(line["ms"].as_f64().is_some_and(|ms| ms > 0.0), "{line}");
     }
 }
 
-/// Screen size of each concrete mode's preview.
+#[test]
+fn convert_timings_give_a_missing_file_its_json_error_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.jpg");
+    let photo = photos_dir().join("horse.png");
+    let output = yail()
+        .args(["convert", "--timings", "-o"])
+        .arg(dir.path())
+        .arg(&missing)
+        .arg(&photo)
+        .output()
+        .expect("run yail");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let lines: Vec<serde_json::Value> = text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "one line per path, in order: {lines:?}");
+    assert_eq!(lines[0]["input"], missing.display().to_string());
+    let error = lines[0]["error"].as_str().expect("an error text");
+    assert!(error.contains("No such file"), "{error}");
+    assert!(lines[0].get("ms").is_none());
+    assert_eq!(lines[1]["input"], photo.display().to_string());
+    assert!(lines[1]["ms"].as_f64().is_some());
+}
+
+/// Size of each concrete mode's preview: the screen at the monitor's
+/// proportions (VBXE hi-res pixels are twice as tall as wide).
 fn screen(mode: GfxMode) -> (u32, u32) {
     match mode {
-        GfxMode::VbxeHiRes => (640, 240),
+        GfxMode::VbxeHiRes => (640, 480),
         GfxMode::Vbxe | GfxMode::VbxeLegacy => (320, 240),
         _ => (320, 220),
     }
@@ -155,6 +183,55 @@ fn preview_of_every_mode_writes_a_png_of_the_screen_size_times_the_scale() {
         assert_eq!(png_size(&png), (width * 2, height * 2), "{mode}");
         let line = text(&output.stdout);
         assert!(line.contains(mode.name()), "{line}");
+    }
+}
+
+#[test]
+fn preview_of_vbxe_hi_res_is_not_squashed_to_half_height() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let photo = std::fs::read(photos_dir().join("chelsea.png")).expect("photo");
+    let packet = Converter::new()
+        .convert(&photo, &Settings::new(GfxMode::VbxeHiRes))
+        .expect("convert");
+    let path = dir.path().join("cat.yai");
+    std::fs::write(&path, packet.to_bytes()).expect("write");
+    let output = yail().arg("preview").arg(&path).output().expect("run yail");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // 640 pixels across, each twice as tall as wide: 640x480, 4:3 like
+    // every other mode's preview, not 640x240.
+    let png = dir.path().join("cat.png");
+    assert_eq!(png_size(&png), (640, 480));
+    assert!(text(&output.stdout).contains("vbxe-hr 640x480"));
+
+    // Each row of the screen is drawn twice.
+    let picture = yail_core::decode(&std::fs::read(&png).expect("png"), &Default::default())
+        .expect("decode the preview")
+        .to_rgb();
+    let rows: Vec<&[u8]> = picture.data().chunks_exact(640 * 3).collect();
+    assert!(rows.chunks_exact(2).all(|pair| pair[0] == pair[1]));
+    assert!(
+        rows.windows(2).any(|pair| pair[0] != pair[1]),
+        "a real picture"
+    );
+}
+
+#[test]
+fn preview_of_a_picture_says_to_use_convert() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["rocket.jpg", "horse.png"] {
+        let output = yail()
+            .arg("preview")
+            .arg(photos_dir().join(name))
+            .arg("-o")
+            .arg(dir.path().join("x.png"))
+            .output()
+            .expect("run yail");
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("yail convert"), "{stderr}");
+        let format = if name.ends_with("jpg") { "JPEG" } else { "PNG" };
+        assert!(stderr.contains(&format!("a {format} picture")), "{stderr}");
+        assert!(!dir.path().join("x.png").exists());
     }
 }
 
@@ -220,13 +297,13 @@ async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
     let served = eventually(3, || server.state.metrics().snapshot().packets_by_mode[17]).await;
     assert_eq!(served, 3);
 
-    // Mode numbers work too, and the current dialect.
+    // GRAPHICS numbers work too (15 travels as 6), and the current dialect.
     let output = run_yail(args(&[
         "fetch",
         "--server",
         &addr,
         "--gfx",
-        "6",
+        "15",
         "--dialect",
         "current",
         "--out",
@@ -456,6 +533,16 @@ async fn recording_server() -> (
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    recording_server_on(listener)
+}
+
+/// [`recording_server`] on `listener`.
+fn recording_server_on(
+    listener: tokio::net::TcpListener,
+) -> (
+    SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<SocketAddr>>>,
+) {
     let addr = listener.local_addr().expect("address");
     let peers = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = std::sync::Arc::clone(&peers);
@@ -519,4 +606,405 @@ async fn load_spread_sources_come_from_distinct_loopback_addresses() {
         .collect();
     assert_eq!(ips.len(), 6, "{ips:?}");
     assert!(ips.iter().all(|ip| ip.is_loopback()), "{ips:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gfx_numbers_are_basic_graphics_numbers_in_every_subcommand() {
+    let server = TestServer::start(test_config()).await;
+    let addr = server.addr.to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().display().to_string();
+    // (GRAPHICS n, the mode it is)
+    let graphics = [
+        ("8", GfxMode::Gr8),
+        ("9", GfxMode::Gr9),
+        ("10", GfxMode::Gr10),
+        ("11", GfxMode::Gr11),
+        ("15", GfxMode::Gr15),
+    ];
+    for (number, mode) in graphics {
+        // fetch: once asked for `gfx 8` on the wire, which is Graphics 11.
+        let output = run_yail(args(&[
+            "fetch", "--server", &addr, "--gfx", number, "--out", &out, "files",
+        ]))
+        .await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let fetched = read_packet(&dir.path().join("picture-1.yai"));
+        assert_eq!(fetched.gfx(), mode.wire(), "fetch --gfx {number}");
+
+        // convert
+        let converted = dir.path().join(format!("converted-{number}"));
+        let output = yail()
+            .args(["convert", "--gfx", number, "-o"])
+            .arg(&converted)
+            .arg(photos_dir().join("horse.png"))
+            .output()
+            .expect("run yail");
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let packet = read_packet(&converted.join("horse.png.yai"));
+        assert_eq!(packet.gfx(), mode.wire(), "convert --gfx {number}");
+    }
+
+    // load reports the mode asked for by name and by wire value.
+    let output = run_yail(args(&[
+        "load",
+        "--server",
+        &addr,
+        "--clients",
+        "1",
+        "--images",
+        "1",
+        "--gfx",
+        "9",
+        "--json",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["mode"], "gr9", "{report}");
+    assert_eq!(report["gfx"], 4, "{report}");
+
+    // --random-modes takes the same spellings.
+    let output = yail()
+        .args(["convert", "--gfx", "random", "--random-modes", "15", "-o"])
+        .arg(dir.path().join("random"))
+        .arg(photos_dir().join("horse.png"))
+        .output()
+        .expect("run yail");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let packet = read_packet(&dir.path().join("random/horse.png.yai"));
+    assert_eq!(packet.gfx(), GfxMode::Gr15.wire());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wire_values_are_asked_for_with_the_wire_prefix() {
+    let server = TestServer::start(test_config()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run_yail(args(&[
+        "fetch",
+        "--server",
+        &server.addr.to_string(),
+        "--gfx",
+        "wire:8",
+        "--out",
+        &dir.path().display().to_string(),
+        "files",
+    ]))
+    .await;
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(read_packet(&dir.path().join("picture-1.yai")).gfx(), 8);
+    assert!(stdout.contains(" gr11 "), "wire 8 is Graphics 11: {stdout}");
+}
+
+#[test]
+fn a_bare_wire_value_is_refused_with_the_spellings_to_use() {
+    for command in [
+        &["convert", "--gfx", "2", "x.png"][..],
+        &["fetch", "--gfx", "2", "files"],
+        &["load", "--gfx", "2"],
+        &["convert", "--random-modes", "8,4", "x.png"],
+    ] {
+        let output = yail().args(command).output().expect("run");
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("GRAPHICS number"), "{command:?}: {stderr}");
+        assert!(stderr.contains("wire:"), "{command:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bash_completion_of_gfx_offers_the_modes_not_file_names() {
+    let script = yail().args(["completions", "bash"]).output().expect("run");
+    assert!(script.status.success());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("yail.bash");
+    std::fs::write(&path, &script.stdout).expect("write");
+    // A file the completion must not offer for --gfx.
+    std::fs::write(dir.path().join("gr-photo.jpg"), b"").expect("write");
+    for (words, word) in [
+        ("yail fetch --gfx ", ""),
+        ("yail convert --gfx ", ""),
+        ("yail load --gfx vbxe", "vbxe"),
+    ] {
+        // What bash does on TAB: COMP_WORDS, COMP_CWORD, then the function.
+        let program = format!(
+            "source {path}; COMP_LINE='{words}'; COMP_POINT=${{#COMP_LINE}}; \
+             read -ra COMP_WORDS <<< \"$COMP_LINE\"; [ -z '{word}' ] && COMP_WORDS+=(''); \
+             COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 )); \
+             _yail yail '{word}' \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            path = path.display()
+        );
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(&program)
+            .current_dir(dir.path())
+            .output()
+            .expect("run bash");
+        let offered = text(&output.stdout);
+        let offered: Vec<&str> = offered.lines().collect();
+        if word.is_empty() {
+            assert_eq!(
+                offered,
+                [
+                    "gr8",
+                    "gr9",
+                    "gr10",
+                    "gr11",
+                    "gr15",
+                    "vbxe",
+                    "vbxe-legacy",
+                    "vbxe-hr",
+                    "random"
+                ],
+                "{words}: {}",
+                text(&output.stderr)
+            );
+        } else {
+            assert_eq!(offered, ["vbxe", "vbxe-legacy", "vbxe-hr"], "{words}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_server_answering_at_once_gets_the_admin_port_hint() {
+    use support::{Judging, web_server};
+    let addr = web_server(Judging::Eagerly).await.to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run_yail(args(&[
+        "fetch",
+        "--server",
+        &addr,
+        "--timeout",
+        "20",
+        "--out",
+        &dir.path().display().to_string(),
+        "files",
+    ]))
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert_eq!(
+        stderr.matches("unknown packet version").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert!(stderr.contains("web server"), "{stderr}");
+    assert!(stderr.contains("admin page"), "{stderr}");
+    assert!(stderr.contains("5556"), "names the YAIL port: {stderr}");
+
+    let output = run_yail(args(&[
+        "load",
+        "--server",
+        &addr,
+        "--clients",
+        "2",
+        "--images",
+        "1",
+        "--timeout",
+        "20",
+    ]))
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("hint:") && stderr.contains("admin page"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_server_waiting_for_a_whole_line_gets_the_admin_port_hint() {
+    use support::{Judging, web_server};
+    // An Atari's commands end without a line break, so a server that
+    // reads whole lines says nothing; yail asks it directly after the wait.
+    let addr = web_server(Judging::ByLine).await.to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run_yail(args(&[
+        "fetch",
+        "--server",
+        &addr,
+        "--timeout",
+        "1",
+        "--out",
+        &dir.path().display().to_string(),
+        "files",
+    ]))
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("no packet within"), "{stderr}");
+    assert!(
+        stderr.contains("hint:") && stderr.contains("admin page"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_yail_server_gets_no_web_server_hint() {
+    // A server that accepts and never answers is not taken for a web
+    // server: the check asks it, and it does not answer HTTP.
+    let addr = fake_server(Vec::new()).await.to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run_yail(args(&[
+        "fetch",
+        "--server",
+        &addr,
+        "--timeout",
+        "1",
+        "--out",
+        &dir.path().display().to_string(),
+        "files",
+    ]))
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("hint:"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_with_more_clients_than_max_per_ip_spreads_sources_by_itself() {
+    // A server with the defaults: 8 sessions per address.
+    let config = test_config();
+    assert_eq!(config.max_per_ip, 8);
+    let server = TestServer::start(config).await;
+    let addr = server.addr.to_string();
+    let output = run_yail(args(&[
+        "load",
+        "--server",
+        &addr,
+        "--clients",
+        "20",
+        "--images",
+        "2",
+        "--json",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["errors"], 0, "{report}");
+    assert_eq!(report["images"], 40, "{report}");
+    assert_eq!(report["spread_sources"], true, "{report}");
+
+    // With one source address the server's limit shows, and yail says why.
+    let output = run_yail(args(&[
+        "load",
+        "--server",
+        &addr,
+        "--clients",
+        "12",
+        "--images",
+        "1",
+        "--one-source",
+    ]))
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("too many connections"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert!(stderr.contains("--max-per-ip 12"), "{stderr}");
+    assert!(stderr.contains("--one-source"), "says why: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_spreads_sources_without_being_asked() {
+    let (addr, peers) = recording_server().await;
+    let output = run_yail(args(&[
+        "load",
+        "--server",
+        &addr.to_string(),
+        "--clients",
+        "10",
+        "--images",
+        "1",
+        "--json",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let ips: std::collections::BTreeSet<_> = peers
+        .lock()
+        .expect("peers")
+        .iter()
+        .map(|p| p.ip())
+        .collect();
+    assert_eq!(ips.len(), 10, "{ips:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_address_without_a_port_gets_the_yail_port() {
+    // Port 5556 on an address of 127.0.0.0/8 that nothing else uses.
+    let pid = std::process::id();
+    let host = format!("127.{}.{}.{}", 100 + pid % 100, (pid / 100) % 250 + 1, 7);
+    let listener = match tokio::net::TcpListener::bind((host.as_str(), 5556)).await {
+        Ok(listener) => listener,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            // Only when a server on this machine listens on 5556 at every
+            // address (0.0.0.0): then this address is taken too.
+            eprintln!("skipped: {host}:5556 is in use ({e})");
+            return;
+        }
+        Err(e) => panic!("bind {host}:5556: {e}"),
+    };
+    let (_, peers) = recording_server_on(listener);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run_yail(args(&[
+        "fetch",
+        "--server",
+        &host,
+        "--timeout",
+        "10",
+        "--out",
+        &dir.path().display().to_string(),
+        "files",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(read_packet(&dir.path().join("picture-1.yai")).gfx(), 2);
+    assert_eq!(peers.lock().expect("peers").len(), 1);
+
+    // YAIL_SERVER is read the same way.
+    let output = tokio::task::spawn_blocking(move || {
+        yail()
+            .env("YAIL_SERVER", &host)
+            .args(["fetch", "--timeout", "10", "--out"])
+            .arg(dir.path())
+            .arg("files")
+            .output()
+            .expect("run yail")
+    })
+    .await
+    .expect("yail thread");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(peers.lock().expect("peers").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_servers_are_written_in_brackets() {
+    let listener = match tokio::net::TcpListener::bind("[::1]:0").await {
+        Ok(listener) => listener,
+        Err(e) => panic!("this machine has no ::1 ({e})"),
+    };
+    let (addr, peers) = recording_server_on(listener);
+    let port = addr.port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run_yail(args(&[
+        "fetch",
+        "--server",
+        &format!("[::1]:{port}"),
+        "--out",
+        &dir.path().display().to_string(),
+        "files",
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(peers.lock().expect("peers")[0].is_ipv6());
+
+    let output = yail()
+        .args(["fetch", "--server", "[::1]:x", "files"])
+        .output()
+        .expect("run yail");
+    assert_eq!(output.status.code(), Some(2), "a usage error");
 }
