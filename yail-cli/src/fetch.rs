@@ -15,7 +15,7 @@ use crate::exit::{Outcome, ProtocolViolation};
 use crate::hint;
 use crate::preview::{mode_name, render_png};
 use crate::request::wire_request;
-use crate::server::{ServerArgs, check_request, printable};
+use crate::server::{ServerArgs, check_request, printable, refusal};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -88,12 +88,26 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     let (mut client, addr) = connect(&addrs, args.server.timeout).await?;
     args.server.configure(&mut client);
 
-    send(&mut client, &args.server.gfx_command(), args.verbose).await?;
     let request = wire_request(&args.request, args.server.dialect(), &args.server.model);
     let mut outcome = Outcome::Success;
     for n in 1..=args.count {
         let command = if n == 1 { request.as_str() } else { "next" };
-        send(&mut client, command.as_bytes(), args.verbose).await?;
+        let written = match n {
+            1 => match send(&mut client, &args.server.gfx_command(), args.verbose).await {
+                Ok(()) => send(&mut client, command.as_bytes(), args.verbose).await,
+                Err(e) => Err(e),
+            },
+            _ => send(&mut client, command.as_bytes(), args.verbose).await,
+        };
+        if let Err(e) = written {
+            match refusal(&mut client).await {
+                Some(message) => {
+                    println!("{n} error {}", printable(&message));
+                    return Ok(Outcome::SomeFailed);
+                }
+                None => return Err(e),
+            }
+        }
         let packet = match client.read_packet().await {
             Ok(packet) => packet,
             Err(e) => {

@@ -9,15 +9,19 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use tokio::sync::Semaphore;
-use yail_proto::client::Client;
+use yail_proto::client::{Client, ClientError};
 
 use crate::exit::Outcome;
 use crate::hint;
 use crate::request::wire_request;
-use crate::server::{ServerArgs, check_request, printable};
+use crate::server::{ServerArgs, check_request, printable, refusal};
 
 /// Most clients one run opens (each is a socket and a task).
 const MAX_CLIENTS: u32 = 20_000;
+
+/// Sessions a yail-server with its defaults accepts from one address
+/// (its --max-per-ip).
+const DEFAULT_MAX_PER_IP: u32 = 8;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -29,7 +33,8 @@ Latencies are from the end of a write to the whole packet. --json prints one
 object: clients, images, seconds, images_per_s, latency_ms (p50 p90 p99 max
 over all images), first_ms and next_ms (the same for first requests and for
 `next`), errors (total) and errors_by_kind (connect, error-packet, timeout,
-closed, io, protocol, too-large).
+closed, io, protocol, too-large), with server, request, gfx (the wire
+value), mode (its name) and spread_sources.
 
 Towards a server on 127.0.0.0/8 each client connects from its own source
 address (127.0.0.1, 127.0.0.2, ...), as real Ataris come from distinct
@@ -58,7 +63,8 @@ pub struct LoadArgs {
     duration: u64,
     /// Instead of requesting, hold the connections open (after `gfx`) for
     /// this many seconds (at most --duration): for measuring the server's
-    /// memory per idle session.
+    /// memory per idle session. A session the server refuses or closes
+    /// meanwhile counts as an error.
     #[arg(long)]
     hold_idle: Option<u64>,
     /// Connection attempts in flight at once (avoids overflowing the
@@ -147,14 +153,24 @@ async fn one_client(
     client.set_timeout(plan.timeout);
     client.set_max_packet_len(plan.max_packet);
     if let Err(e) = client.send(&plan.gfx).await {
-        report.errors.push(("io", e.to_string()));
+        report.errors.push(failed_write(&mut client, e).await);
         return report;
     }
     if let Some(hold) = plan.hold_idle {
-        tokio::time::sleep_until(tokio::time::Instant::from_std(
-            (Instant::now() + hold).min(plan.deadline),
-        ))
-        .await;
+        // An idle session hears nothing; anything the server sends or does
+        // meanwhile (a refusal, closing it) is a failure to report.
+        let until = (Instant::now() + hold).min(plan.deadline);
+        client.set_timeout(until.saturating_duration_since(Instant::now()));
+        match client.read_packet().await {
+            Err(ClientError::Timeout(_)) => {}
+            Ok(packet) => match packet.error_message() {
+                Some(message) => report.errors.push(("error-packet", message.to_owned())),
+                None => report
+                    .errors
+                    .push(("protocol", "a picture nobody asked for".to_owned())),
+            },
+            Err(e) => report.errors.push((e.kind(), e.to_string())),
+        }
         return report;
     }
     for n in 0..plan.images {
@@ -167,7 +183,7 @@ async fn one_client(
             "next"
         };
         if let Err(e) = client.send(command).await {
-            report.errors.push(("io", e.to_string()));
+            report.errors.push(failed_write(&mut client, e).await);
             return report;
         }
         let started = Instant::now();
@@ -194,6 +210,15 @@ async fn one_client(
     }
     let _ = client.send("quit").await;
     report
+}
+
+/// The failure a write that failed stands for: the server's error packet
+/// when it sent one before closing (a refusal), else the write's error.
+async fn failed_write(client: &mut Client, error: std::io::Error) -> (&'static str, String) {
+    match refusal(client).await {
+        Some(message) => ("error-packet", message),
+        None => ("io", error.to_string()),
+    }
 }
 
 /// The value at quantile `q` (nearest rank) of `sorted`; 0 when empty.
@@ -281,6 +306,40 @@ fn choose_sources(
     }
 }
 
+/// The advice when clients sharing one source address failed in the way a
+/// per-address limit fails them: refused with the server's reason, or
+/// (when the refusal went unread) cut off while more clients ran than a
+/// default server lets in from one address.
+fn per_address_advice(
+    reports: &[ClientReport],
+    reason: &OneSourceReason,
+    clients: u32,
+) -> Option<String> {
+    let errors = || reports.iter().flat_map(|r| &r.errors);
+    let refused = errors()
+        .filter(|(kind, message)| {
+            *kind == "error-packet" && message.contains("too many connections")
+        })
+        .count();
+    let cut_off = errors()
+        .filter(|(kind, _)| matches!(*kind, "io" | "closed"))
+        .count();
+    let what = if refused > 0 {
+        format!("{refused} clients were refused for too many connections from one address")
+    } else if cut_off > 0 && clients > DEFAULT_MAX_PER_IP {
+        format!(
+            "{cut_off} clients lost their connection, as a server refusing more than \
+             --max-per-ip ({DEFAULT_MAX_PER_IP} by default) from one address cuts them off"
+        )
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{what}: all came from one address because {reason}. Start the server with \
+         --max-per-ip {clients} or more, or use fewer --clients"
+    ))
+}
+
 pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
     check_request(&args.request);
     let addr = args.server.resolve()?[0];
@@ -366,20 +425,10 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
     for (kind, message) in &examples {
         eprintln!("{} x {kind}, e.g. {}", by_kind[kind], printable(message));
     }
-    let refused_per_address = reports
-        .iter()
-        .flat_map(|r| &r.errors)
-        .filter(|(kind, message)| {
-            *kind == "error-packet" && message.contains("too many connections")
-        })
-        .count();
-    if let (Err(reason), 1..) = (&sources, refused_per_address) {
-        eprintln!(
-            "hint: {refused_per_address} clients were refused for too many connections from one \
-             address: all came from one address because {reason}. Start the server with \
-             --max-per-ip {} or more, or use fewer --clients",
-            args.clients
-        );
+    if let Err(reason) = &sources
+        && let Some(advice) = per_address_advice(&reports, reason, args.clients)
+    {
+        eprintln!("hint: {advice}");
     }
     let web_reply = reports.iter().any(|r| r.web_reply);
     let unanswered = images == 0 && reports.iter().any(|r| r.unanswered);
@@ -401,6 +450,31 @@ mod tests {
         assert_eq!(percentile(&values, 0.99), 99.0);
         assert_eq!(percentile(&[7.0], 0.99), 7.0);
         assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+
+    #[test]
+    fn clients_sharing_an_address_are_told_about_max_per_ip() {
+        let failed = |kind: &'static str, message: &str| ClientReport {
+            errors: vec![(kind, message.to_owned())],
+            ..ClientReport::default()
+        };
+        let reason = OneSourceReason::NotIpv4Loopback(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        let refused = [
+            failed("error-packet", "too many connections from your address"),
+            failed("io", "Broken pipe (os error 32)"),
+        ];
+        let advice = per_address_advice(&refused, &reason, 9).expect("advice");
+        assert!(advice.contains("1 clients were refused"), "{advice}");
+        assert!(advice.contains("--max-per-ip 9"), "{advice}");
+        assert!(advice.contains("192.0.2.1"), "says why: {advice}");
+
+        let cut_off = [failed("io", "Broken pipe (os error 32)")];
+        assert!(per_address_advice(&cut_off, &reason, 20).is_some());
+        // Few enough clients for any default server: a broken pipe is
+        // something else.
+        assert!(per_address_advice(&cut_off, &reason, 8).is_none());
+        let other = [failed("error-packet", "unknown command")];
+        assert!(per_address_advice(&other, &reason, 20).is_none());
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::request::DialectArg;
 
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Server address: HOST, HOST:PORT, an IPv4 address, [IPv6] or
-    /// [IPv6]:PORT (the address an Atari uses, N:TCP://HOST:PORT/, works
+    /// Server address: HOST, HOST:PORT, an IPv4 address, `[IPv6]` or
+    /// `[IPv6]:PORT` (the address an Atari uses, N:TCP://HOST:PORT/, works
     /// too). Without a port, the YAIL port 5556.
     #[arg(long, env = "YAIL_SERVER", value_name = "HOST[:PORT]", default_value = "127.0.0.1:5556", value_parser = parse_server, value_hint = clap::ValueHint::Hostname)]
     pub server: ServerAddr,
@@ -138,6 +138,19 @@ pub fn check_request(request: &[String]) {
             )
             .exit();
     }
+}
+
+/// How long a client whose write failed looks for the server's reason.
+const REFUSAL_WAIT: Duration = Duration::from_secs(1);
+
+/// After a failed write: the error packet the server sent before closing,
+/// if one arrived. A server refusing a client (too many connections) says
+/// why and closes, which can make the client's next write fail before the
+/// reason is read.
+pub async fn refusal(client: &mut Client) -> Option<String> {
+    client.set_timeout(REFUSAL_WAIT);
+    let packet = client.read_packet().await.ok()?;
+    packet.error_message().map(str::to_owned)
 }
 
 /// `text` from a server with control characters replaced, so a hostile
