@@ -2,9 +2,8 @@
 //! client does: the `gfx` write, the request, `next` between pictures and
 //! `quit` at the end. Each packet is saved with its PNG preview.
 
-use std::path::{Path, PathBuf};
-
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
@@ -88,18 +87,18 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     let (mut client, addr) = connect(&addrs, args.server.timeout).await?;
     args.server.configure(&mut client);
 
+    let gfx = args.server.gfx_command();
     let request = wire_request(&args.request, args.server.dialect(), &args.server.model);
     let mut outcome = Outcome::Success;
     for n in 1..=args.count {
         let command = if n == 1 { request.as_str() } else { "next" };
-        let written = match n {
-            1 => match send(&mut client, &args.server.gfx_command(), args.verbose).await {
-                Ok(()) => send(&mut client, command.as_bytes(), args.verbose).await,
-                Err(e) => Err(e),
-            },
-            _ => send(&mut client, command.as_bytes(), args.verbose).await,
+        // The `gfx` write comes first, before the request.
+        let writes: &[&[u8]] = if n == 1 {
+            &[&gfx, command.as_bytes()]
+        } else {
+            &[command.as_bytes()]
         };
-        if let Err(e) = written {
+        if let Err(e) = send(&mut client, writes, args.verbose).await {
             match refusal(&mut client).await {
                 Some(message) => {
                     println!("{n} error {}", printable(&message));
@@ -133,15 +132,18 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// One write, as one `network_write` of the Atari.
-async fn send(client: &mut Client, bytes: &[u8], verbose: bool) -> anyhow::Result<()> {
-    if verbose {
-        eprintln!("> {:?}", String::from_utf8_lossy(bytes));
+/// Each of `writes` as one write, as one `network_write` of the Atari.
+async fn send(client: &mut Client, writes: &[&[u8]], verbose: bool) -> anyhow::Result<()> {
+    for bytes in writes {
+        if verbose {
+            eprintln!("> {:?}", String::from_utf8_lossy(bytes));
+        }
+        client
+            .send(bytes)
+            .await
+            .context("cannot write to the server")?;
     }
-    client
-        .send(bytes)
-        .await
-        .context("cannot write to the server")
+    Ok(())
 }
 
 /// Writes picture `n`'s packet and preview; a packet that cannot be shown

@@ -342,7 +342,12 @@ fn per_address_advice(
 
 pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
     check_request(&args.request);
-    let addr = args.server.resolve()?[0];
+    let addr = args
+        .server
+        .resolve()?
+        .into_iter()
+        .next()
+        .context("the server has no address")?;
     let sources = choose_sources(args, addr)?;
     let spread = sources.is_ok();
     let started = Instant::now();
