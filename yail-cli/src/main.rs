@@ -6,8 +6,10 @@ mod alloc;
 mod convert;
 mod exit;
 mod fetch;
+mod hint;
 mod inputs;
 mod load;
+mod mode;
 mod preview;
 mod request;
 mod server;
@@ -71,10 +73,35 @@ fn main() -> std::process::ExitCode {
         Ok(Outcome::Success) => std::process::ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => std::process::ExitCode::from(exit::SOME_FAILED),
         Err(error) => {
-            eprintln!("yail: {error:#}");
+            eprint!("{}", error_report(&error));
             std::process::ExitCode::from(exit::code_of(&error))
         }
     }
+}
+
+/// The error line for `error`: its causes joined by `: `, a cause left
+/// out when the one before already ends with its text (an error that
+/// prints its source would otherwise say it twice), then a `hint:` line
+/// for each piece of advice attached.
+fn error_report(error: &anyhow::Error) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut hints = Vec::new();
+    for cause in error.chain() {
+        if let Some(hinted) = cause.downcast_ref::<hint::Hinted>() {
+            hints.push(hinted.advice.clone());
+            continue;
+        }
+        let text = cause.to_string();
+        if causes.last().is_some_and(|last| last.ends_with(&text)) {
+            continue;
+        }
+        causes.push(text);
+    }
+    let mut report = format!("yail: {}\n", causes.join(": "));
+    for advice in hints {
+        report.push_str(&format!("hint: {advice}\n"));
+    }
+    report
 }
 
 #[cfg(test)]
@@ -85,5 +112,29 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_that_prints_its_source_says_it_once() {
+        use yail_proto::client::ClientError;
+        let error = anyhow::Error::new(ClientError::Decode(
+            yail_proto::DecodeError::UnknownVersion(*b"HTT"),
+        ))
+        .context("picture 1");
+        let report = error_report(&error);
+        assert_eq!(
+            report.matches("unknown packet version").count(),
+            1,
+            "{report}"
+        );
+        assert!(
+            report.starts_with("yail: picture 1: not a packet: "),
+            "{report}"
+        );
+
+        let hinted = hint::with_hint(error, "use port 5556".into());
+        let report = error_report(&hinted);
+        assert!(report.ends_with("\nhint: use port 5556\n"), "{report}");
+        assert_eq!(report.lines().count(), 2, "{report}");
     }
 }

@@ -33,7 +33,7 @@ pub use modes::PaletteMethod;
 pub use palette::{AtariPalette, PaletteModel, TvStandard};
 pub use picture::{Picture, PixelFormat};
 pub use quality::hvs_psnr;
-pub use render::render;
+pub use render::{render, render_at_aspect};
 
 /// The protocol types this crate's API uses.
 pub use yail_proto::{GfxMode, Packet};
