@@ -199,7 +199,7 @@ fn summary(mut values: Vec<f64>) -> serde_json::Value {
 }
 
 pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
-    check_request(&args.request);
+    check_request(&args.request)?;
     let addr = args.server.resolve()?;
     if args.spread_sources && !matches!(addr.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
         anyhow::bail!(

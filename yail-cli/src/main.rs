@@ -13,9 +13,9 @@ mod request;
 mod server;
 mod shell;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use exit::Outcome;
+use exit::{Outcome, UsageError};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -71,6 +71,9 @@ fn main() -> std::process::ExitCode {
         Ok(Outcome::Success) => std::process::ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => std::process::ExitCode::from(exit::SOME_FAILED),
         Err(error) => {
+            if let Some(usage) = error.downcast_ref::<UsageError>() {
+                Cli::command().error(usage.kind, &usage.message).exit();
+            }
             eprintln!("yail: {error:#}");
             std::process::ExitCode::from(exit::code_of(&error))
         }
@@ -80,7 +83,6 @@ fn main() -> std::process::ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
