@@ -2,7 +2,6 @@
 //! with its arguments and its `run`; this file only dispatches and turns
 //! outcomes into exit codes.
 
-mod alloc;
 mod convert;
 mod exit;
 mod fetch;
@@ -57,7 +56,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    alloc::keep_freed_memory();
+    yail_core::malloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
