@@ -24,6 +24,9 @@ mod quality;
 mod quantizer;
 mod render;
 mod resize;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod test_support;
 
 pub use colour::BlendSpace;
 pub use converter::{Converter, Settings};
