@@ -56,7 +56,7 @@ pub struct FetchArgs {
 }
 
 pub fn run(args: &FetchArgs) -> anyhow::Result<Outcome> {
-    check_request(&args.request);
+    check_request(&args.request)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()

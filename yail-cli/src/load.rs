@@ -341,7 +341,7 @@ fn per_address_advice(
 }
 
 pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
-    check_request(&args.request);
+    check_request(&args.request)?;
     let addr = args
         .server
         .resolve()?

@@ -2,7 +2,6 @@
 //! with its arguments and its `run`; this file only dispatches and turns
 //! outcomes into exit codes.
 
-mod alloc;
 mod convert;
 mod exit;
 mod fetch;
@@ -15,9 +14,9 @@ mod request;
 mod server;
 mod shell;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use exit::Outcome;
+use exit::{Outcome, UsageError};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -59,7 +58,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    alloc::keep_freed_memory();
+    yail_core::malloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
@@ -73,6 +72,9 @@ fn main() -> std::process::ExitCode {
         Ok(Outcome::Success) => std::process::ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => std::process::ExitCode::from(exit::SOME_FAILED),
         Err(error) => {
+            if let Some(usage) = error.downcast_ref::<UsageError>() {
+                Cli::command().error(usage.kind, &usage.message).exit();
+            }
             eprint!("{}", error_report(&error));
             std::process::ExitCode::from(exit::code_of(&error))
         }
@@ -107,7 +109,6 @@ fn error_report(error: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {

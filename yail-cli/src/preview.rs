@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use yail_core::{GfxMode, Packet, Picture, PixelFormat, TvStandard};
 
-use crate::exit::Outcome;
+use crate::exit::{Outcome, UsageError};
 
 /// The largest `--scale`: 640x240 at 8 is already 5120x1920.
 const MAX_SCALE: u32 = 8;
@@ -99,13 +99,11 @@ pub fn mode_name(gfx: u8) -> String {
 
 pub fn run(args: &PreviewArgs) -> anyhow::Result<Outcome> {
     if args.out.is_some() && args.packets.len() > 1 {
-        let mut command = <crate::Cli as clap::CommandFactory>::command();
-        command
-            .error(
-                clap::error::ErrorKind::ArgumentConflict,
-                "--out names one PNG; give a single packet, or leave --out out",
-            )
-            .exit();
+        return Err(UsageError {
+            kind: clap::error::ErrorKind::ArgumentConflict,
+            message: "--out names one PNG; give a single packet, or leave --out out".into(),
+        }
+        .into());
     }
     let mut all_ok = true;
     for path in &args.packets {

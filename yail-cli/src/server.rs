@@ -11,6 +11,7 @@ use yail_core::GfxMode;
 use yail_proto::DEFAULT_PORT;
 use yail_proto::client::{Client, DEFAULT_MAX_PACKET_LEN, Dialect};
 
+use crate::exit::UsageError;
 use crate::mode::ModeParser;
 use crate::request::DialectArg;
 
@@ -126,17 +127,17 @@ pub fn parse_server(text: &str) -> Result<ServerAddr, String> {
 /// Refuses a request that is a server address: `yail load HOST:PORT` and
 /// `yail get HOST:PORT ...` were the old spelling, and sending the address
 /// to the server as a request would only earn error packets.
-pub fn check_request(request: &[String]) {
-    if let Some(first) = request.first()
-        && (first.parse::<SocketAddr>().is_ok() || first.parse::<IpAddr>().is_ok())
-    {
-        let mut command = <crate::Cli as clap::CommandFactory>::command();
-        command
-            .error(
-                clap::error::ErrorKind::InvalidValue,
-                format!("{first:?} is a server address, not a request: use --server {first}"),
-            )
-            .exit();
+pub fn check_request(request: &[String]) -> Result<(), UsageError> {
+    match request.first() {
+        Some(first) if first.parse::<SocketAddr>().is_ok() || first.parse::<IpAddr>().is_ok() => {
+            Err(UsageError {
+                kind: clap::error::ErrorKind::InvalidValue,
+                message: format!(
+                    "{first:?} is a server address, not a request: use --server {first}"
+                ),
+            })
+        }
+        _ => Ok(()),
     }
 }
 

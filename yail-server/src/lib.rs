@@ -3,7 +3,6 @@
 #![deny(unsafe_code)]
 
 pub mod admin;
-pub mod alloc;
 mod cache;
 mod config;
 mod connection;

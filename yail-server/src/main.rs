@@ -339,7 +339,7 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
 fn main() -> anyhow::Result<()> {
     // Before the runtime starts its threads.
-    yail_server::alloc::keep_freed_memory();
+    yail_core::malloc::keep_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
