@@ -21,7 +21,7 @@ WORKDIR /src
 # Only what the build reads comes in (.dockerignore keeps the rest out).
 COPY . .
 # The registry and the build directory are cache mounts: a rebuild after a
-# source change recompiles the workspace, not its 300 dependencies.
+# source change recompiles the workspace, not its 230-odd dependencies.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --locked --profile "$PROFILE" -p yail-server \
