@@ -20,6 +20,7 @@ use serde_json::json;
 use tracing::subscriber::DefaultGuard;
 use yail_proto::client::Client;
 use yail_proto::{GfxMode, Packet};
+use yail_server::fetch::UNUSABLE_HOST;
 use yail_server::{Config, SearchEngine};
 use yail_state::{ErrorKind, ServerState};
 use yail_tests::fake_http::{FakeHttp, Reply, Request};
@@ -211,7 +212,7 @@ async fn dns_failure() {
         "showurl http://pictures.invalid/cat.jpg",
         fetch_bound(),
         ErrorKind::Source,
-        &["cannot find the server pictures.invalid"],
+        &["cannot use pictures.invalid", UNUSABLE_HOST],
     )
     .await;
 }
@@ -340,7 +341,7 @@ async fn redirect_to_a_private_address() {
             &format!("showurl {}", host.url(path)),
             fetch_bound(),
             ErrorKind::BadRequest,
-            &["private", target],
+            &["cannot use", target, UNUSABLE_HOST],
         )
         .await;
         assert_eq!(host.hits(path), 1, "{path}");

@@ -14,7 +14,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use yail_core::{BlendSpace, Converter, Dither, Fit, GfxMode, PaletteMethod, Settings, TvStandard};
 
 use crate::exit::Outcome;
-use crate::inputs::{self, Input};
+use crate::inputs::{self, Found, Input};
+use crate::mode::ModeParser;
 use crate::preview::render_png;
 
 #[derive(Debug, Args)]
@@ -22,17 +23,20 @@ use crate::preview::render_png;
 Each picture becomes OUT/NAME.yai (NAME keeps the picture's extension, and
 pictures found in a folder keep their path below it), plus OUT/NAME.png with
 --png. Folders are searched recursively for .jpg .jpeg .png .gif .webp .bmp.
-A picture that fails is reported and the others are still converted; the
-exit code is then 1.
+A picture that fails (a missing file too) is reported and the others are
+still converted; the exit code is then 1.
+
+Modes are named (gr8, vbxe-hr...) or given as BASIC's GRAPHICS number
+(--gfx 9 is Graphics 9); wire:N names a mode by its number on the wire.
 
 Examples:
   yail convert --gfx gr9 photo.jpg                # ./photo.jpg.yai
   yail convert --gfx vbxe-legacy --png -o out ~/Pictures
-  yail convert --gfx gr8 --jobs 1 --timings a.jpg b.png > times.jsonl")]
+  yail convert --gfx 8 --jobs 1 --timings a.jpg b.png > times.jsonl")]
 pub struct ConvertArgs {
-    /// Graphics mode: a name (gr8 gr9 gr10 gr11 gr15 vbxe vbxe-legacy
-    /// vbxe-hr random) or a wire number (2 4 6 8 10 16 17 18 42).
-    #[arg(long, default_value = "gr8")]
+    /// Graphics mode: a name, a BASIC GRAPHICS number (8 9 10 11 15) or
+    /// wire:N for a number as sent on the wire.
+    #[arg(long, value_name = "MODE", default_value = "gr8", value_parser = ModeParser)]
     gfx: GfxMode,
     /// Folder for the .yai files (created if missing).
     #[arg(short, long, default_value = ".")]
@@ -45,7 +49,8 @@ pub struct ConvertArgs {
     #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=256))]
     jobs: Option<u32>,
     /// Print one JSON line per picture on stdout, in input order:
-    /// {"input":..., "ms":...} (decode and convert time) or {"input":..., "error":...}.
+    /// {"input":..., "ms":...} (decode and convert time) or {"input":...,
+    /// "error":...} (a picture that failed, or a path that cannot be read).
     #[arg(long)]
     timings: bool,
     /// Space dithering mixes in: linear or srgb.
@@ -63,8 +68,8 @@ pub struct ConvertArgs {
     /// VBXE palette method: wu (fast) or kmeans (better).
     #[arg(long, default_value = "wu")]
     palette: PaletteMethod,
-    /// Modes `--gfx random` picks from.
-    #[arg(long, value_delimiter = ',', default_value = "2,4")]
+    /// Modes `--gfx random` picks from, named as for --gfx.
+    #[arg(long, value_name = "MODE,...", value_delimiter = ',', default_value = "gr8,gr9", value_parser = ModeParser)]
     random_modes: Vec<GfxMode>,
     /// Pictures and folders to convert.
     #[arg(required = true)]
@@ -111,9 +116,13 @@ fn output_path(out: &Path, input: &Input) -> PathBuf {
 fn convert_one(
     converter: &Converter,
     settings: &Settings,
-    input: &Input,
+    found: &Found,
     args: &ConvertArgs,
 ) -> anyhow::Result<Converted> {
+    let input = match found {
+        Ok(input) => input,
+        Err(problem) => anyhow::bail!("{}", problem.reason),
+    };
     let bytes = std::fs::read(&input.path).context("cannot read it")?;
     let started = Instant::now();
     let packet = converter.convert(&bytes, &settings.with_mode(settings.resolve_mode()))?;
@@ -161,23 +170,23 @@ impl Progress {
         Progress { bar }
     }
 
-    fn done(&self, input: &Input, result: &anyhow::Result<Converted>) {
+    fn done(&self, path: &Path, result: &anyhow::Result<Converted>) {
         match (result, &self.bar) {
             (Ok(_), Some(bar)) => {
-                bar.set_message(input.path.display().to_string());
+                bar.set_message(path.display().to_string());
                 bar.inc(1);
             }
             (Ok(done), None) => match &done.preview {
                 Some(png) => eprintln!(
                     "{} -> {}, {}",
-                    input.path.display(),
+                    path.display(),
                     done.packet.display(),
                     png.display()
                 ),
-                None => eprintln!("{} -> {}", input.path.display(), done.packet.display()),
+                None => eprintln!("{} -> {}", path.display(), done.packet.display()),
             },
             (Err(e), bar) => {
-                let line = format!("yail: {}: {e:#}", input.path.display());
+                let line = format!("yail: {}: {e:#}", path.display());
                 match bar {
                     Some(bar) => {
                         bar.println(line);
@@ -198,10 +207,7 @@ impl Progress {
 
 pub fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let (inputs, problems) = inputs::collect(&args.inputs);
-    for (path, problem) in &problems {
-        eprintln!("yail: {}: {problem}", path.display());
-    }
+    let inputs = inputs::collect(&args.inputs);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let converter = Converter::new();
@@ -209,7 +215,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
     let progress = Progress::new(inputs.len());
     let next = AtomicUsize::new(0);
     let (sender, results) = mpsc::channel();
-    let mut failed = problems.len();
+    let mut failed = 0;
 
     std::thread::scope(|scope| {
         for _ in 0..args.jobs().min(inputs.len()) {
@@ -235,7 +241,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
         let mut waiting = BTreeMap::new();
         let mut printed = 0;
         for (index, result) in results {
-            progress.done(&inputs[index], &result);
+            progress.done(path_of(&inputs[index]), &result);
             if result.is_err() {
                 failed += 1;
             }
@@ -250,7 +256,7 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
     });
     progress.finish();
 
-    let total = inputs.len() + problems.len();
+    let total = inputs.len();
     if total == 0 {
         eprintln!(
             "yail: no pictures found (folders are searched for .{})",
@@ -271,8 +277,16 @@ pub fn run(args: &ConvertArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::from_ok(failed == 0 && total > 0))
 }
 
-fn print_timing(input: &Input, result: &anyhow::Result<Converted>) {
-    let shown = input.path.display().to_string();
+/// The path a found entry stands for.
+fn path_of(found: &Found) -> &Path {
+    match found {
+        Ok(input) => &input.path,
+        Err(problem) => &problem.path,
+    }
+}
+
+fn print_timing(found: &Found, result: &anyhow::Result<Converted>) {
+    let shown = path_of(found).display().to_string();
     let line = match result {
         Ok(done) => {
             serde_json::json!({"input": shown, "ms": done.elapsed.as_secs_f64() * 1000.0})

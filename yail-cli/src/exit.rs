@@ -36,6 +36,18 @@ impl Outcome {
 #[error("protocol violation: {0}")]
 pub struct ProtocolViolation(pub String);
 
+/// A command line that parses but asks for something impossible. `main`
+/// reports it the way clap reports its own errors: with the usage, and
+/// exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    /// What kind of mistake, as clap classifies its own.
+    pub kind: clap::error::ErrorKind,
+    /// What to tell the user.
+    pub message: String,
+}
+
 /// The exit code for an error that stopped a subcommand.
 pub fn code_of(error: &anyhow::Error) -> u8 {
     let protocol = error.chain().any(|cause| {

@@ -2,6 +2,7 @@
 //! client does: the `gfx` write, the request, `next` between pictures and
 //! `quit` at the end. Each packet is saved with its PNG preview.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -10,9 +11,10 @@ use yail_core::{Packet, TvStandard};
 use yail_proto::client::Client;
 
 use crate::exit::{Outcome, ProtocolViolation};
+use crate::hint;
 use crate::preview::render_png;
 use crate::request::wire_request;
-use crate::server::{ServerArgs, check_request, printable};
+use crate::server::{ServerArgs, check_request, printable, refusal};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -22,11 +24,15 @@ and the files written, or N, `error` and the server's message. An error
 packet ends the run (exit code 1); a server breaking the protocol, e.g. by
 declaring a packet over --max-packet, ends it with exit code 4.
 
+Modes are named (gr8, vbxe-hr...) or given as BASIC's GRAPHICS number
+(--gfx 9 is Graphics 9); wire:N sends the number N exactly as on the wire.
+--server without a port means the YAIL port, 5556.
+
 Examples:
   yail fetch files
-  yail fetch --server 192.168.1.20:5556 --gfx vbxe-legacy --count 5 --out pics files
-  yail fetch --dialect current --gfx gr15 search cats
-  yail fetch --gfx 4 http://example.com/photo.jpg")]
+  yail fetch --server 192.168.1.20 --gfx vbxe-legacy --count 5 --out pics files
+  yail fetch --dialect current --gfx 15 search cats
+  yail fetch --gfx 9 http://example.com/photo.jpg")]
 pub struct FetchArgs {
     #[command(flatten)]
     server: ServerArgs,
@@ -50,7 +56,7 @@ pub struct FetchArgs {
 }
 
 pub fn run(args: &FetchArgs) -> anyhow::Result<Outcome> {
-    check_request(&args.request);
+    check_request(&args.request)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -59,25 +65,59 @@ pub fn run(args: &FetchArgs) -> anyhow::Result<Outcome> {
     runtime.block_on(fetch(args))
 }
 
+/// A connection to the first of `addrs` that accepts one within `timeout`
+/// seconds, as an Atari's N: device would make it.
+async fn connect(addrs: &[SocketAddr], timeout: u64) -> anyhow::Result<(Client, SocketAddr)> {
+    let mut last = None;
+    for &addr in addrs {
+        let connecting = Client::connect(addr);
+        match tokio::time::timeout(std::time::Duration::from_secs(timeout), connecting).await {
+            Ok(Ok(client)) => return Ok((client, addr)),
+            Ok(Err(e)) => {
+                last = Some(anyhow::Error::new(e).context(format!("cannot connect to {addr}")))
+            }
+            Err(_) => last = Some(anyhow::anyhow!("no connection to {addr} within {timeout}s")),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no address to connect to")))
+}
+
 async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
-    let addr = args.server.resolve()?;
-    let connecting = Client::connect(addr);
-    let mut client = tokio::time::timeout(args.server.timeout(), connecting)
-        .await
-        .map_err(|_| anyhow::anyhow!("no connection to {addr} within {}s", args.server.timeout))?
-        .with_context(|| format!("cannot connect to {addr}"))?;
+    let addrs = args.server.resolve()?;
+    let (mut client, addr) = connect(&addrs, args.server.timeout).await?;
     args.server.configure(&mut client);
 
-    send(&mut client, &args.server.gfx_command(), args.verbose).await?;
+    let gfx = args.server.gfx_command();
     let request = wire_request(&args.request, args.server.dialect(), &args.server.model);
     let mut outcome = Outcome::Success;
     for n in 1..=args.count {
         let command = if n == 1 { request.as_str() } else { "next" };
-        send(&mut client, command.as_bytes(), args.verbose).await?;
-        let packet = client
-            .read_packet()
-            .await
-            .with_context(|| format!("picture {n} ({command:?})"))?;
+        // The `gfx` write comes first, before the request.
+        let writes: &[&[u8]] = if n == 1 {
+            &[&gfx, command.as_bytes()]
+        } else {
+            &[command.as_bytes()]
+        };
+        if let Err(e) = send(&mut client, writes, args.verbose).await {
+            match refusal(&mut client).await {
+                Some(message) => {
+                    println!("{n} error {}", printable(&message));
+                    return Ok(Outcome::SomeFailed);
+                }
+                None => return Err(e),
+            }
+        }
+        let packet = match client.read_packet().await {
+            Ok(packet) => packet,
+            Err(e) => {
+                let advice = hint::for_client_error(addr, &e).await;
+                let error = anyhow::Error::new(e).context(format!("picture {n} ({command:?})"));
+                return Err(match advice {
+                    Some(advice) => hint::with_hint(error, advice),
+                    None => error,
+                });
+            }
+        };
         if let Some(message) = packet.error_message() {
             // The Atari prints the message; a script needs the exit code.
             println!("{n} error {}", printable(message));
@@ -92,15 +132,18 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     Ok(outcome)
 }
 
-/// One write, as one `network_write` of the Atari.
-async fn send(client: &mut Client, bytes: &[u8], verbose: bool) -> anyhow::Result<()> {
-    if verbose {
-        eprintln!("> {:?}", String::from_utf8_lossy(bytes));
+/// Each of `writes` as one write, as one `network_write` of the Atari.
+async fn send(client: &mut Client, writes: &[&[u8]], verbose: bool) -> anyhow::Result<()> {
+    for bytes in writes {
+        if verbose {
+            eprintln!("> {:?}", String::from_utf8_lossy(bytes));
+        }
+        client
+            .send(bytes)
+            .await
+            .context("cannot write to the server")?;
     }
-    client
-        .send(bytes)
-        .await
-        .context("cannot write to the server")
+    Ok(())
 }
 
 /// Writes picture `n`'s packet and preview; a packet that cannot be shown

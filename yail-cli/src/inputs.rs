@@ -19,38 +19,58 @@ pub struct Input {
     pub name: PathBuf,
 }
 
+/// A path that could not be read: a named file that is missing, a folder
+/// that cannot be listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The path.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// One entry of a run: a picture to convert, or a path that failed before
+/// there was anything to convert. Both are reported in their turn.
+pub type Found = Result<Input, Problem>;
+
 /// Every input found under `roots`, in command-line order, each folder's
-/// entries sorted by name. Paths that cannot be read are returned as
-/// problems beside the inputs, so the rest of a batch still runs.
+/// entries sorted by name, with the paths that cannot be read in their
+/// place among them, so the rest of a batch still runs and every path
+/// named gets its report.
 ///
 /// Symbolic links to folders are not followed, so a link loop cannot make
 /// the walk endless.
-pub fn collect(roots: &[PathBuf]) -> (Vec<Input>, Vec<(PathBuf, String)>) {
-    let mut inputs = Vec::new();
-    let mut problems = Vec::new();
+pub fn collect(roots: &[PathBuf]) -> Vec<Found> {
+    let mut found = Vec::new();
     for root in roots {
         match std::fs::metadata(root) {
-            Ok(meta) if meta.is_dir() => walk(root, &mut inputs, &mut problems),
-            Ok(_) => inputs.push(Input {
+            Ok(meta) if meta.is_dir() => walk(root, &mut found),
+            Ok(_) => found.push(Ok(Input {
                 path: root.clone(),
                 name: root
                     .file_name()
                     .map(PathBuf::from)
                     .unwrap_or_else(|| PathBuf::from("picture")),
-            }),
-            Err(e) => problems.push((root.clone(), e.to_string())),
+            })),
+            Err(e) => found.push(Err(Problem {
+                path: root.clone(),
+                reason: format!("cannot read it: {e}"),
+            })),
         }
     }
-    (inputs, problems)
+    found
 }
 
-fn walk(root: &Path, inputs: &mut Vec<Input>, problems: &mut Vec<(PathBuf, String)>) {
+fn walk(root: &Path, found: &mut Vec<Found>) {
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         let entries = match std::fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) => {
-                problems.push((dir, e.to_string()));
+                found.push(Err(Problem {
+                    path: dir,
+                    reason: format!("cannot list it: {e}"),
+                }));
                 continue;
             }
         };
@@ -65,7 +85,7 @@ fn walk(root: &Path, inputs: &mut Vec<Input>, problems: &mut Vec<(PathBuf, Strin
                 folders.push(path);
             } else if has_picture_extension(&path) {
                 let name = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                inputs.push(Input { path, name });
+                found.push(Ok(Input { path, name }));
             }
         }
         // Popped last-first, so push in reverse to walk folders in order.
@@ -93,7 +113,8 @@ mod tests {
         }
         let single = root.join("notes.txt");
         let missing = root.join("missing");
-        let (inputs, problems) = collect(&[root.to_path_buf(), single.clone(), missing.clone()]);
+        let found = collect(&[root.to_path_buf(), missing.clone(), single.clone()]);
+        let inputs: Vec<&Input> = found.iter().filter_map(|f| f.as_ref().ok()).collect();
         let names: Vec<PathBuf> = inputs.iter().map(|i| i.name.clone()).collect();
         assert_eq!(
             names,
@@ -106,8 +127,11 @@ mod tests {
             ]
         );
         assert_eq!(inputs[3].path, single);
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].0, missing);
+        // The missing path keeps its place between the folder and the file.
+        let problem = found[3].as_ref().expect_err("the missing path");
+        assert_eq!(problem.path, missing);
+        assert!(problem.reason.starts_with("cannot read it"), "{problem:?}");
+        assert_eq!(found.len(), 5);
     }
 
     #[test]

@@ -2,20 +2,21 @@
 //! with its arguments and its `run`; this file only dispatches and turns
 //! outcomes into exit codes.
 
-mod alloc;
 mod convert;
 mod exit;
 mod fetch;
+mod hint;
 mod inputs;
 mod load;
+mod mode;
 mod preview;
 mod request;
 mod server;
 mod shell;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use exit::Outcome;
+use exit::{Outcome, UsageError};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -57,7 +58,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    alloc::keep_freed_memory();
+    yail_core::malloc::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert::run(&args),
@@ -71,19 +72,70 @@ fn main() -> std::process::ExitCode {
         Ok(Outcome::Success) => std::process::ExitCode::SUCCESS,
         Ok(Outcome::SomeFailed) => std::process::ExitCode::from(exit::SOME_FAILED),
         Err(error) => {
-            eprintln!("yail: {error:#}");
+            if let Some(usage) = error.downcast_ref::<UsageError>() {
+                Cli::command().error(usage.kind, &usage.message).exit();
+            }
+            eprint!("{}", error_report(&error));
             std::process::ExitCode::from(exit::code_of(&error))
         }
     }
 }
 
+/// The error line for `error`: its causes joined by `: `, a cause left
+/// out when the one before already ends with its text (an error that
+/// prints its source would otherwise say it twice), then a `hint:` line
+/// for each piece of advice attached.
+fn error_report(error: &anyhow::Error) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut hints = Vec::new();
+    for cause in error.chain() {
+        if let Some(hinted) = cause.downcast_ref::<hint::Hinted>() {
+            hints.push(hinted.advice.clone());
+            continue;
+        }
+        let text = cause.to_string();
+        if causes.last().is_some_and(|last| last.ends_with(&text)) {
+            continue;
+        }
+        causes.push(text);
+    }
+    let mut report = format!("yail: {}\n", causes.join(": "));
+    for advice in hints {
+        report.push_str(&format!("hint: {advice}\n"));
+    }
+    report
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_that_prints_its_source_says_it_once() {
+        use yail_proto::client::ClientError;
+        let error = anyhow::Error::new(ClientError::Decode(
+            yail_proto::DecodeError::UnknownVersion(*b"HTT"),
+        ))
+        .context("picture 1");
+        let report = error_report(&error);
+        assert_eq!(
+            report.matches("unknown packet version").count(),
+            1,
+            "{report}"
+        );
+        assert!(
+            report.starts_with("yail: picture 1: not a packet: "),
+            "{report}"
+        );
+
+        let hinted = hint::with_hint(error, "use port 5556".into());
+        let report = error_report(&hinted);
+        assert!(report.ends_with("\nhint: use port 5556\n"), "{report}");
+        assert_eq!(report.lines().count(), 2, "{report}");
     }
 }

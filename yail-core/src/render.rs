@@ -91,6 +91,44 @@ pub fn render(packet: &Packet, tv: TvStandard) -> Result<Picture> {
     Picture::new(width, height, PixelFormat::Rgb, rgb)
 }
 
+/// Renders an image packet as a person sees it on the monitor: the
+/// [`render`] grid with each row repeated where the mode's pixels are
+/// taller than wide, so the picture has the screen's proportions. VBXE
+/// hi-res puts 640 pixels across the width of 320, each twice as tall as
+/// wide, so it comes out 640x480; every other mode's grid already has the
+/// screen's proportions and comes out as [`render`] gives it.
+///
+/// For previews; [`render`]'s grid is the one to compare with the
+/// converter's input.
+pub fn render_at_aspect(packet: &Packet, tv: TvStandard) -> Result<Picture> {
+    let picture = render(packet, tv)?;
+    let mode = packet.mode();
+    let Some(screen) = Screen::of(mode) else {
+        return Ok(picture);
+    };
+    let (grid_width, grid_height) = screen.grid;
+    let (shape_width, shape_height) = screen.shape;
+    // Rows each grid row stands for: the grid's width per screen width,
+    // over its height per screen height (2 for VBXE hi-res, 1 elsewhere).
+    let rows_per_row = (grid_width * shape_height) / (shape_width * grid_height);
+    if rows_per_row <= 1 {
+        return Ok(picture);
+    }
+    let row_bytes = picture.width() as usize * 3;
+    let mut rgb = Vec::with_capacity(picture.data().len() * rows_per_row as usize);
+    for row in picture.data().chunks_exact(row_bytes) {
+        for _ in 0..rows_per_row {
+            rgb.extend_from_slice(row);
+        }
+    }
+    Picture::new(
+        picture.width(),
+        picture.height() * rows_per_row,
+        PixelFormat::Rgb,
+        rgb,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +155,39 @@ mod tests {
         let white = AtariPalette::of(TvStandard::Pal).rgb(0x0F);
         assert!((0..4).all(|x| picture.rgb_at(x, 0) == white));
         assert_eq!(picture.rgb_at(4, 0), [0, 0, 0]);
+    }
+
+    #[test]
+    fn vbxe_hi_res_is_shown_with_pixels_twice_as_tall_as_wide() {
+        // Two rows: the first all entry 1 (white), the second entry 0.
+        let mut payload = vec![0u8; 76_800];
+        payload[..320].fill(0x11);
+        let palette = vec![0, 0, 0, 255, 255, 255];
+        let packet = Packet::image(GfxMode::VbxeHiRes, palette, payload).unwrap();
+        let grid = render(&packet, TvStandard::Ntsc).unwrap();
+        assert_eq!((grid.width(), grid.height()), (640, 240));
+        let shown = render_at_aspect(&packet, TvStandard::Ntsc).unwrap();
+        assert_eq!((shown.width(), shown.height()), (640, 480));
+        let white = [vbxe_shown(255); 3];
+        assert_eq!(shown.rgb_at(639, 0), white);
+        assert_eq!(shown.rgb_at(639, 1), white, "the first row, twice");
+        assert_eq!(shown.rgb_at(0, 2), [0, 0, 0]);
+    }
+
+    #[test]
+    fn square_pixel_grids_are_shown_as_rendered() {
+        for mode in [GfxMode::Gr8, GfxMode::Gr9, GfxMode::Gr15, GfxMode::Vbxe] {
+            let geometry = mode.geometry().unwrap();
+            let palette = if mode.is_vbxe() {
+                vec![0, 0, 0]
+            } else {
+                Vec::new()
+            };
+            let packet = Packet::image(mode, palette, vec![0; geometry.payload_len()]).unwrap();
+            let grid = render(&packet, TvStandard::Ntsc).unwrap();
+            let shown = render_at_aspect(&packet, TvStandard::Ntsc).unwrap();
+            assert_eq!(shown, grid, "{mode}");
+        }
     }
 
     #[test]

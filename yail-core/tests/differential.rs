@@ -11,81 +11,18 @@
 //! both refusing. We may refuse alone only by a size or memory limit, or
 //! (JPEG) for a missing end-of-image marker, which is deliberate.
 //!
-//! The fuzz targets `diff_png` and `diff_jpeg` (fuzz/) apply the same
-//! rules to mutated files; docs/security.md has their figures.
+//! The reference decode, the comparison helpers and the PNG writer are
+//! `yail_core::test_support` (the `test-support` feature), which the fuzz
+//! targets `diff_png` and `diff_jpeg` (fuzz/) use to apply the same rules
+//! to mutated files; docs/security.md has their figures.
 
-use std::io::Cursor;
-
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use image::{DynamicImage, ImageFormat};
 use proptest::prelude::*;
-use yail_core::{
-    DecodeOptions, Error, Fit, Picture, PixelFormat, Target, decode, png_unfilter_variants,
+use yail_core::test_support::{
+    JPEG_LUMA_TOLERANCE, RawPng, depths, is_limit, luma_distance, pixels_of, recompressed_png,
+    reference_decode,
 };
-
-/// How far (grey levels) the luma-only JPEG decode may lie from the Rec. 601
-/// luma of the colour decode where that decode did not clip: the luma plane
-/// is the file's Y; the reference goes Y → RGB, each channel rounded → Y.
-const JPEG_LUMA_TOLERANCE: u8 = 2;
-
-type Pixels = (u32, u32, PixelFormat, Vec<u8>);
-
-fn pixels_of(picture: &Picture) -> Pixels {
-    (
-        picture.width(),
-        picture.height(),
-        picture.format(),
-        picture.data().to_vec(),
-    )
-}
-
-/// The `image` crate's decode with what `decode` promises on top: EXIF
-/// orientation applied, 8 bits per channel, transparency on black.
-fn reference(bytes: &[u8], format: ImageFormat, options: &DecodeOptions) -> Option<Pixels> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(options.max_width);
-    limits.max_image_height = Some(options.max_height);
-    limits.max_alloc = Some(options.max_alloc);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().ok()?;
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).ok()?;
-    image.apply_orientation(orientation);
-    let (width, height) = (image.width(), image.height());
-    let (format, data) = match &image {
-        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) => {
-            (PixelFormat::Grey, image.to_luma8().into_raw())
-        }
-        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
-            (PixelFormat::Grey, on_black(&image.to_luma_alpha8(), 1))
-        }
-        other if other.color().has_alpha() => (PixelFormat::Rgb, on_black(&image.to_rgba8(), 3)),
-        other => (PixelFormat::Rgb, other.to_rgb8().into_raw()),
-    };
-    Some((width, height, format, data))
-}
-
-/// Colour channels with a trailing alpha byte, composited on black.
-fn on_black(pixels: &[u8], colours: usize) -> Vec<u8> {
-    pixels
-        .chunks_exact(colours + 1)
-        .flat_map(|px| {
-            let alpha = u32::from(px[colours]);
-            px[..colours]
-                .iter()
-                .map(move |&v| ((u32::from(v) * alpha + 127) / 255) as u8)
-        })
-        .collect()
-}
-
-fn is_limit(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::TooLarge { .. } | Error::MemoryLimit { .. } | Error::NoPixels
-    )
-}
+use yail_core::{DecodeOptions, Error, Fit, PixelFormat, Target, decode, png_unfilter_variants};
 
 /// Fails unless `ours` and `expected` agree by the rules above (exact),
 /// and every unfiltering variant this processor has (portable, SSE2,
@@ -99,7 +36,7 @@ fn check_png(bytes: &[u8]) -> Result<(), TestCaseError> {
         }
     }
     let ours = decode(bytes, &options);
-    let expected = reference(bytes, ImageFormat::Png, &options);
+    let expected = reference_decode(bytes, ImageFormat::Png, &options);
     match (ours, expected) {
         (Ok(picture), Some(expected)) => {
             let got = pixels_of(&picture);
@@ -107,8 +44,8 @@ fn check_png(bytes: &[u8]) -> Result<(), TestCaseError> {
             prop_assert!(got.3 == expected.3, "different pixels");
         }
         (Ok(picture), None) => {
-            let repaired =
-                recompressed_png(bytes).and_then(|b| reference(&b, ImageFormat::Png, &options));
+            let repaired = recompressed_png(bytes)
+                .and_then(|b| reference_decode(&b, ImageFormat::Png, &options));
             prop_assert!(
                 repaired == Some(pixels_of(&picture)),
                 "decoded a file the image crate refuses"
@@ -118,208 +55,6 @@ fn check_png(bytes: &[u8]) -> Result<(), TestCaseError> {
         (Err(_), None) => {}
     }
     Ok(())
-}
-
-/// `bytes` with its image data re-compressed into one valid zlib stream of
-/// what libdeflate reads from it (checksum checked), or `None` if libdeflate
-/// cannot read it or the file is not of the kind the PNG fast path takes
-/// (8 bits, not interlaced, grey, grey + alpha, RGB or RGBA).
-///
-/// The one file our decode may show while the `png` crate refuses it: a
-/// zlib stream that uses a codeword its distance code leaves unused, which
-/// libdeflate reads as the code's one symbol and the `png` crate (like zlib)
-/// refuses as an invalid distance code. The Adler-32 then vouches that what
-/// libdeflate read is what was written; our pixels must be what the `png`
-/// crate decodes from the same rows in a valid stream (docs/security.md). The fuzz crate has the same function.
-fn recompressed_png(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut chunks = Vec::new();
-    let mut at = 8;
-    while at + 12 <= bytes.len() {
-        let len = u32::from_be_bytes(bytes[at..at + 4].try_into().ok()?) as usize;
-        let end = (at + 8).checked_add(len)?;
-        if end + 4 > bytes.len() {
-            break;
-        }
-        chunks.push((&bytes[at + 4..at + 8], &bytes[at + 8..end]));
-        at = end + 4;
-    }
-    let (kind, ihdr) = *chunks.first()?;
-    if kind != b"IHDR" || ihdr.len() != 13 || ihdr[8] != 8 || ihdr[12] != 0 {
-        return None;
-    }
-    let channels = match ihdr[9] {
-        0 => 1,
-        2 => 3,
-        4 => 2,
-        6 => 4,
-        _ => return None,
-    };
-    let word = |at: usize| {
-        u32::from_be_bytes([ihdr[at], ihdr[at + 1], ihdr[at + 2], ihdr[at + 3]]) as usize
-    };
-    let raw_len = (word(0) * channels + 1).checked_mul(word(4))?;
-    if raw_len > 64 << 20 {
-        return None;
-    }
-    let zlib: Vec<u8> = chunks
-        .iter()
-        .filter(|(kind, _)| *kind == b"IDAT")
-        .flat_map(|(_, data)| data.iter().copied())
-        .collect();
-    let mut raw = vec![0u8; raw_len];
-    let read = libdeflater::Decompressor::new().zlib_decompress(&zlib, &mut raw);
-    if read.ok() != Some(raw_len) {
-        return None;
-    }
-    let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::fastest());
-    let mut valid = vec![0; compressor.zlib_compress_bound(raw.len())];
-    let len = compressor.zlib_compress(&raw, &mut valid).ok()?;
-    valid.truncate(len);
-    let mut out = bytes[..8].to_vec();
-    let mut idat_written = false;
-    for (kind, data) in chunks {
-        let data = match kind {
-            b"IDAT" if idat_written => continue,
-            b"IDAT" => {
-                idat_written = true;
-                &valid[..]
-            }
-            _ => data,
-        };
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let start = out.len();
-        out.extend_from_slice(kind);
-        out.extend_from_slice(data);
-        let crc = crc32fast::hash(&out[start..]);
-        out.extend_from_slice(&crc.to_be_bytes());
-    }
-    Some(out)
-}
-
-/// A PNG written by hand: every colour type, depth, palette, transparency
-/// key, interlacing and filter byte (the encoders at hand write only some).
-#[derive(Debug, Clone)]
-struct RawPng {
-    width: u32,
-    height: u32,
-    /// 0 grey, 2 RGB, 3 palette, 4 grey + alpha, 6 RGBA.
-    colour: u8,
-    depth: u8,
-    interlaced: bool,
-    palette: Option<Vec<u8>>,
-    transparency: Option<Vec<u8>>,
-    idat_parts: usize,
-    /// The filter of every row, or `None`: each row's filter byte comes
-    /// from the data (runs of one filter reach the grouped SIMD rows).
-    filter: Option<u8>,
-    data: Vec<u8>,
-}
-
-/// The Adam7 passes as (x start, y start, x step, y step).
-const ADAM7: [(u32, u32, u32, u32); 7] = [
-    (0, 0, 8, 8),
-    (4, 0, 8, 8),
-    (0, 4, 4, 8),
-    (2, 0, 4, 4),
-    (0, 2, 2, 4),
-    (1, 0, 2, 2),
-    (0, 1, 1, 2),
-];
-
-impl RawPng {
-    fn bits_per_pixel(&self) -> u32 {
-        let samples = match self.colour {
-            2 => 3,
-            4 => 2,
-            6 => 4,
-            _ => 1,
-        };
-        samples * u32::from(self.depth)
-    }
-
-    fn passes(&self) -> Vec<(u32, u32)> {
-        if !self.interlaced {
-            return vec![(self.width, self.height)];
-        }
-        ADAM7
-            .iter()
-            .map(|&(x0, y0, dx, dy)| {
-                (
-                    self.width.saturating_sub(x0).div_ceil(dx),
-                    self.height.saturating_sub(y0).div_ceil(dy),
-                )
-            })
-            .filter(|&(w, h)| w > 0 && h > 0)
-            .collect()
-    }
-
-    /// Rows of a filter byte and sample bytes taken from `data`, cycling:
-    /// any bytes are valid filtered data.
-    fn filtered(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut bytes = self
-            .data
-            .iter()
-            .copied()
-            .chain(std::iter::once(0x5A))
-            .cycle();
-        for (w, h) in self.passes() {
-            let row = (u64::from(w) * u64::from(self.bits_per_pixel())).div_ceil(8) as usize;
-            for _ in 0..h {
-                let filter = bytes.next().unwrap_or(0) % 5;
-                out.push(self.filter.unwrap_or(filter));
-                out.extend(bytes.by_ref().take(row));
-            }
-        }
-        out
-    }
-
-    /// The file, and where each chunk starts in it.
-    fn file(&self) -> (Vec<u8>, Vec<usize>) {
-        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-        let mut starts = Vec::new();
-        let mut header = self.width.to_be_bytes().to_vec();
-        header.extend_from_slice(&self.height.to_be_bytes());
-        header.extend_from_slice(&[self.depth, self.colour, 0, 0, u8::from(self.interlaced)]);
-        chunk(&mut out, &mut starts, b"IHDR", &header);
-        if let Some(palette) = &self.palette {
-            chunk(&mut out, &mut starts, b"PLTE", palette);
-        }
-        if let Some(key) = &self.transparency {
-            chunk(&mut out, &mut starts, b"tRNS", key);
-        }
-        let filtered = self.filtered();
-        let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::fastest());
-        let mut zlib = vec![0; compressor.zlib_compress_bound(filtered.len())];
-        let len = compressor
-            .zlib_compress(&filtered, &mut zlib)
-            .expect("the bound is enough");
-        zlib.truncate(len);
-        let part = zlib.len().div_ceil(self.idat_parts.max(1)).max(1);
-        for piece in zlib.chunks(part) {
-            chunk(&mut out, &mut starts, b"IDAT", piece);
-        }
-        chunk(&mut out, &mut starts, b"IEND", &[]);
-        (out, starts)
-    }
-}
-
-fn chunk(out: &mut Vec<u8>, starts: &mut Vec<usize>, kind: &[u8; 4], data: &[u8]) {
-    starts.push(out.len());
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let start = out.len();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let crc = crc32fast::hash(&out[start..]);
-    out.extend_from_slice(&crc.to_be_bytes());
-}
-
-fn depths(colour: u8) -> Vec<u8> {
-    match colour {
-        0 => vec![1, 2, 4, 8, 16],
-        3 => vec![1, 2, 4, 8],
-        _ => vec![8, 16],
-    }
 }
 
 /// Any PNG; half of them of the kinds the fast path takes (8-bit, not
@@ -472,19 +207,13 @@ fn check_jpeg_luma(bytes: &[u8]) -> Result<(), TestCaseError> {
         ..DecodeOptions::default()
     };
     let ours = decode(bytes, &options);
-    let expected = reference(bytes, ImageFormat::Jpeg, &options);
+    let expected = reference_decode(bytes, ImageFormat::Jpeg, &options);
     match (ours, expected) {
         (Ok(picture), Some((width, height, format, data))) => {
             prop_assert_eq!((picture.width(), picture.height()), (width, height));
             match (picture.format(), format) {
                 (PixelFormat::Grey, PixelFormat::Rgb) => {
-                    let worst = data
-                        .chunks_exact(3)
-                        .zip(picture.data())
-                        .filter(|(px, _)| px.iter().all(|&c| c != 0 && c != 255))
-                        .map(|(px, &g)| luma601(px[0], px[1], px[2]).abs_diff(g))
-                        .max()
-                        .unwrap_or(0);
+                    let worst = luma_distance(&data, picture.data());
                     prop_assert!(worst <= JPEG_LUMA_TOLERANCE, "luma off by {}", worst);
                 }
                 _ => {
@@ -609,13 +338,13 @@ fn png_stream_using_an_unused_distance_codeword_shows_the_checksummed_rows() {
         std::fs::read(fuzz_file("diff_png_unused_distance_codeword.png")).expect("regression file");
     let options = DecodeOptions::default();
     assert!(
-        reference(&bytes, ImageFormat::Png, &options).is_none(),
+        reference_decode(&bytes, ImageFormat::Png, &options).is_none(),
         "the png crate refuses it"
     );
     let ours = decode(&bytes, &options).expect("libdeflate reads it");
     let repaired = recompressed_png(&bytes).expect("libdeflate reads it, checksum and all");
     assert_eq!(
-        reference(&repaired, ImageFormat::Png, &options),
+        reference_decode(&repaired, ImageFormat::Png, &options),
         Some(pixels_of(&ours))
     );
     check_png(&bytes).unwrap();
@@ -668,10 +397,4 @@ fn fuzz_file(name: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/fuzz")
         .join(name)
-}
-
-/// BT.601 luma in the fixed point the luma-only JPEG path is held to: the
-/// reference the colour decode's pixels are reduced with.
-fn luma601(r: u8, g: u8, b: u8) -> u8 {
-    ((19_595 * u32::from(r) + 38_470 * u32::from(g) + 7_471 * u32::from(b) + 32_768) >> 16) as u8
 }

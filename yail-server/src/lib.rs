@@ -6,7 +6,7 @@
 // (docs/architecture.md draws the layers).
 pub mod admin;
 mod admission;
-pub mod alloc;
+mod authority;
 mod config;
 mod connection;
 mod error;

@@ -101,7 +101,7 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
 fn main() -> anyhow::Result<()> {
     // Before the runtime starts its threads.
-    yail_server::alloc::keep_freed_memory();
+    yail_core::malloc::keep_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
@@ -155,6 +155,7 @@ async fn serve() -> anyhow::Result<()> {
     if let Some(admin_listener) = admin_listener {
         let options = yail_server::AdminOptions {
             token: args.admin_token.clone(),
+            hosts: args.admin_hosts.clone(),
         };
         let admin = yail_server::run_admin(
             admin_listener,

@@ -40,7 +40,7 @@ fn hot_reads(c: &mut Criterion) {
     for writers in [0usize, 1, 3] {
         let mut group = c.benchmark_group(format!("hot_reads/{writers}_busy_threads"));
         with_background(&state, writers, || {
-            group.bench_function("random_file", |b| b.iter(|| state.random_file()));
+            group.bench_function("random_file", |b| b.iter(|| state.random_file_except(None)));
             group.bench_function("connections", |b| b.iter(|| state.connections()));
             group.bench_function("record_packet", |b| {
                 b.iter(|| state.metrics().record_packet(4, 8807))

@@ -12,18 +12,20 @@ use std::time::{Duration, SystemTime};
 use crate::sync::lock;
 
 /// Pictures kept by [`RecentPictures`].
-pub const RECENT_PICTURES: usize = 24;
+pub(crate) const RECENT_PICTURES: usize = 24;
 /// Lines kept by [`LogTail`].
-pub const LOG_LINES: usize = 500;
+pub(crate) const LOG_LINES: usize = 500;
 /// Longest log message kept, in bytes; longer ones are cut.
-pub const MAX_LOG_MESSAGE: usize = 2048;
+pub(crate) const MAX_LOG_MESSAGE: usize = 2048;
 /// Longest source error kept, in bytes.
 const MAX_SOURCE_ERROR: usize = 300;
 /// Source names tracked; further names share the last entry's fate of
 /// being ignored, so a client cannot grow the map.
 const MAX_SOURCES: usize = 32;
 
-/// One picture packet a session sent.
+/// One picture packet a session sent, as [`RecentPictures`] and
+/// [`SessionInfo::last_picture`](crate::SessionInfo::last_picture) keep it
+/// (see [`RecentPictures`] for an example).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentPicture {
     /// Unique for the life of the state, starting at 1.
@@ -43,7 +45,29 @@ pub struct SentPicture {
     pub packet: Arc<[u8]>,
 }
 
-/// The last [`RECENT_PICTURES`] pictures sent, newest last.
+/// The last 24 pictures sent, newest last, reached through
+/// [`ServerState::recent_pictures`]; sessions add to it with
+/// [`ConnectionGuard::record_picture`].
+///
+/// [`ServerState::recent_pictures`]: crate::ServerState::recent_pictures
+/// [`ConnectionGuard::record_picture`]: crate::ConnectionGuard::record_picture
+///
+/// ```
+/// use std::time::Duration;
+/// use yail_state::ServerState;
+///
+/// let state = ServerState::new();
+/// let session = state.connect("192.0.2.7:50000".parse().unwrap());
+/// session.set_source("files", None);
+/// for mode in [8, 9, 10] {
+///     session.record_picture(&[0x01, 0x01, 0x00, mode], Duration::from_millis(5));
+/// }
+/// let held = state.recent_pictures().snapshot();
+/// let modes: Vec<u8> = held.iter().map(|p| p.mode).collect();
+/// assert_eq!(modes, [8, 9, 10]); // oldest first
+/// let newest = state.recent_pictures().get(held[2].seq).unwrap();
+/// assert_eq!((newest.source.as_str(), &newest.packet[..]), ("files", &[1, 1, 0, 10][..]));
+/// ```
 #[derive(Debug, Default)]
 pub struct RecentPictures {
     next_seq: AtomicU64,
@@ -91,7 +115,8 @@ impl RecentPictures {
     }
 }
 
-/// How one image source has fared.
+/// How one image source has fared (see [`SourceStatuses`] for an
+/// example).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SourceStatus {
     /// The source's name.
@@ -106,7 +131,25 @@ pub struct SourceStatus {
     pub last_error: Option<(SystemTime, String)>,
 }
 
-/// Per-source outcomes, by source name.
+/// Per-source outcomes, by source name, reached through
+/// [`ServerState::sources`]. Sessions record them through their
+/// [`ConnectionGuard`](crate::ConnectionGuard); at most 32 names are
+/// tracked, so clients cannot grow the map.
+///
+/// [`ServerState::sources`]: crate::ServerState::sources
+///
+/// ```
+/// use yail_state::ServerState;
+///
+/// let state = ServerState::new();
+/// state.sources().record_error("search", "the engine did not answer");
+/// let search = &state.sources().snapshot()[0];
+/// assert_eq!((search.name.as_str(), search.successes, search.failures), ("search", 0, 1));
+/// assert_eq!(
+///     search.last_error.as_ref().map(|(_, why)| why.as_str()),
+///     Some("the engine did not answer")
+/// );
+/// ```
 #[derive(Debug, Default)]
 pub struct SourceStatuses {
     by_name: Mutex<BTreeMap<String, SourceStatus>>,
@@ -126,14 +169,14 @@ impl SourceStatuses {
     }
 
     /// Records a picture delivered by `name`.
-    pub fn record_success(&self, name: &str) {
+    pub(crate) fn record_success(&self, name: &str) {
         self.with(name, |s| {
             s.successes += 1;
             s.last_success = Some(SystemTime::now());
         });
     }
 
-    /// Records a failed request to `name`.
+    /// Records a failed request to `name` (its message cut to 300 bytes).
     pub fn record_error(&self, name: &str, message: &str) {
         let message = truncated(message, MAX_SOURCE_ERROR);
         self.with(name, |s| {
@@ -148,7 +191,7 @@ impl SourceStatuses {
     }
 }
 
-/// One line of the server's log.
+/// One line of the server's log (see [`LogTail`] for an example).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
     /// Unique and increasing, starting at 1.
@@ -163,15 +206,30 @@ pub struct LogLine {
     pub message: String,
 }
 
-/// The last [`LOG_LINES`] log lines.
+/// The last 500 lines of the server's log, reached through
+/// [`ServerState::logs`]; a logging layer pushes them, a status page reads
+/// what is new since the last line it showed.
+///
+/// [`ServerState::logs`]: crate::ServerState::logs
+///
+/// ```
+/// use yail_state::ServerState;
+///
+/// let state = ServerState::new();
+/// let first = state.logs().push("INFO", "yail_server", "listening on 0.0.0.0:5556");
+/// state.logs().push("WARN", "yail_server::session", "request failed");
+/// let new: Vec<String> = state.logs().since(first).into_iter().map(|l| l.message).collect();
+/// assert_eq!(new, ["request failed"]);
+/// assert_eq!(state.logs().since(0).len(), 2);
+/// ```
 #[derive(Debug, Default)]
 pub struct LogTail {
     ring: Mutex<(u64, VecDeque<LogLine>)>,
 }
 
 impl LogTail {
-    /// Appends a line (its message cut to [`MAX_LOG_MESSAGE`] bytes) and
-    /// returns its sequence number.
+    /// Appends a line (its message cut to 2048 bytes) and returns its
+    /// sequence number.
     pub fn push(&self, level: &str, target: &str, message: &str) -> u64 {
         let message = truncated(message, MAX_LOG_MESSAGE);
         let mut ring = lock(&self.ring);

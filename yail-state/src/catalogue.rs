@@ -3,13 +3,29 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::sync::lock;
-
-/// An immutable set of files in insertion order.
+/// An immutable set of files in insertion order: what a scan of the
+/// picture folders builds, and what [`ServerState::replace_files`]
+/// publishes whole.
+///
+/// [`ServerState::replace_files`]: crate::ServerState::replace_files
+///
+/// ```
+/// use std::path::{Path, PathBuf};
+/// use yail_state::Catalogue;
+///
+/// let mut catalogue = Catalogue::new();
+/// assert!(catalogue.is_empty());
+/// assert!(catalogue.insert(PathBuf::from("/pictures/a.png")));
+/// assert!(!catalogue.insert(PathBuf::from("/pictures/a.png"))); // already there
+///
+/// let more: Catalogue = ["b.jpg", "c.gif"].map(PathBuf::from).into_iter().collect();
+/// assert_eq!(more.len(), 2);
+/// assert_eq!(more.iter().collect::<Vec<_>>(), [Path::new("b.jpg"), Path::new("c.gif")]);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     files: Vec<PathBuf>,
@@ -42,18 +58,13 @@ impl Catalogue {
         self.files.is_empty()
     }
 
-    /// Whether `path` is in the catalogue.
-    pub fn contains(&self, path: &Path) -> bool {
-        self.known.contains(path)
-    }
-
     /// The files in the order they were added.
     pub fn iter(&self) -> impl Iterator<Item = &Path> {
         self.files.iter().map(PathBuf::as_path)
     }
 
     /// A uniformly random file other than `previous` when another exists.
-    pub fn random(&self, previous: Option<&Path>) -> Option<&PathBuf> {
+    pub(crate) fn random(&self, previous: Option<&Path>) -> Option<&PathBuf> {
         let n = self.files.len();
         if n == 0 {
             return None;
@@ -79,12 +90,12 @@ impl FromIterator<PathBuf> for Catalogue {
     }
 }
 
-/// The shared slot. Readers `load` without locking; writers serialise on a
-/// mutex so two concurrent additions cannot lose one another.
+/// The shared slot. Readers `load` without locking; a rescan stores a
+/// whole new catalogue in one atomic swap, so a reader sees the old one or
+/// the new one, never a mixture.
 #[derive(Default)]
 pub(crate) struct CatalogueCell {
     current: ArcSwap<Catalogue>,
-    writers: Mutex<()>,
 }
 
 impl CatalogueCell {
@@ -92,22 +103,7 @@ impl CatalogueCell {
         self.current.load_full()
     }
 
-    pub(crate) fn add(&self, path: PathBuf) -> bool {
-        let _writer = lock(&self.writers);
-        let current = self.current.load();
-        if current.contains(&path) {
-            return false;
-        }
-        // Copy on write: adding one file at a time is a start-up activity;
-        // bulk loads should build a `Catalogue` and `replace`.
-        let mut next = Catalogue::clone(&current);
-        next.insert(path);
-        self.current.store(Arc::new(next));
-        true
-    }
-
     pub(crate) fn replace(&self, catalogue: Catalogue) {
-        let _writer = lock(&self.writers);
         self.current.store(Arc::new(catalogue));
     }
 }
@@ -141,5 +137,34 @@ mod tests {
             seen.insert(catalogue.random(Some(Path::new("0"))).cloned());
         }
         assert_eq!(seen.len(), 4, "all but the previous one: {seen:?}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+        /// A rescan while others pick files: every catalogue is `0..n` for
+        /// some n, so a reader must see a whole prefix set, never a
+        /// mixture of two.
+        #[test]
+        fn rescans_never_expose_a_partial_catalogue(sizes in proptest::collection::vec(1u8..40, 1..8)) {
+            let file = |n: u8| PathBuf::from(format!("/pictures/{n}.png"));
+            let cell = CatalogueCell::default();
+            cell.replace((0..sizes[0]).map(file).collect());
+            std::thread::scope(|scope| {
+                let (writer, sizes) = (&cell, &sizes);
+                scope.spawn(move || {
+                    for &n in sizes {
+                        writer.replace((0..n).map(file).collect());
+                    }
+                });
+                for _ in 0..200 {
+                    let snapshot = cell.load();
+                    let n = snapshot.len() as u8;
+                    let expected: Vec<PathBuf> = (0..n).map(file).collect();
+                    assert_eq!(snapshot.iter().map(PathBuf::from).collect::<Vec<_>>(), expected);
+                    assert!(snapshot.random(None).is_some());
+                }
+            });
+        }
     }
 }

@@ -12,9 +12,28 @@ use crate::sync::lock;
 /// Longest search term or prompt kept per session, in characters.
 const MAX_TERM_CHARS: usize = 200;
 
-/// A registered session. Dropping it deregisters the session and uncounts
-/// its connection, whether the session ended normally, panicked or was
-/// cancelled.
+/// A registered session, made by [`ServerState::connect`]. Dropping it
+/// deregisters the session and uncounts its connection, whether the
+/// session ended normally, panicked or was cancelled.
+///
+/// [`ServerState::connect`]: crate::ServerState::connect
+///
+/// ```
+/// use std::time::Duration;
+/// use yail_state::{Dialect, ServerState};
+///
+/// let state = ServerState::new();
+/// let session = state.connect("192.0.2.7:50000".parse().unwrap());
+/// session.set_mode(17); // only the legacy client sends 17
+/// session.set_source("search", Some("atari 800"));
+/// session.record_picture(&[0x01, 0x01, 0x00, 17], Duration::from_millis(40));
+///
+/// let info = session.info();
+/// assert_eq!((info.mode, info.dialect), (Some(17), Dialect::Legacy));
+/// assert_eq!((info.activity.as_str(), info.term.as_deref()), ("search", Some("atari 800")));
+/// assert_eq!(info.images_sent, 1);
+/// assert_eq!(state.recent_pictures().snapshot()[0].session, session.id());
+/// ```
 #[must_use = "the session is deregistered when the guard is dropped"]
 pub struct ConnectionGuard {
     shared: Arc<Shared>,
@@ -45,15 +64,6 @@ impl ConnectionGuard {
     /// The session's id.
     pub fn id(&self) -> u64 {
         self.id
-    }
-
-    /// Changes the session's record (mode, activity...). The closure runs
-    /// under the session's own lock: keep it short.
-    pub fn update(&self, change: impl FnOnce(&mut SessionInfo)) {
-        let mut record = lock(&self.record);
-        let id = record.id;
-        change(&mut record);
-        record.id = id; // the id is the registry key; it does not change
     }
 
     /// Records the mode the client chose; a value only one client sends
@@ -93,6 +103,17 @@ impl ConnectionGuard {
 
     /// Records a request of this session that failed with `message`,
     /// against its current source.
+    ///
+    /// ```
+    /// use yail_state::ServerState;
+    ///
+    /// let state = ServerState::new();
+    /// let session = state.connect("192.0.2.7:50000".parse().unwrap());
+    /// session.set_source("search", Some("cats"));
+    /// session.record_failure("the search engine did not answer");
+    /// let search = &state.sources().snapshot()[0];
+    /// assert_eq!((search.name.as_str(), search.failures), ("search", 1));
+    /// ```
     pub fn record_failure(&self, message: &str) {
         let source = lock(&self.record).activity.clone();
         self.shared.sources.record_error(&source, message);

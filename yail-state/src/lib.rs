@@ -14,13 +14,10 @@ mod shared;
 mod state;
 mod sync;
 
-pub use activity::{
-    LOG_LINES, LogLine, LogTail, MAX_LOG_MESSAGE, RECENT_PICTURES, RecentPictures, SentPicture,
-    SourceStatus, SourceStatuses,
-};
+pub use activity::{LogLine, LogTail, RecentPictures, SentPicture, SourceStatus, SourceStatuses};
 pub use catalogue::Catalogue;
 pub use guard::ConnectionGuard;
-pub use metrics::{ErrorKind, Histogram, HistogramSnapshot, Metrics, MetricsSnapshot};
+pub use metrics::{ErrorKind, HistogramSnapshot, Metrics, MetricsSnapshot};
 pub use runtime::RuntimeSettings;
 pub use sessions::{Dialect, SessionInfo};
 pub use state::ServerState;

@@ -6,6 +6,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Why a request failed, for the error counters.
+///
+/// ```
+/// use yail_state::ErrorKind;
+///
+/// let names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.name()).collect();
+/// assert_eq!(names, ["bad_request", "source", "convert", "timeout", "busy", "io"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -51,7 +58,28 @@ impl ErrorKind {
     }
 }
 
-/// The server's counters.
+/// The server's counters, reached through [`ServerState::metrics`].
+///
+/// [`ServerState::metrics`]: crate::ServerState::metrics
+///
+/// ```
+/// use std::time::Duration;
+/// use yail_state::{ErrorKind, ServerState};
+///
+/// let state = ServerState::new();
+/// let metrics = state.metrics();
+/// metrics.record_packet(2, 8807);
+/// metrics.record_packet(2, 8807);
+/// metrics.record_error(ErrorKind::Timeout);
+/// metrics.record_conversion(Duration::from_millis(4));
+/// metrics.record_cache_lookup(true);
+///
+/// let m = metrics.snapshot();
+/// assert_eq!((m.packets_by_mode[2], m.bytes_sent), (2, 17_614));
+/// assert_eq!(m.errors_of(ErrorKind::Timeout), 1);
+/// assert_eq!(m.conversions.count, 1);
+/// assert_eq!(m.cache_hit_rate(), Some(1.0));
+/// ```
 #[derive(Debug)]
 pub struct Metrics {
     connections_total: AtomicU64,
@@ -81,7 +109,7 @@ impl Default for Metrics {
     }
 }
 
-/// A copy of the counters at one moment.
+/// A copy of the counters at one moment (see [`Metrics`] for an example).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricsSnapshot {
     /// Connections accepted since start.
@@ -167,7 +195,7 @@ impl Metrics {
     }
 
     /// Records how long a request took until its packet was ready.
-    pub fn record_request(&self, took: Duration) {
+    pub(crate) fn record_request(&self, took: Duration) {
         self.requests.record(took);
     }
 
@@ -179,11 +207,6 @@ impl Metrics {
             &self.cache_misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The conversion latency histogram.
-    pub fn conversions(&self) -> &Histogram {
-        &self.conversions
     }
 
     /// A copy of every counter.
@@ -217,7 +240,7 @@ const BUCKETS: usize = 160;
 /// A latency histogram with logarithmic buckets (four per power of two, so
 /// a bucket's bounds are within 25 % of each other), in microseconds.
 #[derive(Debug)]
-pub struct Histogram {
+pub(crate) struct Histogram {
     buckets: [AtomicU64; BUCKETS],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -256,7 +279,7 @@ fn bucket_top(bucket: usize) -> u64 {
 
 impl Histogram {
     /// Records one value.
-    pub fn record(&self, took: Duration) {
+    pub(crate) fn record(&self, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         self.buckets[bucket_of(micros)].fetch_add(1, Ordering::Relaxed);
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
@@ -264,7 +287,7 @@ impl Histogram {
     }
 
     /// A copy of the histogram.
-    pub fn snapshot(&self) -> HistogramSnapshot {
+    pub(crate) fn snapshot(&self) -> HistogramSnapshot {
         HistogramSnapshot {
             buckets: self
                 .buckets
@@ -277,7 +300,26 @@ impl Histogram {
     }
 }
 
-/// A copy of a [`Histogram`].
+/// A copy of a latency histogram: logarithmic buckets, four per power of
+/// two, in microseconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use yail_state::ServerState;
+///
+/// let state = ServerState::new();
+/// for ms in 1..=100 {
+///     state.metrics().record_conversion(Duration::from_millis(ms));
+/// }
+/// let conversions = state.metrics().snapshot().conversions;
+/// assert_eq!(conversions.count, 100);
+/// assert_eq!(conversions.mean(), Duration::from_micros(50_500));
+/// // Quantiles are bucket tops: at most 25 % above the true value.
+/// let p99 = conversions.quantile(0.99);
+/// assert!(p99 >= Duration::from_millis(99) && p99 <= Duration::from_micros(123_750));
+/// // Prometheus `le` buckets: (top in µs, values at or below it).
+/// assert_eq!(conversions.cumulative().last().map(|&(_, n)| n), Some(100));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistogramSnapshot {
     buckets: Vec<u64>,
@@ -364,5 +406,16 @@ mod tests {
                 .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
         );
         assert!(Histogram::default().snapshot().cumulative().is_empty());
+    }
+
+    #[test]
+    fn extra_connection_closes_stop_at_zero() {
+        let metrics = Metrics::default();
+        assert_eq!(metrics.close_connection(), 0);
+        assert_eq!(metrics.open_connection(), 1);
+        assert_eq!(metrics.close_connection(), 0);
+        assert_eq!(metrics.close_connection(), 0);
+        assert_eq!(metrics.open_connections(), 0);
+        assert_eq!(metrics.snapshot().connections_total, 1);
     }
 }

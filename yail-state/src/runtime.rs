@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::sync::lock;
 
-/// The runtime-changeable, non-secret settings.
+/// The runtime-changeable, non-secret settings (see
+/// [`ServerState::set_runtime_settings`] for an example).
+///
+/// [`ServerState::set_runtime_settings`]: crate::ServerState::set_runtime_settings
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RuntimeSettings {
     /// The image model `gen` uses when the client names none (or names a

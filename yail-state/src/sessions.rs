@@ -13,7 +13,21 @@ use std::time::SystemTime;
 use crate::activity::SentPicture;
 use crate::sync::lock;
 
-/// Which YAIL client a session seems to be, judged from what it sent.
+/// Which YAIL client a session seems to be, judged from the graphics
+/// modes it asked for ([`ConnectionGuard::set_mode`]).
+///
+/// [`ConnectionGuard::set_mode`]: crate::ConnectionGuard::set_mode
+///
+/// ```
+/// use yail_state::{Dialect, ServerState};
+///
+/// let state = ServerState::new();
+/// let session = state.connect("192.0.2.7:50000".parse().unwrap());
+/// session.set_mode(8); // both clients send 8
+/// assert_eq!(session.info().dialect, Dialect::Unknown);
+/// session.set_mode(10); // only the current client sends 10
+/// assert_eq!(session.info().dialect.name(), "current (v2)");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Dialect {
     /// Nothing telling yet.
@@ -29,7 +43,7 @@ impl Dialect {
     /// The dialect a `gfx` value gives away, if it is one only one client
     /// sends: 6, 10 and 16 (current), 17 and 18 (legacy). The others (2, 4,
     /// 8, 42) both clients send.
-    pub fn from_mode_value(value: u8) -> Dialect {
+    pub(crate) fn from_mode_value(value: u8) -> Dialect {
         match value {
             6 | 10 | 16 => Dialect::Current,
             17 | 18 => Dialect::Legacy,
@@ -47,7 +61,22 @@ impl Dialect {
     }
 }
 
-/// What the admin page shows about one session.
+/// What the admin page shows about one session: a copy taken by
+/// [`ServerState::sessions`] or [`ConnectionGuard::info`].
+///
+/// [`ServerState::sessions`]: crate::ServerState::sessions
+/// [`ConnectionGuard::info`]: crate::ConnectionGuard::info
+///
+/// ```
+/// use yail_state::{Dialect, ServerState};
+///
+/// let state = ServerState::new();
+/// let _session = state.connect("192.0.2.7:50000".parse().unwrap());
+/// let info = &state.sessions()[0];
+/// assert_eq!(info.peer.to_string(), "192.0.2.7:50000");
+/// assert_eq!((info.activity.as_str(), info.mode, info.dialect), ("idle", None, Dialect::Unknown));
+/// assert!(info.last_picture.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     /// Unique for the life of the state, starting at 1.

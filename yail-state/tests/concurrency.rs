@@ -7,16 +7,20 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use yail_state::{Dialect, ErrorKind, RuntimeSettings, ServerState};
+use yail_state::{ConnectionGuard, Dialect, ErrorKind, RuntimeSettings, ServerState};
 
 /// One thing a thread does to the shared state.
 #[derive(Debug, Clone)]
 enum Op {
-    AddFile(u8),
-    RandomFile,
-    Increment,
-    Decrement,
-    /// Take a guard, update it `images` times, drop it.
+    /// Replace the catalogue with files `0..n` (a rescan).
+    Rescan(u8),
+    /// Pick a file other than the one this thread picked last.
+    PickFile,
+    /// Connect and keep the guard.
+    Open,
+    /// Drop the oldest guard this thread keeps, if any.
+    Close,
+    /// Take a guard, record `images` pictures, drop it.
     Session {
         images: u8,
     },
@@ -28,12 +32,16 @@ enum Op {
     Conversion(u16),
 }
 
+/// Every catalogue has at least this many files, so a pick can always
+/// avoid the previous one.
+const MIN_FILES: u8 = 2;
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0u8..32).prop_map(Op::AddFile),
-        Just(Op::RandomFile),
-        Just(Op::Increment),
-        Just(Op::Decrement),
+        (MIN_FILES..32).prop_map(Op::Rescan),
+        Just(Op::PickFile),
+        Just(Op::Open),
+        Just(Op::Close),
         (0u8..4).prop_map(|images| Op::Session { images }),
         (any::<u8>(), any::<u16>()).prop_map(|(mode, bytes)| Op::Packet { mode, bytes }),
         (0..ErrorKind::ALL.len()).prop_map(Op::Error),
@@ -45,30 +53,38 @@ fn file(n: u8) -> PathBuf {
     PathBuf::from(format!("/pictures/{n}.png"))
 }
 
-/// What one thread observed, for checks that need it.
+/// What a thread still holds when it ends.
 #[derive(Default)]
-struct Seen {
-    /// Connection counts returned by increments: never zero.
-    increments_returned: Vec<usize>,
+struct Kept {
+    guards: Vec<ConnectionGuard>,
 }
 
-fn run(state: &ServerState, ops: &[Op], seen: &mut Seen) {
+fn run(state: &ServerState, ops: &[Op]) -> Kept {
+    let mut kept = Kept::default();
+    let mut last_file: Option<PathBuf> = None;
     for op in ops {
         match op {
-            Op::AddFile(n) => {
-                state.add_file(file(*n));
+            Op::Rescan(n) => state.replace_files((0..*n).map(file).collect()),
+            Op::PickFile => {
+                let path = state
+                    .random_file_except(last_file.as_deref())
+                    .expect("the catalogue is never empty");
+                assert!(
+                    (0..32).map(file).any(|f| f == path),
+                    "a file that was never added: {path:?}"
+                );
+                assert_ne!(Some(&path), last_file.as_ref(), "the same file twice");
+                last_file = Some(path);
             }
-            Op::RandomFile => {
-                if let Some(path) = state.random_file() {
-                    assert!(
-                        path.starts_with("/pictures"),
-                        "a file that was never added: {path:?}"
-                    );
+            Op::Open => {
+                kept.guards
+                    .push(state.connect("127.0.0.1:1".parse().unwrap()));
+                assert!(state.connections() >= kept.guards.len());
+            }
+            Op::Close => {
+                if !kept.guards.is_empty() {
+                    drop(kept.guards.remove(0));
                 }
-            }
-            Op::Increment => seen.increments_returned.push(state.increment_connections()),
-            Op::Decrement => {
-                state.decrement_connections();
             }
             Op::Session { images } => {
                 let guard = state.connect("127.0.0.1:1".parse().unwrap());
@@ -86,6 +102,7 @@ fn run(state: &ServerState, ops: &[Op], seen: &mut Seen) {
                 .record_conversion(Duration::from_micros(u64::from(*us))),
         }
     }
+    kept
 }
 
 fn threads() -> impl Strategy<Value = Vec<Vec<Op>>> {
@@ -98,17 +115,16 @@ proptest! {
     #[test]
     fn concurrent_operations_match_the_sequential_model(plan in threads()) {
         let state = ServerState::new();
+        state.replace_files((0..MIN_FILES).map(file).collect());
         let barrier = Barrier::new(plan.len());
-        let seen: Vec<Seen> = std::thread::scope(|scope| {
+        let kept: Vec<Kept> = std::thread::scope(|scope| {
             let handles: Vec<_> = plan
                 .iter()
                 .map(|ops| {
                     let (state, barrier) = (state.clone(), &barrier);
                     scope.spawn(move || {
-                        let mut seen = Seen::default();
                         barrier.wait(); // start together to maximise overlap
-                        run(&state, ops, &mut seen);
-                        seen
+                        run(&state, ops)
                     })
                 })
                 .collect();
@@ -118,28 +134,30 @@ proptest! {
         let all: Vec<&Op> = plan.iter().flatten().collect();
         let count = |f: &dyn Fn(&Op) -> bool| all.iter().filter(|op| f(op)).count();
 
-        // Files: every distinct added file is present exactly once.
-        let added: BTreeSet<PathBuf> = all.iter().filter_map(|op| match op { Op::AddFile(n) => Some(file(*n)), _ => None }).collect();
-        let listed: Vec<PathBuf> = state.files().iter().map(PathBuf::from).collect();
-        let distinct: BTreeSet<PathBuf> = listed.iter().cloned().collect();
-        prop_assert_eq!(listed.len(), distinct.len(), "a file listed twice");
-        prop_assert_eq!(&distinct, &added);
-        prop_assert_eq!(state.file_count(), added.len());
+        // Files: the catalogue is the whole of one rescan (or the first).
+        let sizes: BTreeSet<usize> = all
+            .iter()
+            .filter_map(|op| match op { Op::Rescan(n) => Some(usize::from(*n)), _ => None })
+            .chain([usize::from(MIN_FILES)])
+            .collect();
+        prop_assert!(sizes.contains(&state.file_count()), "{} files", state.file_count());
 
-        // Connections: never below zero, so the final count is at least
-        // increments minus decrements and at most increments; sessions
-        // always give theirs back.
-        let inc = count(&|op| matches!(op, Op::Increment));
-        let dec = count(&|op| matches!(op, Op::Decrement));
-        let now = state.connections();
-        prop_assert!(now <= inc && now >= inc.saturating_sub(dec), "{} connections after +{} -{}", now, inc, dec);
-        prop_assert!(seen.iter().flat_map(|s| &s.increments_returned).all(|&n| n >= 1));
+        // Connections: exactly the guards still kept are registered and
+        // counted; sessions that ended gave theirs back.
+        let guards: Vec<ConnectionGuard> = kept.into_iter().flat_map(|k| k.guards).collect();
+        let kept_ids: BTreeSet<u64> = guards.iter().map(ConnectionGuard::id).collect();
+        let registered: BTreeSet<u64> = state.sessions().iter().map(|s| s.id).collect();
+        prop_assert_eq!(state.connections(), guards.len());
+        prop_assert_eq!(&registered, &kept_ids);
+        prop_assert_eq!(kept_ids.len(), guards.len(), "two sessions with one id");
+        drop(guards);
+        prop_assert_eq!(state.connections(), 0);
         prop_assert!(state.sessions().is_empty(), "guards left sessions behind");
 
         // Metrics: totals equal what the threads recorded.
         let m = state.metrics().snapshot();
-        let sessions = count(&|op| matches!(op, Op::Session { .. }));
-        prop_assert_eq!(m.connections_total as usize, inc + sessions);
+        let opened = count(&|op| matches!(op, Op::Open | Op::Session { .. }));
+        prop_assert_eq!(m.connections_total as usize, opened);
         let mut packets = BTreeMap::<u8, u64>::new();
         let mut bytes = 0u64;
         for op in &all {
@@ -159,49 +177,16 @@ proptest! {
         let conversions: Vec<u64> = all.iter().filter_map(|op| match op { Op::Conversion(us) => Some(u64::from(*us)), _ => None }).collect();
         prop_assert_eq!(m.conversions.count as usize, conversions.len());
         prop_assert_eq!(m.conversions.sum_micros, conversions.iter().sum::<u64>());
-    }
-
-    #[test]
-    fn rescans_never_expose_a_partial_catalogue(sizes in proptest::collection::vec(1u8..40, 1..8)) {
-        // Catalogues are always `0..n` for some n: a reader must see a
-        // whole prefix set, never a mixture of two.
-        let state = ServerState::new();
-        state.replace_files((0..sizes[0]).map(file).collect());
-        std::thread::scope(|scope| {
-            let writer = state.clone();
-            let sizes = &sizes;
-            scope.spawn(move || {
-                for &n in sizes {
-                    writer.replace_files((0..n).map(file).collect());
-                }
-            });
-            for _ in 0..200 {
-                let snapshot = state.files();
-                let n = snapshot.len() as u8;
-                let expected: Vec<PathBuf> = (0..n).map(file).collect();
-                assert_eq!(snapshot.iter().map(PathBuf::from).collect::<Vec<_>>(), expected);
-                assert!(state.random_file().is_some());
-            }
-        });
+        let images: u64 = all.iter().map(|op| match op { Op::Session { images } => u64::from(*images), _ => 0 }).sum();
+        prop_assert_eq!(m.requests.count, images);
     }
 }
-
 #[test]
 fn state_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync + Clone + 'static>() {}
     assert_send_sync::<ServerState>();
     fn assert_send<T: Send>() {}
     assert_send::<yail_state::ConnectionGuard>();
-}
-
-#[test]
-fn extra_decrements_stop_at_zero() {
-    let state = ServerState::new();
-    assert_eq!(state.decrement_connections(), 0);
-    assert_eq!(state.increment_connections(), 1);
-    assert_eq!(state.decrement_connections(), 0);
-    assert_eq!(state.decrement_connections(), 0);
-    assert_eq!(state.connections(), 0);
 }
 
 #[test]
@@ -216,56 +201,6 @@ fn a_panicking_session_still_deregisters() {
     assert!(result.is_err());
     assert_eq!(state.connections(), 0);
     assert!(state.sessions().is_empty());
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
-
-    /// Sessions on several threads recording pictures and log lines at
-    /// once: the rings keep exactly the newest entries, each once, in
-    /// order, and every session's count and last picture are its own.
-    #[test]
-    fn pictures_and_log_lines_from_many_threads_are_all_accounted_for(
-        per_thread in proptest::collection::vec(0usize..40, 1..5)
-    ) {
-        let state = ServerState::new();
-        let barrier = Barrier::new(per_thread.len());
-        let counts: Vec<(u64, u64, Option<u64>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = per_thread.iter().enumerate().map(|(t, &n)| {
-                let (state, barrier) = (&state, &barrier);
-                scope.spawn(move || {
-                    let guard = state.connect(format!("127.0.0.{}:1", t + 1).parse().unwrap());
-                    guard.set_source("files", None);
-                    barrier.wait();
-                    for i in 0..n {
-                        guard.record_picture(&[1, 1, 0, t as u8, i as u8], Duration::from_micros(i as u64));
-                        state.logs().push("INFO", "test", &format!("{t}/{i}"));
-                    }
-                    let info = guard.info();
-                    let last = info.last_picture.as_ref().map(|p| u64::from(p.packet[4]));
-                    prop_assert!(info.last_picture.iter().all(|p| p.session == guard.id() && p.mode == t as u8));
-                    Ok((guard.id(), info.images_sent, last))
-                })
-            }).collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect::<Result<_, TestCaseError>>()
-        })?;
-        let total: usize = per_thread.iter().sum();
-        for ((_, sent, last), &n) in counts.iter().zip(&per_thread) {
-            prop_assert_eq!(*sent, n as u64);
-            prop_assert_eq!(*last, n.checked_sub(1).map(|l| l as u64));
-        }
-        let recent = state.recent_pictures().snapshot();
-        prop_assert_eq!(recent.len(), total.min(yail_state::RECENT_PICTURES));
-        let seqs: Vec<u64> = recent.iter().map(|p| p.seq).collect();
-        let expected: Vec<u64> = ((total - recent.len()) as u64 + 1..=total as u64).collect();
-        prop_assert_eq!(seqs, expected);
-        let lines = state.logs().since(0);
-        prop_assert_eq!(lines.len(), total.min(yail_state::LOG_LINES));
-        prop_assert!(lines.windows(2).all(|w| w[0].seq + 1 == w[1].seq));
-        let files = state.sources().snapshot();
-        prop_assert_eq!(files.iter().map(|s| s.successes).sum::<u64>(), total as u64);
-        prop_assert_eq!(state.metrics().snapshot().requests.count, total as u64);
-    }
 }
 
 #[test]

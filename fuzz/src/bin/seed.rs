@@ -209,8 +209,10 @@ fn main() {
                             _ => vec![0, 7, 0, 9, 0, 11],
                         }),
                         idat_parts: if interlaced { 3 } else { 1 },
+                        filter: None,
+                        data: noise.clone(),
                     };
-                    let file = png.file(&png.filtered_data(&noise));
+                    let (file, _) = png.file();
                     let mut seed = vec![0];
                     seed.extend_from_slice(&file);
                     let name = format!(

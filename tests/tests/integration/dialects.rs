@@ -93,7 +93,7 @@ async fn unterminated_bare_words_are_answered_after_a_pause() {
     assert!(
         packet
             .error_message()
-            .is_some_and(|m| m.contains("private")),
+            .is_some_and(|m| m.contains("not a public address")),
         "{packet:?}"
     );
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use yail_server::Config;
-use yail_server::fetch::{FetchConfig, FetchError, Fetcher};
+use yail_server::fetch::{FetchConfig, FetchError, Fetcher, UNUSABLE_HOST};
 use yail_tests::fake_http::{FakeHttp, Reply};
 use yail_tests::{TestServer, photos_dir, test_config};
 
@@ -145,7 +145,7 @@ async fn showurl_of_loopback_is_refused_by_default() {
     ] {
         let packet = atari.request(&format!("showurl {url}")).await.unwrap();
         let message = packet.error_message().expect("an error packet");
-        assert!(message.contains("private"), "{url}: {message}");
+        assert!(message.contains(UNUSABLE_HOST), "{url}: {message}");
     }
     let packet = atari.request("showurl file:///etc/passwd").await.unwrap();
     assert!(

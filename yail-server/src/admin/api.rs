@@ -158,8 +158,8 @@ pub(super) async fn recent(State(shared): State<Arc<AdminShared>>) -> Json<Value
 pub(super) async fn preview_png(packet: Arc<[u8]>, tv: TvStandard) -> Result<Response, AdminError> {
     let png = tokio::task::spawn_blocking(move || {
         let packet = Packet::decode(&packet).map_err(|e| AdminError::Internal(e.to_string()))?;
-        let picture =
-            yail_core::render(&packet, tv).map_err(|e| AdminError::Internal(e.to_string()))?;
+        let picture = yail_core::render_at_aspect(&packet, tv)
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
         Ok::<_, AdminError>(picture.to_png())
     })
     .await

@@ -16,12 +16,41 @@ pub enum AdminError {
          or bind it to 127.0.0.1 with --admin-bind 127.0.0.1 (or turn it off with --no-admin)"
     )]
     PublicWithoutToken(SocketAddr),
+    /// A non-loopback address with a token anyone could guess.
+    #[error(
+        "refusing to serve the admin page on {addr} with a weak token: beyond loopback, \
+         --admin-token (or YAIL_ADMIN_TOKEN) must be at least {min_chars} characters and not \
+         only spaces (`openssl rand -hex 16` makes a good one), or bind the page to 127.0.0.1 \
+         with --admin-bind 127.0.0.1"
+    )]
+    WeakToken {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The shortest token accepted there.
+        min_chars: usize,
+    },
     /// The listener's address could not be read.
     #[error("admin listener: {0}")]
     Listener(#[from] std::io::Error),
     /// A request without the token.
     #[error("this needs the admin token (Authorization: Bearer <token>, or log in at /login)")]
     Unauthorized,
+    /// A request sent to a host name the admin page does not answer to: a
+    /// page that rebound its own name to this server's address.
+    #[error(
+        "this admin page does not answer to the name {0:?}: open it by its address or \
+         localhost, or start the server with --admin-host NAME"
+    )]
+    UnknownHost(String),
+    /// A request that changes something, sent by another site's page.
+    #[error("refused: changes are only taken from the admin page itself ({0})")]
+    CrossSite(String),
+    /// Too many wrong tokens from the client's network lately.
+    #[error("too many wrong tokens from your address: try again in {wait_secs} s")]
+    TooManyFailures {
+        /// Seconds until the token is checked again.
+        wait_secs: u64,
+    },
     /// Something the client asked for does not exist (any more).
     #[error("not found: {0}")]
     NotFound(String),
@@ -37,11 +66,19 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let status = match self {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AdminError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
+            AdminError::CrossSite(_) => StatusCode::FORBIDDEN,
+            AdminError::TooManyFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::PublicWithoutToken(_)
+            | AdminError::WeakToken { .. }
             | AdminError::Listener(_)
             | AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let retry_after = match &self {
+            AdminError::TooManyFailures { wait_secs } => Some(*wait_secs),
+            _ => None,
         };
         let body = serde_json::json!({ "error": self.to_string() });
         let mut response = (status, axum::Json(body)).into_response();
@@ -49,6 +86,12 @@ impl IntoResponse for AdminError {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"yail-admin\""),
+            );
+        }
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
             );
         }
         response

@@ -8,8 +8,10 @@
 mod api;
 mod auth;
 mod error;
+mod logins;
 mod logs;
 mod metrics;
+mod origin;
 mod page;
 mod shared;
 mod tries;
@@ -25,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
+pub use crate::authority::AdminHost;
 use crate::services::Services;
 pub use error::AdminError;
 pub use logs::LogTailLayer;
@@ -41,23 +44,39 @@ pub struct AdminOptions {
     /// login form's cookie); `None`: open to whoever can reach the port,
     /// which is only allowed on a loopback address.
     pub token: Option<String>,
+    /// Host names the page answers to besides its address, loopback and
+    /// `localhost` (`--admin-host`): any other `Host` is refused, which
+    /// stops DNS rebinding.
+    pub hosts: Vec<AdminHost>,
 }
 
 impl std::fmt::Debug for AdminOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AdminOptions")
             .field("token", &self.token.as_ref().map(|_| "set (hidden)"))
+            .field("hosts", &self.hosts)
             .finish()
     }
 }
 
-/// Refuses a non-loopback `addr` when `token` is `None` (or empty).
+/// Shortest token accepted when the page is bound beyond loopback.
+pub const MIN_PUBLIC_TOKEN_CHARS: usize = 16;
+
+/// Refuses a non-loopback `addr` when `token` is `None` (or empty), or
+/// shorter than [`MIN_PUBLIC_TOKEN_CHARS`] characters, or only whitespace.
 pub fn check_bind(addr: SocketAddr, token: Option<&str>) -> Result<(), AdminError> {
-    let has_token = token.is_some_and(|t| !t.is_empty());
-    if has_token || is_loopback(addr.ip()) {
-        Ok(())
-    } else {
-        Err(AdminError::PublicWithoutToken(addr))
+    if is_loopback(addr.ip()) {
+        return Ok(());
+    }
+    match token.filter(|t| !t.is_empty()) {
+        None => Err(AdminError::PublicWithoutToken(addr)),
+        Some(t) if t.trim().is_empty() || t.chars().count() < MIN_PUBLIC_TOKEN_CHARS => {
+            Err(AdminError::WeakToken {
+                addr,
+                min_chars: MIN_PUBLIC_TOKEN_CHARS,
+            })
+        }
+        Some(_) => Ok(()),
     }
 }
 
@@ -74,9 +93,10 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// the same `services` as the YAIL server.
 ///
 /// Refuses (before serving anything) when the listener is not on a
-/// loopback address and `options` has no token. The services' settings
-/// are shown on the settings page (secrets masked); their picture paths
-/// seed the runtime-changeable settings unless those already name some.
+/// loopback address and `options` has no token, or a weak one
+/// ([`check_bind`]). The services' settings are shown on the settings page
+/// (secrets masked); their picture paths seed the runtime-changeable
+/// settings unless those already name some.
 pub async fn run_admin(
     listener: TcpListener,
     services: Services,
@@ -99,9 +119,16 @@ pub async fn run_admin(
         started: Instant::now(),
         started_at: SystemTime::now(),
         tries: Tries::default(),
+        hosts: origin::HostRules::new(addr.ip(), &options.hosts),
+        refusals: origin::RefusalLog::default(),
+        sessions: logins::LoginSessions::default(),
+        logins: logins::FailedLogins::default(),
     });
     tracing::info!("admin page on http://{addr}/");
-    axum::serve(listener, router(shared))
+    // The peer's address names a client that sent a wrong token, and
+    // counts its network's wrong tokens.
+    let service = router(shared).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())
@@ -137,5 +164,11 @@ fn router(shared: Arc<AdminShared>) -> Router {
         // Outside the token check: service managers and the login form.
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/login", get(auth::login_form).post(auth::login))
+        // Outermost, for every route: a request sent to a foreign name, or
+        // a change posted by another site's page, goes no further.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            auth::check_origin,
+        ))
         .with_state(shared)
 }

@@ -2,6 +2,8 @@
 
 use std::time::{Instant, SystemTime};
 
+use super::logins::{FailedLogins, LoginSessions};
+use super::origin::{HostRules, RefusalLog};
 use super::tries::Tries;
 use crate::services::Services;
 
@@ -13,4 +15,12 @@ pub(crate) struct AdminShared {
     pub(crate) started: Instant,
     pub(crate) started_at: SystemTime,
     pub(crate) tries: Tries,
+    /// The names the admin server answers to.
+    pub(crate) hosts: HostRules,
+    /// Requests refused for their host or origin, for the log.
+    pub(crate) refusals: RefusalLog,
+    /// Browsers logged in with the token.
+    pub(crate) sessions: LoginSessions,
+    /// Wrong tokens by network, and how long each must wait.
+    pub(crate) logins: FailedLogins,
 }

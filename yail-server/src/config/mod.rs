@@ -13,6 +13,7 @@ use yail_core::{BlendSpace, TvStandard};
 use yail_proto::GfxMode;
 
 use crate::fetch::FetchConfig;
+use args::Args;
 pub use search_engine::SearchEngine;
 
 /// The server's settings.
@@ -254,6 +255,61 @@ impl std::fmt::Debug for Config {
             .field("camera", &self.camera.as_deref().map(url_origin))
             .field("camera_interval", &self.camera_interval)
             .finish()
+    }
+}
+
+// The conversion from flags lives here, beside the settings it builds, so
+// that `args` needs nothing from this module.
+impl Args {
+    /// The server's settings these flags describe; what no flag sets keeps
+    /// its default.
+    pub fn config(&self) -> Config {
+        let defaults = Config::default();
+        Config {
+            paths: self.paths.clone(),
+            rescan_interval: (self.rescan_secs > 0).then(|| Duration::from_secs(self.rescan_secs)),
+            extensions: self
+                .extensions
+                .iter()
+                .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                .collect(),
+            random_modes: self.random_modes.clone(),
+            cache_bytes: self.cache_mb.saturating_mul(1 << 20),
+            max_connections: self.max_connections,
+            max_per_ip: self.max_per_ip,
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            command_timeout: Duration::from_secs(self.command_timeout),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            max_command_len: self.max_command_len,
+            workers: self.workers.unwrap_or(defaults.workers),
+            decode_memory: self.decode_memory_mb.saturating_mul(1 << 20),
+            prefetch: !self.no_prefetch,
+            blend: self.dither_space,
+            tv: self.tv,
+            openai_api_key: self.openai_api_key.clone().filter(|k| !k.is_empty()),
+            gemini_api_key: self.gemini_api_key.clone().filter(|k| !k.is_empty()),
+
+            allow_private_urls: self.allow_private_urls,
+            allowed_url_nets: self.allow_url_nets.clone(),
+            max_download_bytes: self.max_download_mb.saturating_mul(1_000_000),
+            fetch_timeout: Duration::from_secs(self.fetch_timeout),
+            search_engine: self.search_engine,
+            search_url: self.search_url.clone(),
+            searxng_url: self.searxng_url.clone(),
+            search_cache_ttl: Duration::from_secs(self.search_cache_minutes.saturating_mul(60)),
+            openai_base_url: self.openai_base_url.clone(),
+            gemini_base_url: self.gemini_base_url.clone(),
+            gen_model: self.gen_model.clone(),
+            allowed_models: self.allowed_models.clone(),
+            gen_size: self.gen_size.clone(),
+            gen_quality: self.gen_quality.clone(),
+            gen_timeout: Duration::from_secs(self.gen_timeout),
+            gen_concurrency: self.gen_concurrency,
+            gen_per_minute: self.gen_per_minute,
+            camera: self.camera.clone().filter(|c| !c.is_empty()),
+            camera_interval: Duration::from_millis(self.camera_interval_ms),
+            ..defaults
+        }
     }
 }
 

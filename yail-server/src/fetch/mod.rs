@@ -83,6 +83,12 @@ impl Default for FetchConfig {
 
 /// Why a fetch failed. Messages name the host at most, never the whole
 /// URL, whose query may carry something private.
+///
+/// The message (`Display`) is what an Atari is sent. A name that does not
+/// resolve and one that resolves only to addresses the policy refuses get
+/// the same message, [`UNUSABLE_HOST`], or a client could map the
+/// server's network by asking for names; the variant, and
+/// [`FetchError::detail`] for the log, keep which it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
     /// The URL could not be parsed.
@@ -91,11 +97,11 @@ pub enum FetchError {
     /// A scheme other than http or https.
     #[error("only http and https URLs are fetched, not {0}")]
     Scheme(String),
-    /// The host is (or resolves to) an address the policy refuses.
-    #[error("{0} is a private or local address; refused")]
+    /// The host is (or resolves only to) an address the policy refuses.
+    #[error("cannot use {0}: {UNUSABLE_HOST}")]
     Refused(String),
     /// The name did not resolve.
-    #[error("cannot find the server {0} (its name does not resolve)")]
+    #[error("cannot use {0}: {UNUSABLE_HOST}")]
     Resolve(String),
     /// More redirects than allowed.
     #[error("too many redirects (more than {0})")]
@@ -141,7 +147,25 @@ pub enum FetchError {
     },
 }
 
+/// Why a host cannot be used, as a client is told: the same words whether
+/// its name is unknown or it is not a public address.
+pub const UNUSABLE_HOST: &str = "no such name, or not a public address";
+
 impl FetchError {
+    /// The message with what a client is not told: for a host that cannot
+    /// be used, whether its name did not resolve or its address is not
+    /// public. For the server's log.
+    pub fn detail(&self) -> String {
+        match self {
+            FetchError::Refused(host) => format!(
+                "{host} is, or resolves only to, an address the policy refuses \
+                 (private, local or reserved; --allow-url-net lets a network through)"
+            ),
+            FetchError::Resolve(host) => format!("the name {host} does not resolve"),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether trying the same URL again later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -320,7 +344,8 @@ impl Fetcher {
             &parsed,
             &Policy::new(self.config.allow_private, &self.config.allowed_nets),
         )
-        .map_err(|violation| FetchError::from(&violation))?;
+        .map_err(|violation| FetchError::from(&violation))
+        .inspect_err(log_unusable_host)?;
         let host = parsed.host_str().unwrap_or_default().to_string();
         let response = self
             .client
@@ -328,7 +353,8 @@ impl Fetcher {
             .headers(headers)
             .send()
             .await
-            .map_err(|e| classify(&e, &host))?;
+            .map_err(|e| classify(&e, &host))
+            .inspect_err(log_unusable_host)?;
         let status = response.status();
         if !status.is_success() {
             return Err(FetchError::Status {
@@ -344,6 +370,14 @@ impl Fetcher {
             });
         }
         Ok(response)
+    }
+}
+
+/// Logs which of the two a host that cannot be used was, since the client
+/// is not told (the request's own failure line shows the client's text).
+fn log_unusable_host(error: &FetchError) {
+    if matches!(error, FetchError::Refused(_) | FetchError::Resolve(_)) {
+        tracing::info!(detail = %error.detail(), "fetch refused");
     }
 }
 
@@ -546,7 +580,7 @@ mod tests {
             matches!(&error, FetchError::Resolve(host) if host == "pictures.example.com"),
             "{error:?}"
         );
-        assert!(error.to_string().contains("cannot find"), "{error}");
+        assert!(error.detail().contains("does not resolve"), "{error:?}");
         assert_eq!(*asked.lock().unwrap(), ["pictures.example.com"]);
     }
 
@@ -576,6 +610,35 @@ mod tests {
             // A connection attempt would have given Connect or Timeout.
             assert!(matches!(error, FetchError::Refused(_)), "{url}: {error:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn unknown_and_private_names_give_a_client_the_same_text() {
+        // The same name, unknown to one resolver and private to the other:
+        // the client's text must not tell the two apart; the log's must.
+        let url = "http://nas.example.com/photo.jpg";
+        let (unknown, _) = table_fetcher(Vec::new(), Vec::new());
+        let lan: IpAddr = "192.168.1.10".parse().expect("an address");
+        let (private, _) = table_fetcher(vec![("nas.example.com", lan)], Vec::new());
+        let not_found = unknown.get(url).await.expect_err("no such name");
+        let refused = private.get(url).await.expect_err("private");
+        assert!(matches!(not_found, FetchError::Resolve(_)), "{not_found:?}");
+        assert!(matches!(refused, FetchError::Refused(_)), "{refused:?}");
+        assert_eq!(not_found.to_string(), refused.to_string());
+        assert_eq!(
+            refused.to_string(),
+            format!("cannot use nas.example.com: {UNUSABLE_HOST}")
+        );
+        assert_ne!(not_found.detail(), refused.detail());
+        // A literal private address reads the same way.
+        let literal = unknown
+            .get("http://192.168.1.10/photo.jpg")
+            .await
+            .expect_err("private");
+        assert_eq!(
+            literal.to_string(),
+            format!("cannot use 192.168.1.10: {UNUSABLE_HOST}")
+        );
     }
 
     #[test]

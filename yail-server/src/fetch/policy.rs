@@ -134,9 +134,11 @@ pub(super) fn check_url(url: &Url, policy: &Policy) -> Result<(), Violation> {
 
 /// Whether `ip` is a globally reachable unicast address: not loopback,
 /// private, shared (CGNAT), link-local, unique-local, unspecified,
-/// multicast, broadcast, documentation, benchmarking or reserved, and not
-/// an IPv6 form that embeds such an IPv4 address (mapped, compatible,
-/// NAT64, 6to4).
+/// multicast, broadcast, documentation, benchmarking or reserved. An IPv6
+/// form that carries an IPv4 address the network may deliver to (mapped,
+/// translated, well-known NAT64, 6to4) is judged as that IPv4 address;
+/// forms whose IPv4 address cannot be read from the address alone, or that
+/// are obsolete (IPv4-compatible, Teredo, local-use NAT64), are refused.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -164,33 +166,47 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let segments = ip.segments();
-    if let Some(v4) = ip.to_ipv4_mapped() {
+    if let Some(v4) = embedded_v4(ip) {
         return is_public_v4(v4);
     }
-    // NAT64 (64:ff9b::/96) embeds an IPv4 address in the last 32 bits.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        return is_public_v4(last_v4(&segments));
-    }
-    // 6to4 (2002::/16) embeds one in bits 16..48.
-    if segments[0] == 0x2002 {
-        let [_, hi, lo, ..] = segments;
-        return is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
-    }
+    let segments = ip.segments();
     let first = segments[0];
-    let refused = segments[..6] == [0; 6] // ::, ::1 and IPv4-compatible
+    let refused = segments[..6] == [0; 6] // ::, ::1 and IPv4-compatible (deprecated)
+        || segments[..3] == [0x64, 0xff9b, 1] // local-use NAT64 64:ff9b:1::/48, see below
         || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
         || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
         || (first & 0xffc0) == 0xfec0 // site-local (deprecated) fec0::/10
         || (first & 0xff00) == 0xff00 // multicast
-        || (first == 0x2001 && segments[1] == 0x0db8) // documentation
-        || (first == 0x2001 && segments[1] == 0) // Teredo
+        || (first == 0x2001 && segments[1] == 0x0db8) // documentation 2001:db8::/32
+        || (first == 0x3fff && segments[1] & 0xf000 == 0) // documentation 3fff::/20
+        || (first == 0x2001 && segments[1] == 0) // Teredo 2001::/32
+        || (first == 0x2001 && segments[1] == 2 && segments[2] == 0) // benchmarking 2001:2::/48
+        || (first == 0x2001 && (segments[1] & 0xfff0) == 0x0010) // ORCHID 2001:10::/28
+        || (first == 0x2001 && (segments[1] & 0xfff0) == 0x0020) // ORCHIDv2 2001:20::/28
+        || first == 0x5f00 // SRv6 segment identifiers 5f00::/16
         || segments[..4] == [0x0100, 0, 0, 0]; // discard-only 100::/64
+    // Local-use NAT64 (RFC 8215): the site picks the prefix length (/48,
+    // /56, /64 or /96, RFC 6052), and with it where the IPv4 address sits,
+    // so the address alone does not say which IPv4 host a translator would
+    // reach: a name could answer one whose last 32 bits look public while a
+    // /64 translator reads 10.0.0.1 in the middle. The registry of special
+    // addresses lists it as not globally reachable; refused like the rest.
     !refused
 }
 
-fn last_v4(segments: &[u16; 8]) -> Ipv4Addr {
-    Ipv4Addr::from((u32::from(segments[6]) << 16) | u32::from(segments[7]))
+/// The IPv4 address an IPv6 address carries where it is delivered to that
+/// IPv4 host: IPv4-mapped `::ffff:0:0/96`, IPv4-translated `::ffff:0:0:0/96`
+/// (RFC 2765), the well-known NAT64 prefix `64:ff9b::/96` (RFC 6052), and
+/// 6to4 `2002::/16` (RFC 3056, the address in bits 16..48).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let segments = ip.segments();
+    let last = || Ipv4Addr::from((u32::from(segments[6]) << 16) | u32::from(segments[7]));
+    match segments {
+        [0, 0, 0, 0, 0, 0xffff, ..] | [0, 0, 0, 0, 0xffff, 0, ..] => Some(last()),
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => Some(last()),
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo))),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -264,34 +280,208 @@ mod tests {
             "fec0::1",
             "ff02::1",
             "2001:db8::1",
+            "3fff::1",
+            "3fff:fff:ffff::1",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:2f:ffff::1",
+            "5f00::1",
+            "100::1",
+            // Mapped, translated, NAT64 and 6to4 forms of private addresses.
             "::ffff:127.0.0.1",
             "::ffff:10.1.2.3",
             "::ffff:192.168.1.1",
             "::ffff:0.0.0.0",
-            "::127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:169.254.169.254",
             "64:ff9b::7f00:1",
             "64:ff9b::a9fe:a9fe",
             "2002:c0a8:0101::1",
             "2002:7f00:1::1",
+            // Refused whatever they carry.
+            "::127.0.0.1",
+            "::8.8.8.8",
             "2001::1",
-            "100::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1::808:808",
+            "64:ff9b:1:7f00:0:100::",
+            "64:ff9b:1:ffff:ffff:ffff:ffff:ffff",
         ] {
             assert!(!public(ip), "{ip} must be refused");
         }
     }
 
     #[test]
-    fn public_ipv6_addresses_pass() {
+    fn public_ipv6_addresses_pass_including_range_neighbours() {
         for ip in [
             "2606:4700:4700::1111",
             "2a00:1450:4001::1",
             "::ffff:8.8.8.8",
+            "::ffff:0:8.8.8.8",
             "64:ff9b::808:808",
             "2002:0808:0808::1",
             "fbff::1",
             "fe7f::1",
+            "3fff:1000::1",
+            "3ffe:ffff::1",
+            "2001:1::1",
+            "2001:3::1",
+            "2001:4:112::1",
+            "2001:30::1",
+            "2001:db9::1",
+            "64:ff9b:2::1",
+            "5f01::1",
         ] {
             assert!(public(ip), "{ip} must pass");
+        }
+    }
+
+    mod embeddings {
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        /// Special IPv4 networks as (first address, prefix length): where
+        /// the answer changes, so the strategy aims at and around them.
+        const SPECIAL: [(u32, u32); 14] = [
+            (0x0000_0000, 8),
+            (0x0a00_0000, 8),
+            (0x6440_0000, 10),
+            (0x7f00_0000, 8),
+            (0xa9fe_0000, 16),
+            (0xac10_0000, 12),
+            (0xc000_0000, 24),
+            (0xc000_0200, 24),
+            (0xc058_6300, 24),
+            (0xc0a8_0000, 16),
+            (0xc612_0000, 15),
+            (0xc633_6400, 24),
+            (0xcb00_7100, 24),
+            (0xe000_0000, 3),
+        ];
+
+        /// Any IPv4 address, half the time one inside or just outside a
+        /// special network.
+        fn ipv4() -> impl Strategy<Value = Ipv4Addr> {
+            let near = (0..SPECIAL.len(), any::<u32>(), -2i64..=2).prop_map(|(i, r, edge)| {
+                let (base, prefix) = SPECIAL[i];
+                let size = 1u64 << (32 - prefix);
+                let offset = match edge {
+                    -2 => -1,                        // just below
+                    2 => size as i64,                // just above
+                    -1 => 0,                         // first
+                    1 => size as i64 - 1,            // last
+                    _ => i64::from(r) % size as i64, // inside
+                };
+                Ipv4Addr::from((i64::from(base) + offset).rem_euclid(1 << 32) as u32)
+            });
+            prop_oneof![any::<u32>().prop_map(Ipv4Addr::from), near]
+        }
+
+        fn halves(v4: Ipv4Addr) -> (u16, u16) {
+            let n = u32::from(v4);
+            ((n >> 16) as u16, n as u16)
+        }
+
+        /// Where an IPv4 address sits in a local-use NAT64 address for each
+        /// prefix length RFC 6052 allows within 64:ff9b:1::/48 (bits 64..72
+        /// stay zero), the other bits taken from `fill`.
+        fn local_nat64(v4: Ipv4Addr, prefix: u32, fill: u128) -> Ipv6Addr {
+            let v4 = u128::from(u32::from(v4));
+            let base = 0x0064_ff9b_0001_u128 << 80;
+            let (placed, ours) = match prefix {
+                48 => (
+                    (v4 >> 16) << 64 | (v4 & 0xffff) << 40,
+                    0xffff_u128 << 64 | 0xffff << 40,
+                ),
+                56 => (
+                    (v4 >> 24) << 64 | (v4 & 0xff_ffff) << 32,
+                    0xff << 64 | 0xff_ffff << 32,
+                ),
+                64 => (v4 << 24, 0xffff_ffff_u128 << 24),
+                _ => (v4, 0xffff_ffff),
+            };
+            let u_octet = 0xff_u128 << 56;
+            let prefix_mask = !0u128 << (128 - 48);
+            let free = !(prefix_mask | u_octet | ours);
+            Ipv6Addr::from(base | placed | (fill & free))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            #[test]
+            fn each_embedding_is_public_exactly_when_its_ipv4_address_is(
+                v4 in ipv4(),
+                subnet in any::<u16>(),
+                interface in any::<u64>(),
+            ) {
+                let expected = is_public_v4(v4);
+                let (hi, lo) = halves(v4);
+                let [i0, i1, i2, i3] = [
+                    (interface >> 48) as u16,
+                    (interface >> 32) as u16,
+                    (interface >> 16) as u16,
+                    interface as u16,
+                ];
+                for embedded in [
+                    Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, hi, lo),
+                    Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, hi, lo),
+                    Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, hi, lo),
+                    Ipv6Addr::new(0x2002, hi, lo, subnet, i0, i1, i2, i3),
+                ] {
+                    prop_assert_eq!(
+                        is_public(IpAddr::V6(embedded)),
+                        expected,
+                        "{} in {}",
+                        v4,
+                        embedded
+                    );
+                }
+            }
+
+            #[test]
+            fn forms_that_hide_or_obsolete_their_ipv4_address_are_refused(
+                v4 in ipv4(),
+                server in ipv4(),
+                flags in any::<u16>(),
+                port in any::<u16>(),
+                fill in any::<u128>(),
+            ) {
+                let (hi, lo) = halves(v4);
+                let (server_hi, server_lo) = halves(server);
+                let mut refused = vec![
+                    // IPv4-compatible (deprecated by RFC 4291).
+                    Ipv6Addr::new(0, 0, 0, 0, 0, 0, hi, lo),
+                    // Teredo: server, flags, port and client, obfuscated.
+                    Ipv6Addr::new(0x2001, 0, server_hi, server_lo, flags, !port, !hi, !lo),
+                ];
+                for prefix in [48, 56, 64, 96] {
+                    refused.push(local_nat64(v4, prefix, fill));
+                }
+                for ip in refused {
+                    prop_assert!(!is_public(IpAddr::V6(ip)), "{} in {}", v4, ip);
+                }
+            }
+        }
+
+        #[test]
+        fn local_nat64_layouts_put_the_address_where_rfc_6052_says() {
+            let v4 = Ipv4Addr::new(192, 0, 2, 33);
+            // RFC 6052 section 2.4's examples, moved into 64:ff9b:1::/48 with
+            // the rest of each prefix zero.
+            let expected = [
+                (48, "64:ff9b:1:c000:2:2100::"),
+                (56, "64:ff9b:1:c0:0:221::"),
+                (64, "64:ff9b:1:0:c0:2:2100:0"),
+                (96, "64:ff9b:1::c000:221"),
+            ];
+            for (prefix, text) in expected {
+                let want: Ipv6Addr = text.parse().expect("an address");
+                assert_eq!(local_nat64(v4, prefix, 0), want, "/{prefix}");
+            }
         }
     }
 

@@ -1,11 +1,12 @@
 //! A YAIL server and its admin server on loopback ports, sharing one
 //! state, and a minimal HTTP/1.1 client for talking to the admin server.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio_util::sync::CancellationToken;
 use yail_proto::client::Client;
 use yail_server::{AdminOptions, Config, Services};
@@ -27,6 +28,14 @@ impl Drop for Servers {
 
 impl Servers {
     pub async fn start(token: Option<&str>) -> Servers {
+        Servers::start_with(AdminOptions {
+            token: token.map(String::from),
+            ..AdminOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(options: AdminOptions) -> Servers {
         let config = Config {
             prefetch: false,
             workers: 2,
@@ -48,9 +57,6 @@ impl Servers {
             services.clone(),
             stop.clone().cancelled_owned(),
         ));
-        let options = AdminOptions {
-            token: token.map(String::from),
-        };
         let admin_server = yail_server::run_admin(
             admin_listener,
             services,
@@ -113,12 +119,36 @@ pub async fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Response {
+    http_from(Ipv4Addr::LOCALHOST, addr, method, path, headers, body).await
+}
+
+/// [`http`] from the loopback address `source` (any of 127.0.0.0/8), so a
+/// test can play clients on different networks.
+pub async fn http_from(
+    source: Ipv4Addr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
     let exchange = async {
-        let mut stream = TcpStream::connect(addr).await.expect("connect to admin");
+        let socket = TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::new(IpAddr::V4(source), 0))
+            .expect("bind a loopback source address");
+        let mut stream = socket.connect(addr).await.expect("connect to admin");
         let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()
         );
+        // A browser names the host it was asked for; a test may name another.
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            request.push_str(&format!("Host: {addr}\r\n"));
+        }
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -165,4 +195,19 @@ fn parse(raw: &[u8]) -> Response {
         );
     }
     response
+}
+
+/// The log lines of this test process from the first call on (a global
+/// subscriber copying every event into a log tail of its own).
+pub fn captured_logs() -> &'static ServerState {
+    static CAPTURED: OnceLock<ServerState> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        use tracing_subscriber::prelude::*;
+        let state = ServerState::new();
+        let layer = yail_server::admin::LogTailLayer::new(state.clone());
+        tracing_subscriber::registry()
+            .with(layer.with_filter(tracing_subscriber::filter::LevelFilter::INFO))
+            .init();
+        state
+    })
 }

@@ -77,7 +77,7 @@ impl PipelineError {
 pub const BYTES_PER_PIXEL: u64 = 8;
 
 /// After a conversion that reserved at least this much, the freed memory
-/// is handed back to the system at once (see [`crate::alloc`]).
+/// is handed back to the system at once (see [`yail_core::malloc`]).
 const RELEASE_AFTER: u64 = 64 << 20;
 
 type Outcome = Result<Converted, PipelineError>;
@@ -238,7 +238,7 @@ impl Pipeline {
                 });
             inner.state.metrics().record_conversion(started.elapsed());
             if cost >= RELEASE_AFTER {
-                crate::alloc::release_freed_memory();
+                yail_core::malloc::release_freed_memory();
             }
             if let Ok(packet) = &packet {
                 lock(&inner.cache).insert(key, packet.clone());
