@@ -107,9 +107,8 @@ impl Services {
             .camera
             .clone()
             .map(|url| Camera::spawn(url, config.camera_interval, background.clone()));
-        // The model lists are read before anyone is served, so the log
-        // names a replaced model at start (bounded: a provider that does
-        // not answer leaves the configured names as they are).
+        // The model lists are read before anyone is served (for 5 s at
+        // most), so the log names a replaced model at start.
         let generator = Generator::new(&config, state.clone(), fetcher.clone());
         generator.start_discovery(background.clone()).await;
         Ok(Services {

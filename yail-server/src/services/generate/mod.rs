@@ -44,6 +44,10 @@ use quota::Quota;
 use scrub::Scrubber;
 pub(crate) use settings::{GenSettings, SettingError};
 
+/// Longest the start of the server waits for the first reading of the
+/// model lists.
+const FIRST_READING_WAIT: Duration = Duration::from_secs(5);
+
 /// A generated picture.
 pub(crate) struct Generated {
     /// The picture file's bytes (PNG, JPEG, WebP...).
@@ -115,15 +119,26 @@ impl Generator {
         }
     }
 
-    /// Reads the providers' model lists now (each within
-    /// [`discovery::READING_TIMEOUT`]), then every day until `stop`.
+    /// Reads the providers' model lists now, then every day until `stop`.
+    /// Waits for the first reading at most [`FIRST_READING_WAIT`], so that
+    /// the log names a replaced model before anyone is served; a provider
+    /// slower than that is read on in the background.
     pub(crate) async fn start_discovery(&self, stop: CancellationToken) {
         if !self.is_configured() {
             return;
         }
         let names = self.models.configured_names();
-        self.discovery.refresh(&names).await;
-        tokio::spawn(Arc::clone(&self.discovery).refresh_daily(names, stop));
+        let discovery = Arc::clone(&self.discovery);
+        let (read, first_read) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = discovery.refresh(&names) => {}
+            }
+            let _ = read.send(());
+            discovery.refresh_daily(names, stop).await;
+        });
+        let _ = tokio::time::timeout(FIRST_READING_WAIT, first_read).await;
     }
 
     /// Reads the model lists again now, for `--check`: what each reading
