@@ -652,14 +652,14 @@ fn openai_generation(state: &OpenAiState, body: &Value) -> Reply {
         }
     }
     // `n`: 1 to 10 (AO `CreateImageRequest::n`).
-    if let Some(n) = body.get("n") {
-        if !n.as_u64().is_some_and(|n| (1..=10).contains(&n)) {
-            return invalid(
-                "n",
-                format!("Invalid 'n': {n}. Expected a value between 1 and 10."),
-                "invalid_value",
-            );
-        }
+    if let Some(n) = body.get("n")
+        && !n.as_u64().is_some_and(|n| (1..=10).contains(&n))
+    {
+        return invalid(
+            "n",
+            format!("Invalid 'n': {n}. Expected a value between 1 and 10."),
+            "invalid_value",
+        );
     }
     // The answer: base64 only (GPT image models return no URL), with
     // `usage` and its required `input_tokens_details`

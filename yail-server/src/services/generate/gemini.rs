@@ -142,8 +142,7 @@ fn picture(body: &[u8]) -> Result<Vec<u8>, GenError> {
     let finals = || parts.iter().filter(|p| !p.thought);
     if let Some(image) = finals()
         .filter_map(|p| p.inline_data.as_ref())
-        .filter(|d| d.mime_type.to_ascii_lowercase().starts_with("image/"))
-        .last()
+        .rfind(|d| d.mime_type.to_ascii_lowercase().starts_with("image/"))
     {
         return decode_base64(SERVICE, &image.data);
     }
