@@ -267,6 +267,28 @@ async fn a_configured_shut_down_model_is_replaced_with_one_warning() {
     let gemini_row = &models["providers"][1];
     assert_eq!(gemini_row["key"], false);
     assert_eq!(gemini_row["why"], "no key");
+
+    // The admin page's check says the same, and what else is wrong (the
+    // test configuration's search service is a closed port).
+    let check = admin_json(started.admin, "POST", "/api/check").await;
+    let verdict = |source: &str| {
+        check["lines"]
+            .as_array()
+            .and_then(|lines| lines.iter().find(|l| l["source"] == source))
+            .map(|l| (l["verdict"].clone(), l["detail"].clone()))
+            .unwrap_or_else(|| panic!("no {source} in {check}"))
+    };
+    let (openai_verdict, detail) = verdict("openai");
+    assert_eq!(openai_verdict, "warning", "{detail}");
+    assert!(
+        detail
+            .as_str()
+            .is_some_and(|d| d.ends_with("set --gen-model gpt-image-2.6-flare")),
+        "{detail}"
+    );
+    assert_eq!(verdict("gemini").0, "not_configured");
+    assert_eq!(verdict("search").0, "broken");
+    assert_eq!(check["broken"], true);
 }
 
 /// The final picture of a Gemini answer, not one of its drafts.
