@@ -303,9 +303,13 @@ fn newer(backend: Backend, a: &Listed, b: &Listed) -> Ordering {
 
 /// Whether a name ends in a `-YYYY-MM-DD` snapshot date.
 fn is_dated(id: &str) -> bool {
-    id.len() > 11
-        && Day::parse(&id[id.len() - 10..]).is_some()
-        && id.as_bytes()[id.len() - 11] == b'-'
+    let Some(cut) = id.len().checked_sub(11) else {
+        return false;
+    };
+    id.get(cut..)
+        .and_then(|tail| tail.strip_prefix('-'))
+        .and_then(Day::parse)
+        .is_some()
 }
 
 fn is_preview(id: &str) -> bool {
@@ -436,6 +440,7 @@ mod tests {
         );
         assert!(is_dated("gpt-image-2-2026-04-21"));
         assert!(!is_dated("gpt-image-2"));
+        assert!(!is_dated("gpt-éééééé"), "no panic inside a character");
     }
 
     #[test]
