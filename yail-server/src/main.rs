@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -38,6 +39,27 @@ fn load_env_file() -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
+// --- models: async-openai's own log lines are never shown -----------------
+/// async-openai logs a response body it cannot parse, whole, at ERROR
+/// (target `async_openai::error`), and the body of a 5xx answer at WARN
+/// (`async_openai::client`), before the server sees the error: such a body
+/// may quote the key, or carry a whole base64 picture. Those targets are
+/// switched off whatever the log filter asks (a later directive for the
+/// same target wins); the server logs its own scrubbed account of every
+/// failure.
+fn without_api_bodies(filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
+    [
+        "async_openai=off",
+        "async_openai::error=off",
+        "async_openai::client=off",
+        "async_openai::retry=off",
+    ]
+    .into_iter()
+    .filter_map(|directive| directive.parse().ok())
+    .fold(filter, |filter, directive| filter.add_directive(directive))
+}
+// --- end models ---------------------------------------------------------------
+
 fn init_logs(args: &Args, state: &ServerState) {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::prelude::*;
@@ -45,6 +67,7 @@ fn init_logs(args: &Args, state: &ServerState) {
         Some(level) => EnvFilter::new(level),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
+    let filter = without_api_bodies(filter);
     let json = args.log_format == "json";
     tracing_subscriber::registry()
         .with(filter)
@@ -99,7 +122,7 @@ const MAX_BLOCKING_THREADS: usize = 64;
 /// still running (a conversion of a huge picture) before the process exits.
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     // Before the runtime starts its threads.
     yail_core::malloc::keep_freed_memory();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -111,7 +134,7 @@ fn main() -> anyhow::Result<()> {
     served
 }
 
-async fn serve() -> anyhow::Result<()> {
+async fn serve() -> anyhow::Result<ExitCode> {
     let env_file = load_env_file()?;
     let args = Args::parse();
     let state = ServerState::new();
@@ -121,6 +144,9 @@ async fn serve() -> anyhow::Result<()> {
         info!(file = %file.display(), "read settings from env file");
     }
     info!(?config, "effective settings");
+    if args.check {
+        return Ok(check(config, state).await?);
+    }
 
     let address = args.address();
     let listener = tokio::net::TcpListener::bind(address)
@@ -177,5 +203,21 @@ async fn serve() -> anyhow::Result<()> {
 
     yail_server::run(listener, services, stop.cancelled_owned()).await;
     info!("stopped");
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--check`: tries each configured source once, prints one line per
+/// source on standard output, and fails when a configured one is broken.
+async fn check(
+    config: yail_server::Config,
+    state: ServerState,
+) -> Result<ExitCode, yail_server::SetupError> {
+    let services = Services::start(config, state).await?;
+    let report = services.check().await;
+    print!("{report}");
+    Ok(if report.broken() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

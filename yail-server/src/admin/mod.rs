@@ -148,6 +148,8 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/recent", get(api::recent))
         .route("/api/recent/{file}", get(api::recent_file))
         .route("/api/config", get(api::config).post(api::change_config))
+        .route("/api/models", get(api::models))
+        .route("/api/check", post(api::check))
         .route("/api/logs", get(logs::lines))
         .route("/api/logs/stream", get(logs::stream))
         .route(

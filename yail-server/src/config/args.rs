@@ -161,6 +161,9 @@ pub struct Args {
     /// Model for image generation; `gemini-*` models use Gemini, others OpenAI.
     #[arg(long, env = "YAIL_GEN_MODEL", default_value = defaults::GEN_MODEL)]
     pub gen_model: String,
+    /// Gemini model for `gen-gemini` (and `gen` when only a Gemini key is set).
+    #[arg(long, env = "YAIL_GEMINI_MODEL", default_value = defaults::GEMINI_MODEL)]
+    pub gemini_model: String,
     /// Further models a client may choose (`gen <model> ...`, `openai-config model ...`).
     #[arg(long, env = "YAIL_ALLOWED_MODELS", value_delimiter = ',')]
     pub allowed_models: Vec<String>,
@@ -185,6 +188,13 @@ pub struct Args {
     /// Milliseconds between two snapshots of a snapshot camera.
     #[arg(long, env = "YAIL_CAMERA_INTERVAL_MS", default_value_t = duration_millis(defaults::CAMERA_INTERVAL))]
     pub camera_interval_ms: u64,
+
+    // The operator's self-check.
+    /// Try each configured source (generation keys and models, search,
+    /// camera, --paths) once, print one line per source, and exit: non-zero
+    /// when a configured source is broken.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// A duration in whole milliseconds, for a flag's default.

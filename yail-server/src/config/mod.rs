@@ -106,6 +106,9 @@ pub struct Config {
     /// The model generation uses when a client names none or one that is
     /// not allowed; `gemini-*` models go to Gemini, the rest to OpenAI.
     pub gen_model: String,
+    /// The Gemini model `gen-gemini` uses (and `gen`, when only Gemini has
+    /// a key).
+    pub gemini_model: String,
     /// Models a client may choose (by `gen <model> ...` or
     /// `openai-config model ...`) besides `gen_model`.
     pub allowed_models: Vec<String>,
@@ -166,6 +169,7 @@ impl Default for Config {
             openai_base_url: String::from(defaults::OPENAI_BASE_URL),
             gemini_base_url: String::from(defaults::GEMINI_BASE_URL),
             gen_model: String::from(defaults::GEN_MODEL),
+            gemini_model: String::from(defaults::GEMINI_MODEL),
             allowed_models: Vec::new(),
             gen_size: String::from(defaults::GEN_SIZE),
             gen_quality: String::from(defaults::GEN_QUALITY),
@@ -246,6 +250,7 @@ impl std::fmt::Debug for Config {
             .field("openai_base_url", &url_origin(&self.openai_base_url))
             .field("gemini_base_url", &url_origin(&self.gemini_base_url))
             .field("gen_model", &self.gen_model)
+            .field("gemini_model", &self.gemini_model)
             .field("allowed_models", &self.allowed_models)
             .field("gen_size", &self.gen_size)
             .field("gen_quality", &self.gen_quality)
@@ -300,6 +305,7 @@ impl Args {
             openai_base_url: self.openai_base_url.clone(),
             gemini_base_url: self.gemini_base_url.clone(),
             gen_model: self.gen_model.clone(),
+            gemini_model: self.gemini_model.clone(),
             allowed_models: self.allowed_models.clone(),
             gen_size: self.gen_size.clone(),
             gen_quality: self.gen_quality.clone(),

@@ -6,6 +6,7 @@
 
 pub(crate) mod camera;
 pub mod catalogue;
+pub mod check;
 pub(crate) mod generate;
 pub(crate) mod pipeline;
 pub(crate) mod search;
@@ -18,6 +19,7 @@ use yail_state::ServerState;
 use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use camera::Camera;
+use check::CheckReport;
 use generate::Generator;
 use pipeline::Pipeline;
 use search::{EngineSetupError, SearchService};
@@ -105,10 +107,14 @@ impl Services {
             .camera
             .clone()
             .map(|url| Camera::spawn(url, config.camera_interval, background.clone()));
+        // The model lists are read before anyone is served (for 5 s at
+        // most), so the log names a replaced model at start.
+        let generator = Generator::new(&config, state.clone(), fetcher.clone());
+        generator.start_discovery(background.clone()).await;
         Ok(Services {
             inner: Arc::new(Inner {
                 pipeline: Pipeline::new(state.clone(), &config),
-                generator: Generator::new(&config, state.clone(), fetcher.clone()),
+                generator,
                 fetcher,
                 search,
                 camera,
@@ -149,5 +155,19 @@ impl Services {
     /// The camera, if one is configured.
     pub(crate) fn camera(&self) -> Option<&Camera> {
         self.inner.camera.as_ref()
+    }
+
+    /// Tries each configured source once for real (`--check`, the admin
+    /// page's check): one line per source, each within a bounded time.
+    pub async fn check(&self) -> CheckReport {
+        let inner = &self.inner;
+        check::run(
+            &inner.config,
+            &inner.state,
+            &inner.generator,
+            &inner.search,
+            inner.camera.as_ref(),
+        )
+        .await
     }
 }
