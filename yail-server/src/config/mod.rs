@@ -1,9 +1,16 @@
 //! Everything that shapes the server's behaviour, with the defaults a
 //! community host wants ([`defaults`]). [`Args`](args::Args) fills it from
-//! flags, environment and an env file; tests build it directly.
+//! flags, environment, an env file and the settings files ([`load`]);
+//! tests build it directly.
 
 pub(crate) mod args;
 pub(crate) mod defaults;
+mod error;
+mod file;
+mod layer;
+mod legacy;
+pub(crate) mod load;
+pub(crate) mod save;
 mod search_engine;
 
 use std::path::PathBuf;
@@ -14,6 +21,10 @@ use yail_proto::GfxMode;
 
 use crate::fetch::FetchConfig;
 use args::Args;
+pub use error::{ConfigError, SaveError};
+pub use layer::Origin;
+pub use load::{LoadError, Loaded, Source, load};
+pub use save::{ADMIN_KEYS, SettingsStore};
 pub use search_engine::SearchEngine;
 
 /// The server's settings.
@@ -255,6 +266,153 @@ impl std::fmt::Debug for Config {
             .field("camera", &self.camera.as_deref().map(url_origin))
             .field("camera_interval", &self.camera_interval)
             .finish()
+    }
+}
+
+/// A setting's value as the settings file writes it.
+fn lower_debug(value: &impl std::fmt::Debug) -> String {
+    format!("{value:?}").to_ascii_lowercase()
+}
+
+impl Config {
+    /// The settings by their keys (the flags' names), with the values in
+    /// the flags' units (`cache_mb`, seconds, milliseconds) and secrets
+    /// masked: what the admin page shows. The listening addresses, the
+    /// admin page's and the log's settings are not part of a `Config`.
+    pub fn by_key(&self) -> Vec<(&'static str, serde_json::Value)> {
+        use serde_json::json;
+        let secs = |d: Duration| d.as_secs();
+        let paths: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        vec![
+            ("paths", json!(paths)),
+            ("rescan_secs", json!(self.rescan_interval.map_or(0, secs))),
+            ("extensions", json!(self.extensions)),
+            (
+                "random_modes",
+                json!(
+                    self.random_modes
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            ("cache_mb", json!(self.cache_bytes >> 20)),
+            ("max_connections", json!(self.max_connections)),
+            ("max_per_ip", json!(self.max_per_ip)),
+            ("idle_timeout", json!(secs(self.idle_timeout))),
+            ("command_timeout", json!(secs(self.command_timeout))),
+            ("request_timeout", json!(secs(self.request_timeout))),
+            ("max_command_len", json!(self.max_command_len)),
+            ("workers", json!(self.workers)),
+            ("decode_memory_mb", json!(self.decode_memory >> 20)),
+            ("no_prefetch", json!(!self.prefetch)),
+            ("dither_space", json!(lower_debug(&self.blend))),
+            ("tv", json!(lower_debug(&self.tv))),
+            ("openai_api_key", json!(masked(&self.openai_api_key))),
+            ("gemini_api_key", json!(masked(&self.gemini_api_key))),
+            ("allow_private_urls", json!(self.allow_private_urls)),
+            (
+                "allow_url_net",
+                json!(
+                    self.allowed_url_nets
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "max_download_mb",
+                json!(self.max_download_bytes / 1_000_000),
+            ),
+            ("fetch_timeout", json!(secs(self.fetch_timeout))),
+            ("search_engine", json!(self.search_engine.name())),
+            ("search_url", json!(url_origin(&self.search_url))),
+            (
+                "searxng_url",
+                json!(self.searxng_url.as_deref().map(url_origin)),
+            ),
+            (
+                "search_cache_minutes",
+                json!(secs(self.search_cache_ttl) / 60),
+            ),
+            ("openai_base_url", json!(url_origin(&self.openai_base_url))),
+            ("gemini_base_url", json!(url_origin(&self.gemini_base_url))),
+            ("gen_model", json!(self.gen_model)),
+            ("allowed_models", json!(self.allowed_models)),
+            ("gen_size", json!(self.gen_size)),
+            ("gen_quality", json!(self.gen_quality)),
+            ("gen_timeout", json!(secs(self.gen_timeout))),
+            ("gen_concurrency", json!(self.gen_concurrency)),
+            ("gen_per_minute", json!(self.gen_per_minute)),
+            ("camera", json!(self.camera.as_deref().map(url_origin))),
+            (
+                "camera_interval_ms",
+                json!(u64::try_from(self.camera_interval.as_millis()).unwrap_or(u64::MAX)),
+            ),
+        ]
+    }
+
+    /// What the server does with these settings, in a few lines for the
+    /// log at start: where the pictures come from, search, generation and
+    /// the camera. Secrets are only said to be set; URLs show their host.
+    pub fn summary(&self) -> Vec<String> {
+        let pictures = if self.paths.is_empty() {
+            String::from("pictures: the built-in gallery (--paths serves your own)")
+        } else {
+            const SHOWN: usize = 3;
+            let mut list: Vec<String> = self
+                .paths
+                .iter()
+                .take(SHOWN)
+                .map(|p| p.display().to_string())
+                .collect();
+            if self.paths.len() > SHOWN {
+                list.push(format!("and {} more", self.paths.len() - SHOWN));
+            }
+            let rescan = self.rescan_interval.map_or_else(
+                || String::from("scanned at start"),
+                |every| format!("scanned every {} s", every.as_secs()),
+            );
+            format!("pictures: {} ({rescan})", list.join(", "))
+        };
+        let search = match (self.search_engine, &self.searxng_url) {
+            (SearchEngine::Searxng, Some(url)) => format!("search: SearXNG at {}", url_origin(url)),
+            (SearchEngine::Searxng, None) => String::from("search: SearXNG, without an address"),
+            (SearchEngine::DuckDuckGo, Some(url)) => format!(
+                "search: DuckDuckGo (SearXNG at {} can be chosen on the admin page)",
+                url_origin(url)
+            ),
+            (SearchEngine::DuckDuckGo, None) => String::from("search: DuckDuckGo"),
+        };
+        let key = |name: &str, secret: &Option<String>| {
+            if secret.as_deref().is_some_and(|s| !s.is_empty()) {
+                format!("{name} key set")
+            } else {
+                format!("no {name} key")
+            }
+        };
+        let others = match self.allowed_models.len() {
+            0 => String::new(),
+            1 => String::from(", 1 more model allowed"),
+            n => format!(", {n} more models allowed"),
+        };
+        let generation = format!(
+            "generation: {} ({}, {} quality){others}; {}, {}",
+            self.gen_model,
+            self.gen_size,
+            self.gen_quality,
+            key("OpenAI", &self.openai_api_key),
+            key("Gemini", &self.gemini_api_key),
+        );
+        let camera = match &self.camera {
+            Some(url) => format!(
+                "camera: {} (snapshots every {} ms, or its MJPEG stream)",
+                url_origin(url),
+                self.camera_interval.as_millis()
+            ),
+            None => String::from("camera: none (--camera)"),
+        };
+        vec![pictures, search, generation, camera]
     }
 }
 

@@ -32,6 +32,10 @@ pub enum SetupError {
     /// The search engines are misconfigured.
     #[error("cannot set up image search: {0}")]
     Search(#[from] EngineSetupError),
+    /// Picture folders or files of `--paths` do not exist, and no
+    /// `--rescan-secs` says they may appear later.
+    #[error(transparent)]
+    Pictures(#[from] catalogue::MissingPaths),
 }
 
 /// The services of one server; a cheap `Clone` handle. The YAIL server and
@@ -74,7 +78,8 @@ impl Services {
     ///
     /// # Errors
     /// A configuration the services cannot work with (a search service
-    /// address that is not a URL, SearXNG chosen without one).
+    /// address that is not a URL, SearXNG chosen without one, a picture
+    /// folder that does not exist).
     pub async fn start(config: Config, state: ServerState) -> Result<Services, SetupError> {
         let fetch_config = config.fetch_config();
         let fetcher = Fetcher::new(fetch_config.clone())?;
@@ -90,6 +95,7 @@ impl Services {
             state.clone(),
             config.search_cache_ttl,
         );
+        catalogue::check_paths(&config)?;
         catalogue::load(&state, &config).await;
 
         let background = CancellationToken::new();

@@ -18,6 +18,52 @@ use yail_state::ServerState;
 use crate::config::Config;
 pub(crate) use picture_file::PictureFile;
 
+/// Picture folders or files of `--paths` that do not exist.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} (--paths) {}; fix the name, or give --rescan-secs to wait for {}",
+    list(.0), if .0.len() == 1 { "does not exist" } else { "do not exist" },
+    if .0.len() == 1 { "it" } else { "them" }
+)]
+pub struct MissingPaths(pub Vec<PathBuf>);
+
+fn list(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Refuses `--paths` entries that do not exist, unless `--rescan-secs`
+/// will look for them again (then each is a warning): a server started on
+/// a mistyped folder would otherwise run with nothing to show. Other
+/// problems (a folder it may not read) are reported by the scan.
+pub(crate) fn check_paths(config: &Config) -> Result<(), MissingPaths> {
+    let missing: Vec<PathBuf> = config
+        .paths
+        .iter()
+        .filter(|path| {
+            matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        })
+        .cloned()
+        .collect();
+    match config.rescan_interval {
+        _ if missing.is_empty() => Ok(()),
+        Some(every) => {
+            for path in &missing {
+                warn!(
+                    path = %path.display(),
+                    "picture folder does not exist (yet); looked for again every {} s",
+                    every.as_secs()
+                );
+            }
+            Ok(())
+        }
+        None => Err(MissingPaths(missing)),
+    }
+}
+
 /// Fills the catalogue at start: a scan of `config.paths`, or the built-in
 /// gallery when there are none and the catalogue is still empty (a caller
 /// may have filled it already).
@@ -77,11 +123,10 @@ pub(crate) async fn rescan(
 /// folders back), else `--paths`.
 async fn scan_configured(state: &ServerState, config: &Config) {
     let runtime = state.runtime_settings();
-    let paths = if runtime.picture_paths.is_empty() {
-        config.paths.clone()
-    } else {
-        runtime.picture_paths.clone()
-    };
+    let paths = runtime
+        .picture_paths
+        .clone()
+        .unwrap_or_else(|| config.paths.clone());
     match rescan(state, paths, config.extensions.clone()).await {
         Ok(problems) => {
             for problem in problems {
