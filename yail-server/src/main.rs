@@ -181,13 +181,14 @@ async fn serve(loaded: Loaded, env_file: Option<PathBuf>) -> anyhow::Result<()> 
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    let port = listener.local_addr()?.port();
+    // With port 0 the system chose one: say which.
+    let address = listener.local_addr()?;
+    let port = address.port();
     let shown = match (args.bind.is_unspecified(), lan_address()) {
         (true, Some(lan)) => lan,
         (true, None) => IpAddr::from([127, 0, 0, 1]),
         (false, _) => args.bind,
     };
-    info!("listening on {address}; on the Atari, use N:TCP://{shown}:{port}/");
 
     // The admin page: checked and bound before serving anyone.
     let admin_listener = match args.admin_address() {
@@ -205,7 +206,9 @@ async fn serve(loaded: Loaded, env_file: Option<PathBuf>) -> anyhow::Result<()> 
         None => None,
     };
 
+    // Said once the pictures are in place: from here on an Atari is served.
     let services = Services::start(config, state).await?;
+    info!("listening on {address}; on the Atari, use N:TCP://{shown}:{port}/");
     let stop = tokio_util::sync::CancellationToken::new();
     if let Some(admin_listener) = admin_listener {
         let options = yail_server::AdminOptions {

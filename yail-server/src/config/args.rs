@@ -233,6 +233,19 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_reads_yail_and_its_name() {
+        for arg in Args::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "help" || long == "version" {
+                continue;
+            }
+            let expected = format!("YAIL_{}", long.to_ascii_uppercase().replace('-', "_"));
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert_eq!(env.as_deref(), Some(expected.as_str()), "--{long}");
+        }
+    }
+
+    #[test]
     fn no_flags_give_config_default() {
         assert_eq!(parse(&[]).config(), Config::default());
     }

@@ -473,7 +473,163 @@ impl Args {
 
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+    use serde_json::json;
+
     use super::*;
+
+    /// Keys whose settings live outside a `Config`: where the server and
+    /// the admin page listen, the log, and the runtime file.
+    const NOT_IN_CONFIG: [&str; 10] = [
+        "bind",
+        "port",
+        "log_level",
+        "log_format",
+        "admin_bind",
+        "admin_port",
+        "no_admin",
+        "admin_token",
+        "admin_host",
+        "runtime_file",
+    ];
+
+    #[test]
+    fn every_setting_is_shown_under_its_key_in_the_flags_units() {
+        // Flag, value given, what `by_key` shows.
+        let cases: Vec<(&str, Option<&str>, serde_json::Value)> = vec![
+            ("paths", Some("/srv/a"), json!(["/srv/a"])),
+            ("rescan-secs", Some("600"), json!(600)),
+            ("extensions", Some("png"), json!(["png"])),
+            ("random-modes", Some("gr15"), json!(["gr15"])),
+            ("cache-mb", Some("32"), json!(32)),
+            ("max-connections", Some("9"), json!(9)),
+            ("max-per-ip", Some("3"), json!(3)),
+            ("idle-timeout", Some("11"), json!(11)),
+            ("command-timeout", Some("12"), json!(12)),
+            ("request-timeout", Some("13"), json!(13)),
+            ("max-command-len", Some("99"), json!(99)),
+            ("workers", Some("3"), json!(3)),
+            ("decode-memory-mb", Some("100"), json!(100)),
+            ("no-prefetch", None, json!(true)),
+            ("dither-space", Some("srgb"), json!("srgb")),
+            ("tv", Some("pal"), json!("pal")),
+            (
+                "openai-api-key",
+                Some("sk-secret"),
+                json!("set (9 characters, hidden)"),
+            ),
+            (
+                "gemini-api-key",
+                Some("g-secret"),
+                json!("set (8 characters, hidden)"),
+            ),
+            ("allow-private-urls", None, json!(true)),
+            (
+                "allow-url-net",
+                Some("192.168.1.0/24"),
+                json!(["192.168.1.0/24"]),
+            ),
+            ("max-download-mb", Some("7"), json!(7)),
+            ("fetch-timeout", Some("8"), json!(8)),
+            ("search-engine", Some("searxng"), json!("searxng")),
+            (
+                "search-url",
+                Some("https://ddg.test/x"),
+                json!("https://ddg.test/..."),
+            ),
+            (
+                "searxng-url",
+                Some("http://s.lan/search"),
+                json!("http://s.lan/..."),
+            ),
+            ("search-cache-minutes", Some("5"), json!(5)),
+            (
+                "openai-base-url",
+                Some("https://o.test/v1"),
+                json!("https://o.test/..."),
+            ),
+            (
+                "gemini-base-url",
+                Some("https://g.test/"),
+                json!("https://g.test/..."),
+            ),
+            ("gen-model", Some("m1"), json!("m1")),
+            ("allowed-models", Some("m2"), json!(["m2"])),
+            ("gen-size", Some("512x512"), json!("512x512")),
+            ("gen-quality", Some("high"), json!("high")),
+            ("gen-timeout", Some("14"), json!(14)),
+            ("gen-concurrency", Some("2"), json!(2)),
+            ("gen-per-minute", Some("1"), json!(1)),
+            (
+                "camera",
+                Some("http://u:p@cam.test/snap"),
+                json!("http://cam.test/..."),
+            ),
+            ("camera-interval-ms", Some("250"), json!(250)),
+        ];
+        let mut flags = vec![String::from("yail-server")];
+        for (flag, value, _) in &cases {
+            flags.push(format!("--{flag}"));
+            flags.extend(value.map(String::from));
+        }
+        let command = Args::command().mut_args(|arg| arg.env(None));
+        let matches = command.try_get_matches_from(flags).expect("valid flags");
+        let config = Args::from_arg_matches(&matches).expect("types").config();
+        let shown: std::collections::BTreeMap<&str, serde_json::Value> =
+            config.by_key().into_iter().collect();
+        for (flag, _, expected) in &cases {
+            let key = flag.replace('-', "_");
+            assert_eq!(shown.get(key.as_str()), Some(expected), "{key}");
+        }
+        // Every key is shown, or lives outside a `Config`.
+        for arg in Args::command().get_arguments() {
+            let Some(key) = arg.get_long().map(|l| l.replace('-', "_")) else {
+                continue;
+            };
+            if ["help", "version", "config", "env_file"].contains(&key.as_str()) {
+                continue;
+            }
+            assert!(
+                shown.contains_key(key.as_str()) != NOT_IN_CONFIG.contains(&key.as_str()),
+                "{key}: shown by Config::by_key, or listed in NOT_IN_CONFIG"
+            );
+        }
+    }
+
+    #[test]
+    fn the_summary_is_short_and_keeps_secrets() {
+        let config = Config {
+            openai_api_key: Some(String::from("sk-summary-secret")),
+            camera: Some(String::from("http://admin:pw@cam.local/snap")),
+            paths: (1..=5)
+                .map(|n| PathBuf::from(format!("/srv/p{n}")))
+                .collect(),
+            rescan_interval: Some(Duration::from_secs(600)),
+            allowed_models: vec![String::from("gemini-3-pro-image")],
+            ..Config::default()
+        };
+        let lines = config.summary();
+        let text = lines.join("\n");
+        assert!(
+            lines.len() <= 5 && lines.iter().all(|l| l.len() < 160),
+            "{text}"
+        );
+        for secret in ["sk-summary-secret", "admin", "pw"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert!(
+            text.contains("pictures: /srv/p1, /srv/p2, /srv/p3, and 2 more (scanned every 600 s)"),
+            "{text}"
+        );
+        assert!(text.contains("OpenAI key set, no Gemini key"), "{text}");
+        assert!(text.contains("1 more model allowed"), "{text}");
+        assert!(text.contains("camera: http://cam.local/..."), "{text}");
+        let plain = Config::default().summary().join("\n");
+        assert!(
+            plain.contains("the built-in gallery") && plain.contains("search: DuckDuckGo"),
+            "{plain}"
+        );
+    }
 
     #[test]
     fn secrets_never_appear_in_debug_output() {

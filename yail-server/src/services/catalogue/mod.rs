@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::task::JoinError;
 use tokio_util::sync::CancellationToken;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 use yail_state::ServerState;
 
 use crate::config::Config;
@@ -71,7 +71,8 @@ pub(crate) async fn load(state: &ServerState, config: &Config) {
     if config.paths.is_empty() {
         if state.file_count() == 0 {
             state.replace_files(gallery::catalogue());
-            info!(
+            // The start-up summary says so already.
+            debug!(
                 pictures = state.file_count(),
                 "no --paths given: serving the built-in gallery"
             );
