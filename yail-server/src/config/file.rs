@@ -274,6 +274,23 @@ mod tests {
     }
 
     #[test]
+    fn the_installed_example_loads_and_each_commented_key_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/yail.toml.example");
+        let text = std::fs::read_to_string(&path).expect("deploy/yail.toml.example");
+        let command = Args::command();
+        assert!(parse(&path, &text, &command, Keys::All).expect("loads").is_empty());
+        // Uncommented, every `#key = value` line is a key with a good value.
+        let uncommented: String = text
+            .lines()
+            .filter_map(|line| line.strip_prefix('#'))
+            .filter(|line| line.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let layer = parse(&path, &uncommented, &command, Keys::All).expect("every example is valid");
+        assert!(layer.len() >= 15, "{} keys", layer.len());
+    }
+
+    #[test]
     fn a_runtime_file_may_hold_only_its_keys() {
         let only = Keys::Only(&["gen_model", "paths"]);
         let path = Path::new("/var/lib/yail/runtime.toml");
