@@ -141,7 +141,16 @@ const MAX_BLOCKING_THREADS: usize = 64;
 /// still running (a conversion of a huge picture) before the process exits.
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
-fn main() -> anyhow::Result<()> {
+fn main() {
+    // What stops the server at start is a setting to fix, said in one
+    // line, without the backtrace anyhow adds when RUST_BACKTRACE is set.
+    if let Err(e) = start() {
+        eprintln!("Error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn start() -> anyhow::Result<()> {
     // Before the runtime starts its threads: the env file sets variables.
     yail_core::malloc::keep_freed_memory();
     let env_file = load_env_file()?;

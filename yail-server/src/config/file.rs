@@ -278,15 +278,23 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/yail.toml.example");
         let text = std::fs::read_to_string(&path).expect("deploy/yail.toml.example");
         let command = Args::command();
-        assert!(parse(&path, &text, &command, Keys::All).expect("loads").is_empty());
+        assert!(
+            parse(&path, &text, &command, Keys::All)
+                .expect("loads")
+                .is_empty()
+        );
         // Uncommented, every `#key = value` line is a key with a good value.
         let uncommented: String = text
             .lines()
             .filter_map(|line| line.strip_prefix('#'))
-            .filter(|line| line.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')))
+            .filter(|line| {
+                line.split_once(" = ")
+                    .is_some_and(|(k, _)| !k.contains(' '))
+            })
             .map(|line| format!("{line}\n"))
             .collect();
-        let layer = parse(&path, &uncommented, &command, Keys::All).expect("every example is valid");
+        let layer =
+            parse(&path, &uncommented, &command, Keys::All).expect("every example is valid");
         assert!(layer.len() >= 15, "{} keys", layer.len());
     }
 

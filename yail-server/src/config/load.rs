@@ -297,7 +297,7 @@ mod tests {
             })
         );
         assert_eq!(loaded.sources["bind"], Source::Default);
-        assert_eq!(loaded.files, [path.clone()]);
+        assert_eq!(loaded.files, std::slice::from_ref(&path));
         // YAIL_CONFIG names it too, and `--config=` is a flag as well.
         let by_variable = load_from(&[], &[("YAIL_CONFIG", path_text)]).expect("loads");
         assert_eq!(by_variable.args.port, 6000);
