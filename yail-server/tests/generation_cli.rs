@@ -101,6 +101,14 @@ fn check(args: &[String]) -> (Option<i32>, Vec<String>) {
         }
     };
     let status = child.wait().expect("the check ends");
+    if lines.is_empty() {
+        // Nothing on standard output: the server stopped before checking.
+        let mut stderr = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+        }
+        panic!("--check printed nothing; its errors: {stderr}");
+    }
     let report = lines
         .into_iter()
         .filter(|l| {

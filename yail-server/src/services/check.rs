@@ -323,12 +323,7 @@ fn picture_kind(data: &[u8]) -> Option<&'static str> {
 }
 
 async fn check_paths(config: &Config, state: &ServerState) -> CheckLine {
-    let runtime = state.runtime_settings();
-    let paths = if runtime.picture_paths.is_empty() {
-        config.paths.clone()
-    } else {
-        runtime.picture_paths.clone()
-    };
+    let paths = super::catalogue::paths_in_force(state, config);
     if paths.is_empty() {
         return line(
             "paths",

@@ -34,6 +34,10 @@ pub enum SetupError {
     /// The search engines are misconfigured.
     #[error("cannot set up image search: {0}")]
     Search(#[from] EngineSetupError),
+    /// Picture folders or files of `--paths` do not exist, and no
+    /// `--rescan-secs` says they may appear later.
+    #[error(transparent)]
+    Pictures(#[from] catalogue::MissingPaths),
 }
 
 /// The services of one server; a cheap `Clone` handle. The YAIL server and
@@ -76,8 +80,28 @@ impl Services {
     ///
     /// # Errors
     /// A configuration the services cannot work with (a search service
-    /// address that is not a URL, SearXNG chosen without one).
+    /// address that is not a URL, SearXNG chosen without one, a picture
+    /// folder that does not exist).
     pub async fn start(config: Config, state: ServerState) -> Result<Services, SetupError> {
+        catalogue::check_paths(&config)?;
+        Services::start_unchecked(config, state).await
+    }
+
+    /// `--check`: sets up the services as [`Services::start`] does, except
+    /// that a missing picture folder is one of the report's lines rather
+    /// than a refusal, and tries each configured source once.
+    ///
+    /// # Errors
+    /// A configuration the services cannot be set up with at all (see
+    /// [`Services::start`]).
+    pub async fn check_once(config: Config, state: ServerState) -> Result<CheckReport, SetupError> {
+        Ok(Services::start_unchecked(config, state)
+            .await?
+            .check()
+            .await)
+    }
+
+    async fn start_unchecked(config: Config, state: ServerState) -> Result<Services, SetupError> {
         let fetch_config = config.fetch_config();
         let fetcher = Fetcher::new(fetch_config.clone())?;
         // The search service's address is the operator's choice, not a

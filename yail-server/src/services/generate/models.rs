@@ -96,11 +96,10 @@ impl ModelPolicy {
                 .default_model
                 .clone()
                 .unwrap_or_else(|| self.default_model.clone()),
-            allowed: if runtime.allowed_models.is_empty() {
-                self.allowed_models.clone()
-            } else {
-                runtime.allowed_models.clone()
-            },
+            allowed: runtime
+                .allowed_models
+                .clone()
+                .unwrap_or_else(|| self.allowed_models.clone()),
         }
     }
 
@@ -186,7 +185,7 @@ mod tests {
         assert!(!policy.is_allowed("gpt-image-2.6-flare"));
         state.set_runtime_settings(yail_state::RuntimeSettings {
             default_model: Some(String::from("gpt-image-2.6-flare")),
-            allowed_models: vec![String::from("gemini-3-pro-image")],
+            allowed_models: Some(vec![String::from("gemini-3-pro-image")]),
             ..yail_state::RuntimeSettings::default()
         });
         assert_eq!(policy.default_model(), "gpt-image-2.6-flare");
