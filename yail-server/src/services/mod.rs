@@ -101,10 +101,14 @@ impl Services {
                 background.clone(),
             ));
         }
-        let camera = config
-            .camera
-            .clone()
-            .map(|url| Camera::spawn(url, config.camera_interval, background.clone()));
+        let camera = config.camera.clone().map(|url| {
+            Camera::spawn(
+                url,
+                config.camera_interval,
+                config.camera_insecure_tls,
+                background.clone(),
+            )
+        });
         Ok(Services {
             inner: Arc::new(Inner {
                 pipeline: Pipeline::new(state.clone(), &config),
