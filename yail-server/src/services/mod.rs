@@ -89,6 +89,7 @@ impl Services {
             search::engines(&config, trusted)?,
             state.clone(),
             config.search_cache_ttl,
+            config.search_cooldown,
         );
         catalogue::load(&state, &config).await;
 
