@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::FetchError;
 use crate::address::address_key;
 use crate::sync::lock;
 
@@ -28,6 +27,15 @@ const UNIT: u64 = 1024;
 
 /// A body of unknown length reserves this much at a time.
 pub(super) const GROWTH_STEP: u64 = 256 * 1024;
+
+/// Why the budget cannot cover a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// The body is larger than the whole budget, of this many bytes.
+    LargerThanBudget(u64),
+    /// Other downloads hold the budget now.
+    Busy,
+}
 
 /// The quota and the budget; clones share them.
 #[derive(Clone)]
@@ -74,14 +82,18 @@ impl Limits {
                     .or_insert_with(|| Arc::new(Semaphore::new(self.inner.per_network))),
             )
         };
-        // The semaphore is never closed, so acquiring cannot fail; were it
-        // to, the fetch would go on without a place rather than never.
-        let permit = semaphore.acquire_owned().await.ok();
-        NetworkPermit {
-            permit,
+        // Made before waiting, so that a fetch cancelled while it waits
+        // still forgets a network nobody else uses.
+        let mut place = NetworkPermit {
+            permit: None,
+            semaphore: Some(Arc::clone(&semaphore)),
             key,
             limits: self.clone(),
-        }
+        };
+        // The semaphore is never closed, so acquiring cannot fail; were it
+        // to, the fetch would go on without a place rather than never.
+        place.permit = semaphore.acquire_owned().await.ok();
+        place
     }
 
     /// Fetches running for the network of `client` (for tests and status).
@@ -97,13 +109,13 @@ impl Limits {
     /// Reserves `bytes` of the budget, waiting until they are free.
     ///
     /// # Errors
-    /// [`FetchError::TooLarge`] when `bytes` exceed the whole budget.
-    pub(super) async fn reserve(&self, bytes: u64) -> Result<Reservation, FetchError> {
+    /// [`Refusal::LargerThanBudget`] when `bytes` exceed the whole budget.
+    pub(super) async fn reserve(&self, bytes: u64) -> Result<Reservation, Refusal> {
         let units = self.units(bytes)?;
         let permit = Arc::clone(&self.inner.bytes)
             .acquire_many_owned(units)
             .await
-            .map_err(|_| FetchError::Busy)?;
+            .map_err(|_| Refusal::Busy)?;
         Ok(Reservation {
             permit: Some(permit),
             bytes,
@@ -114,9 +126,9 @@ impl Limits {
     /// now; never waits.
     ///
     /// # Errors
-    /// [`FetchError::TooLarge`] past the whole budget, [`FetchError::Busy`]
-    /// when the budget is taken by other downloads.
-    pub(super) fn grow(&self, reservation: &mut Reservation, bytes: u64) -> Result<(), FetchError> {
+    /// [`Refusal::LargerThanBudget`] past the whole budget,
+    /// [`Refusal::Busy`] when the budget is taken by other downloads.
+    pub(super) fn grow(&self, reservation: &mut Reservation, bytes: u64) -> Result<(), Refusal> {
         if bytes <= reservation.bytes {
             return Ok(());
         }
@@ -126,7 +138,7 @@ impl Limits {
         if more > 0 {
             let extra = Arc::clone(&self.inner.bytes)
                 .try_acquire_many_owned(u32::try_from(more).unwrap_or(u32::MAX))
-                .map_err(|_| FetchError::Busy)?;
+                .map_err(|_| Refusal::Busy)?;
             match &mut reservation.permit {
                 Some(permit) => permit.merge(extra),
                 None => reservation.permit = Some(extra),
@@ -147,12 +159,10 @@ impl Limits {
         u64::from(self.inner.budget_units) * UNIT
     }
 
-    fn units(&self, bytes: u64) -> Result<u32, FetchError> {
+    fn units(&self, bytes: u64) -> Result<u32, Refusal> {
         let units = bytes.div_ceil(UNIT).max(1);
         if units > u64::from(self.inner.budget_units) {
-            return Err(FetchError::TooLarge {
-                limit: self.budget_bytes(),
-            });
+            return Err(Refusal::LargerThanBudget(self.budget_bytes()));
         }
         Ok(u32::try_from(units).unwrap_or(u32::MAX))
     }
@@ -161,6 +171,7 @@ impl Limits {
 /// A fetch's place in its network's quota, given back when dropped.
 pub(super) struct NetworkPermit {
     permit: Option<OwnedSemaphorePermit>,
+    semaphore: Option<Arc<Semaphore>>,
     key: IpAddr,
     limits: Limits,
 }
@@ -169,6 +180,7 @@ impl Drop for NetworkPermit {
     fn drop(&mut self) {
         drop(self.permit.take());
         let mut networks = lock(&self.limits.inner.networks);
+        drop(self.semaphore.take());
         // Only the map holds the semaphore: nobody runs or waits for this
         // network any more. A newcomer clones it under this same lock, so
         // the count cannot rise between the check and the removal.
@@ -245,6 +257,17 @@ mod tests {
             let _permit = limits.network(IpAddr::from([192, 0, 2, n])).await;
         }
         assert!(lock(&limits.inner.networks).is_empty());
+        // A fetch cancelled while it waits for a place leaves nothing.
+        let held = limits.network(ip("192.0.2.1")).await;
+        let waiting = tokio::spawn({
+            let limits = limits.clone();
+            async move { limits.network(ip("192.0.2.1")).await }
+        });
+        tokio::task::yield_now().await;
+        waiting.abort();
+        let _ = waiting.await;
+        drop(held);
+        assert!(lock(&limits.inner.networks).is_empty());
     }
 
     #[tokio::test]
@@ -256,17 +279,17 @@ mod tests {
         limits.grow(&mut growing, 200 << 10).expect("fits beside");
         assert_eq!(
             limits.grow(&mut growing, 300 << 10).err(),
-            Some(FetchError::Busy)
+            Some(Refusal::Busy)
         );
         assert_eq!(
             growing.bytes(),
             200 << 10,
             "a refused step keeps what it had"
         );
-        assert!(matches!(
-            limits.reserve(2 << 20).await,
-            Err(FetchError::TooLarge { limit }) if limit == 1 << 20
-        ));
+        assert_eq!(
+            limits.reserve(2 << 20).await.err(),
+            Some(Refusal::LargerThanBudget(1 << 20))
+        );
         drop(held);
         limits.grow(&mut growing, 900 << 10).expect("room again");
         drop(growing);

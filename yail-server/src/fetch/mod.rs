@@ -29,7 +29,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::redirect;
 use url::Url;
 
-use limits::{GROWTH_STEP, Limits, Reservation};
+use limits::{GROWTH_STEP, Limits, Refusal, Reservation};
 pub use policy::{IpNet, is_public};
 use policy::{Policy, Violation, check_url};
 use resolve::GuardedResolver;
@@ -531,6 +531,17 @@ pub(crate) async fn next_chunk(
         let host = response.url().host_str().unwrap_or_default().to_string();
         classify(&e, &host)
     })
+}
+
+/// What a client is told when the download memory budget cannot cover a
+/// body.
+impl From<Refusal> for FetchError {
+    fn from(refusal: Refusal) -> FetchError {
+        match refusal {
+            Refusal::LargerThanBudget(limit) => FetchError::TooLarge { limit },
+            Refusal::Busy => FetchError::Busy,
+        }
+    }
 }
 
 /// The one mapping of a policy violation (found before a request, or in

@@ -153,7 +153,7 @@ async fn pick(
     race.start();
     let mut next_hedge = Box::pin(tokio::time::sleep(hedge));
     loop {
-        let room = race.holding.len() < parallel && race.waiting.len() > 0;
+        let room = race.holding.len() < parallel && !race.waiting.as_slice().is_empty();
         tokio::select! {
             Some((index, result)) = race.running.next(), if !race.running.is_empty() => {
                 match result {
@@ -176,7 +176,7 @@ async fn pick(
                 }
             }
             Some(index) = race.patience_timers.next(), if !race.patience_timers.is_empty() => {
-                if race.holding.remove(&index) && race.running.len() > 0 {
+                if race.holding.remove(&index) && !race.running.is_empty() {
                     debug!(index, "a search result is slow; trying another beside it");
                     race.start();
                 }
