@@ -2,6 +2,7 @@
 //! that stops when its handle is dropped or shut down.
 
 pub mod fake_http;
+pub mod fake_search;
 pub mod fake_tcp;
 
 use std::net::SocketAddr;

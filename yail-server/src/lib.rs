@@ -4,6 +4,7 @@
 
 // Modules from the ground up; each imports only modules listed above it
 // (docs/architecture.md draws the layers).
+mod address;
 pub mod admin;
 mod admission;
 mod authority;

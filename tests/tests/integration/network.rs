@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use yail_server::Config;
 use yail_server::fetch::{FetchConfig, FetchError, Fetcher, UNUSABLE_HOST};
 use yail_tests::fake_http::{FakeHttp, Reply};
-use yail_tests::{TestServer, photos_dir, test_config};
+use yail_tests::{TestServer, eventually, photos_dir, test_config};
 
 fn photo(name: &str) -> Vec<u8> {
     std::fs::read(photos_dir().join(name)).expect("a test photo")
@@ -224,4 +224,153 @@ async fn every_hostile_host_gets_one_packet_and_the_server_keeps_serving() {
             "{request:?}"
         );
     }
+}
+
+fn limited_fetcher(per_network: usize, memory: u64) -> Fetcher {
+    Fetcher::new(FetchConfig {
+        total_timeout: Duration::from_secs(30),
+        max_body_bytes: 4 << 20,
+        allow_private: true,
+        max_fetches_per_network: per_network,
+        download_memory_bytes: memory,
+        ..FetchConfig::default()
+    })
+    .expect("a fetcher")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_network_cannot_run_more_fetches_than_its_quota() {
+    let host = FakeHttp::builder().fallback(Reply::Hang).start().await;
+    let fetcher = limited_fetcher(2, 1 << 20);
+    let client = |text: &str| -> std::net::IpAddr { text.parse().unwrap() };
+    // Three fetches from addresses of one IPv6 /64 (the key is the
+    // client's network, whatever address it connected from).
+    let mut tasks = Vec::new();
+    for (n, address) in ["2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:ffff::3"]
+        .into_iter()
+        .enumerate()
+    {
+        let (fetcher, url) = (fetcher.clone(), host.url(&format!("/same{n}")));
+        let ip = client(address);
+        tasks.push(tokio::spawn(async move { fetcher.get_for(ip, &url).await }));
+    }
+    assert_eq!(eventually(2, || host.open_requests()).await, 2);
+    // Another network is not held up by the first one's quota.
+    let other = {
+        let (fetcher, url) = (fetcher.clone(), host.url("/other"));
+        tokio::spawn(async move { fetcher.get_for(client("2001:db8:5:7::1"), &url).await })
+    };
+    assert_eq!(eventually(3, || host.open_requests()).await, 3);
+    assert_eq!(fetcher.fetches_running_for(client("2001:db8:5:6::9")), 2);
+    assert_eq!(host.hits("/other"), 1);
+    // One of the first network's fetches ends: the waiting one goes.
+    let started: Vec<usize> = (0..3)
+        .filter(|n| host.hits(&format!("/same{n}")) == 1)
+        .collect();
+    assert_eq!(started.len(), 2, "the third waits for a place");
+    tasks[started[0]].abort();
+    assert_eq!(
+        eventually(3, || (0..3)
+            .map(|n| host.hits(&format!("/same{n}")))
+            .sum::<usize>())
+        .await,
+        3
+    );
+    for task in tasks {
+        task.abort();
+    }
+    other.abort();
+    assert_eq!(eventually(0, || host.open_requests()).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_download_memory_budget_bounds_bodies_held_at_once() {
+    // A body declaring 800 KB that trickles (and so holds its reservation),
+    // one declaring 600 KB, one of unknown length, one larger than the
+    // whole budget.
+    let trickle = Reply::Stream {
+        status: 200,
+        headers: vec![
+            (String::from("Content-Type"), String::from("image/jpeg")),
+            (String::from("Content-Length"), String::from("800000")),
+        ],
+        parts: vec![vec![0xff; 1000]],
+        interval: Duration::from_millis(200),
+        repeat: true,
+    };
+    let host = FakeHttp::builder()
+        .route("/trickle", trickle)
+        .route("/600k", Reply::ok("image/jpeg", vec![0xd8; 600_000]))
+        .route("/2m", Reply::ok("image/jpeg", vec![0xd8; 2_000_000]))
+        .route("/endless", Reply::endless("image/jpeg"))
+        .start()
+        .await;
+    let fetcher = limited_fetcher(8, 1 << 20);
+    let client: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+    let holder = {
+        let (fetcher, url) = (fetcher.clone(), host.url("/trickle"));
+        tokio::spawn(async move { fetcher.get_for(client, &url).await })
+    };
+    assert!(
+        eventually(true, || fetcher.download_memory_in_use() >= 800_000).await,
+        "the declared length is reserved"
+    );
+    // A body of unknown length grows past what is left: refused at once.
+    let error = fetcher.get(&host.url("/endless")).await.expect_err("busy");
+    assert_eq!(error, FetchError::Busy);
+    // A body larger than the whole budget can never fit.
+    let error = fetcher.get(&host.url("/2m")).await.expect_err("too large");
+    assert!(
+        matches!(error, FetchError::TooLarge { limit } if limit == 1 << 20),
+        "{error:?}"
+    );
+    // A declared body that does not fit now waits for room...
+    let waiter = {
+        let (fetcher, url) = (fetcher.clone(), host.url("/600k"));
+        tokio::spawn(async move { fetcher.get(&url).await.map(|f| f.bytes.len()) })
+    };
+    assert_eq!(eventually(1, || host.hits("/600k")).await, 1);
+    assert!(!waiter.is_finished(), "no room while the trickle holds it");
+    // ...and gets it when the other download ends.
+    holder.abort();
+    let length = tokio::time::timeout(Duration::from_secs(20), waiter)
+        .await
+        .expect("room came")
+        .expect("the task");
+    assert_eq!(length, Ok(600_000));
+    assert_eq!(eventually(0, || fetcher.download_memory_in_use()).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compressed_body_counts_what_it_inflates_to() {
+    let host = FakeHttp::builder()
+        .route(
+            "/small",
+            Reply::ok("image/png", photo("horse.png")).compressed(),
+        )
+        // 3 MB of zeros, a few KB on the wire: a decompression bomb.
+        .route(
+            "/bomb",
+            Reply::ok("image/jpeg", vec![0u8; 3 << 20]).compressed(),
+        )
+        .start()
+        .await;
+    let fetcher = quick_fetcher(true);
+    let small = fetcher.get(&host.url("/small")).await.expect("inflated");
+    assert_eq!(small.bytes.as_ref(), photo("horse.png").as_slice());
+    let request = &host.requests()[0];
+    assert!(
+        request
+            .header("accept-encoding")
+            .is_some_and(|v| v.contains("gzip") && v.contains("deflate")),
+        "{request:?}"
+    );
+    let error = fetcher
+        .get(&host.url("/bomb"))
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(error, FetchError::TooLarge { limit } if limit == 1 << 20),
+        "{error:?}"
+    );
 }

@@ -161,6 +161,13 @@ pub struct Args {
     /// Minutes search results are reused for the same term.
     #[arg(long, env = "YAIL_SEARCH_CACHE_MINUTES", default_value_t = defaults::SEARCH_CACHE_MINUTES)]
     pub search_cache_minutes: u64,
+    // Outbound limits: what clients' downloads may take from the server.
+    /// Downloads one client address (IPv6: one /64) may have running at once; more wait their turn.
+    #[arg(long, env = "YAIL_MAX_FETCHES_PER_IP", default_value_t = defaults::MAX_FETCHES_PER_IP)]
+    pub max_fetches_per_ip: usize,
+    /// Memory all downloads may hold at once, in MiB.
+    #[arg(long, env = "YAIL_DOWNLOAD_MEMORY_MB", default_value_t = defaults::DOWNLOAD_MEMORY_MB)]
+    pub download_memory_mb: u64,
 
     // Image generation and the camera.
     /// Base URL of the OpenAI images API (any OpenAI-compatible server).
@@ -199,6 +206,9 @@ pub struct Args {
     /// Milliseconds between two snapshots of a snapshot camera.
     #[arg(long, env = "YAIL_CAMERA_INTERVAL_MS", default_value_t = duration_millis(defaults::CAMERA_INTERVAL))]
     pub camera_interval_ms: u64,
+    /// Accept the camera's TLS certificate unchecked (self-signed); the camera only, never clients' URLs.
+    #[arg(long, env = "YAIL_CAMERA_INSECURE_TLS")]
+    pub camera_insecure_tls: bool,
 
     // The operator's self-check.
     /// Try each configured source (generation keys and models, search,

@@ -65,6 +65,27 @@ pub const SEARCH_CACHE_MINUTES: u64 = 60;
 pub const SEARCH_RETRIES: usize = 5;
 /// First pause when the search service says "slow down".
 pub const SEARCH_BACKOFF: Duration = Duration::from_secs(1);
+/// How long DuckDuckGo is left alone after it kept saying "slow down":
+/// SearXNG suspends an engine that answers 403 or 429 for 180 s
+/// (`search.suspended_times` in searx/settings.yml), and a blocked address
+/// is unblocked after a while without requests (searx/engines/duckduckgo.py).
+pub const SEARCH_COOLDOWN: Duration = Duration::from_secs(180);
+/// Search results fetched at once for one request (each its thumbnail,
+/// then its full picture); the first good picture wins.
+pub const SEARCH_PARALLEL: usize = 3;
+/// How long a search waits for a result before it also starts the next
+/// one (or a result's full picture beside its thumbnail).
+pub const SEARCH_HEDGE: Duration = Duration::from_millis(400);
+/// A result still loading after this long no longer holds one of the
+/// `SEARCH_PARALLEL` places (it goes on until its own timeout or until
+/// another wins); so hanging hosts cannot hold a search up.
+pub const SEARCH_PATIENCE: Duration = Duration::from_millis(1200);
+
+// Outbound limits: defined with the fetcher, which enforces them.
+/// Downloads one client address (IPv6: one /64) may have running at once.
+pub const MAX_FETCHES_PER_IP: usize = crate::fetch::DEFAULT_MAX_FETCHES_PER_NETWORK;
+/// Memory all downloads may hold at once, in MiB.
+pub const DOWNLOAD_MEMORY_MB: u64 = crate::fetch::DEFAULT_DOWNLOAD_MEMORY_BYTES >> 20;
 
 /// Base URL of the OpenAI images API.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";

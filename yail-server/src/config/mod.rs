@@ -108,6 +108,22 @@ pub struct Config {
     /// First pause when the search service says "slow down" (doubled each
     /// time, three attempts in all).
     pub search_backoff: Duration,
+    /// After the search service kept saying "slow down", how long it is
+    /// not asked again (searches answer "busy" meanwhile; cached terms are
+    /// still served).
+    pub search_cooldown: Duration,
+    /// Search results fetched at once for one request.
+    pub search_parallel: usize,
+    /// How long a search waits on its results before starting one more
+    /// (and a result's full picture beside its slow thumbnail).
+    pub search_hedge: Duration,
+    /// A result loading longer than this leaves its place to another.
+    pub search_patience: Duration,
+    /// Downloads one client network (IPv4 address, IPv6 /64) may have
+    /// running at once.
+    pub max_fetches_per_ip: usize,
+    /// Bytes all downloads may hold at once.
+    pub download_memory_bytes: u64,
 
     // Image generation and the camera.
     /// Base URL of the OpenAI images API; any compatible server works.
@@ -137,6 +153,9 @@ pub struct Config {
     pub camera: Option<String>,
     /// Pause between two snapshots of a snapshot camera.
     pub camera_interval: Duration,
+    /// Accept the camera's TLS certificate without checking it (a camera
+    /// with a self-signed certificate); never applies to clients' URLs.
+    pub camera_insecure_tls: bool,
 }
 
 impl Default for Config {
@@ -177,6 +196,12 @@ impl Default for Config {
             search_cache_ttl: Duration::from_secs(defaults::SEARCH_CACHE_MINUTES * 60),
             search_retries: defaults::SEARCH_RETRIES,
             search_backoff: defaults::SEARCH_BACKOFF,
+            search_cooldown: defaults::SEARCH_COOLDOWN,
+            search_parallel: defaults::SEARCH_PARALLEL,
+            search_hedge: defaults::SEARCH_HEDGE,
+            search_patience: defaults::SEARCH_PATIENCE,
+            max_fetches_per_ip: fetch.max_fetches_per_network,
+            download_memory_bytes: fetch.download_memory_bytes,
             openai_base_url: String::from(defaults::OPENAI_BASE_URL),
             gemini_base_url: String::from(defaults::GEMINI_BASE_URL),
             gen_model: String::from(defaults::GEN_MODEL),
@@ -189,6 +214,7 @@ impl Default for Config {
             gen_per_minute: defaults::GEN_PER_MINUTE,
             camera: None,
             camera_interval: defaults::CAMERA_INTERVAL,
+            camera_insecure_tls: false,
         }
     }
 }
@@ -203,6 +229,8 @@ impl Config {
             max_body_bytes: self.max_download_bytes,
             allow_private: self.allow_private_urls,
             allowed_nets: self.allowed_url_nets.clone(),
+            max_fetches_per_network: self.max_fetches_per_ip,
+            download_memory_bytes: self.download_memory_bytes,
             ..FetchConfig::default()
         }
     }
@@ -258,6 +286,9 @@ impl std::fmt::Debug for Config {
             .field("search_url", &self.search_url)
             .field("searxng_url", &self.searxng_url)
             .field("search_cache_ttl", &self.search_cache_ttl)
+            .field("search_parallel", &self.search_parallel)
+            .field("max_fetches_per_ip", &self.max_fetches_per_ip)
+            .field("download_memory_bytes", &self.download_memory_bytes)
             .field("openai_base_url", &url_origin(&self.openai_base_url))
             .field("gemini_base_url", &url_origin(&self.gemini_base_url))
             .field("gen_model", &self.gen_model)
@@ -270,6 +301,7 @@ impl std::fmt::Debug for Config {
             .field("gen_per_minute", &self.gen_per_minute)
             .field("camera", &self.camera.as_deref().map(url_origin))
             .field("camera_interval", &self.camera_interval)
+            .field("camera_insecure_tls", &self.camera_insecure_tls)
             .finish()
     }
 }
@@ -330,6 +362,11 @@ impl Config {
                 json!(self.max_download_bytes / 1_000_000),
             ),
             ("fetch_timeout", json!(secs(self.fetch_timeout))),
+            ("max_fetches_per_ip", json!(self.max_fetches_per_ip)),
+            (
+                "download_memory_mb",
+                json!(self.download_memory_bytes >> 20),
+            ),
             ("search_engine", json!(self.search_engine.name())),
             ("search_url", json!(url_origin(&self.search_url))),
             (
@@ -355,6 +392,7 @@ impl Config {
                 "camera_interval_ms",
                 json!(u64::try_from(self.camera_interval.as_millis()).unwrap_or(u64::MAX)),
             ),
+            ("camera_insecure_tls", json!(self.camera_insecure_tls)),
         ]
     }
 
@@ -461,6 +499,8 @@ impl Args {
             search_url: self.search_url.clone(),
             searxng_url: self.searxng_url.clone(),
             search_cache_ttl: Duration::from_secs(self.search_cache_minutes.saturating_mul(60)),
+            max_fetches_per_ip: self.max_fetches_per_ip,
+            download_memory_bytes: self.download_memory_mb.saturating_mul(1 << 20),
             openai_base_url: self.openai_base_url.clone(),
             gemini_base_url: self.gemini_base_url.clone(),
             gen_model: self.gen_model.clone(),
@@ -473,6 +513,7 @@ impl Args {
             gen_per_minute: self.gen_per_minute,
             camera: self.camera.clone().filter(|c| !c.is_empty()),
             camera_interval: Duration::from_millis(self.camera_interval_ms),
+            camera_insecure_tls: self.camera_insecure_tls,
             ..defaults
         }
     }

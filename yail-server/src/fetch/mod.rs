@@ -9,11 +9,18 @@
 //! checked; and an address policy applied *after* name resolution (a custom
 //! resolver, so a public name that resolves to a private address is caught)
 //! and to literal-IP hosts on the first request and on every redirect hop
-//! (which the resolver never sees).
+//! (which the resolver never sees). Bodies compressed with gzip or deflate
+//! are decompressed as they arrive, and the limit applies to what comes
+//! out. Clones of a fetcher share a quota of fetches at once per client
+//! network and a budget of body bytes held across the server
+//! ([`FetchConfig::max_fetches_per_network`],
+//! [`FetchConfig::download_memory_bytes`]).
 
+mod limits;
 mod policy;
 mod resolve;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +29,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::redirect;
 use url::Url;
 
+use limits::{GROWTH_STEP, Limits, Refusal, Reservation};
 pub use policy::{IpNet, is_public};
 use policy::{Policy, Violation, check_url};
 use resolve::GuardedResolver;
@@ -48,8 +56,18 @@ pub struct FetchConfig {
     pub allowed_nets: Vec<IpNet>,
     /// How host names are looked up (the system resolver by default).
     pub resolver: Resolver,
-    /// The `User-Agent` sent.
+    /// The `User-Agent` sent (a request may give its own).
     pub user_agent: String,
+    /// Fetches one client network (an IPv4 address, an IPv6 /64) may have
+    /// running at once through [`Fetcher::get_for`]; more wait their turn.
+    pub max_fetches_per_network: usize,
+    /// Bytes of bodies all fetches of this fetcher (and its clones) may
+    /// hold at once; a download waits, or fails, when they are taken.
+    pub download_memory_bytes: u64,
+    /// Accept any TLS certificate, self-signed or not, for any name: only
+    /// for the operator's own camera (`--camera-insecure-tls`), never for
+    /// the URLs clients name.
+    pub accept_invalid_certs: bool,
 }
 
 /// Default largest body: 20 MB.
@@ -62,6 +80,13 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default redirects followed.
 pub const DEFAULT_MAX_REDIRECTS: usize = 5;
+/// Default fetches at once per client network (`--max-fetches-per-ip`):
+/// a search races a few candidates per session, and a household runs a
+/// few sessions.
+pub const DEFAULT_MAX_FETCHES_PER_NETWORK: usize = 8;
+/// Default bytes of bodies held at once (`--download-memory-mb`): 128 MiB,
+/// six downloads of the largest size allowed, a few hundred of the usual.
+pub const DEFAULT_DOWNLOAD_MEMORY_BYTES: u64 = 128 << 20;
 
 /// The server's defaults (the same as `Config::default()`'s): public
 /// addresses only, the system resolver.
@@ -77,6 +102,9 @@ impl Default for FetchConfig {
             allowed_nets: Vec::new(),
             resolver: Resolver::system(),
             user_agent: format!("yail-server/{}", env!("CARGO_PKG_VERSION")),
+            max_fetches_per_network: DEFAULT_MAX_FETCHES_PER_NETWORK,
+            download_memory_bytes: DEFAULT_DOWNLOAD_MEMORY_BYTES,
+            accept_invalid_certs: false,
         }
     }
 }
@@ -137,6 +165,9 @@ pub enum FetchError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The server's budget of download memory is taken by other downloads.
+    #[error("the server is downloading too much at once; try again shortly")]
+    Busy,
     /// Any other transport or protocol failure.
     #[error("download from {host} failed: {reason}")]
     Http {
@@ -174,6 +205,7 @@ impl FetchError {
                 | FetchError::Connect(_)
                 | FetchError::Tls(_)
                 | FetchError::Http { .. }
+                | FetchError::Busy
         ) || matches!(self, FetchError::Status { status, .. } if *status >= 500 || *status == 429)
     }
 }
@@ -187,6 +219,9 @@ pub struct Fetched {
     pub content_type: Option<String>,
     /// The URL after redirects.
     pub url: Url,
+    /// The share of the download memory budget the body holds, until the
+    /// last clone of this is dropped.
+    _reservation: Option<Arc<Reservation>>,
 }
 
 impl Fetched {
@@ -243,6 +278,7 @@ fn looks_like_picture(bytes: &[u8]) -> bool {
 pub struct Fetcher {
     client: reqwest::Client,
     config: Arc<FetchConfig>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -281,14 +317,20 @@ impl Fetcher {
                 resolver: config.resolver.clone(),
             })
             .user_agent(config.user_agent.clone())
+            // gzip and deflate (reqwest's features) are on: the header
+            // offers both unless a request sets its own, and a body
+            // arrives decompressed, so every limit counts what comes out.
+            .tls_danger_accept_invalid_certs(config.accept_invalid_certs)
             .build()
             .map_err(|e| FetchError::Http {
                 host: String::from("(client)"),
                 reason: e.to_string(),
             })?;
+        let limits = Limits::new(config.max_fetches_per_network, config.download_memory_bytes);
         Ok(Fetcher {
             client,
             config: Arc::new(config),
+            limits,
         })
     }
 
@@ -313,16 +355,81 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             let final_url = response.url().clone();
-            let bytes = read_limited(response, self.config.max_body_bytes).await?;
+            let (bytes, reservation) = self.read_reserved(response).await?;
             Ok(Fetched {
                 bytes,
                 content_type,
                 url: final_url,
+                _reservation: Some(Arc::new(reservation)),
             })
         };
         tokio::time::timeout(self.config.total_timeout, fetch)
             .await
             .unwrap_or(Err(FetchError::Timeout(host)))
+    }
+
+    /// [`Fetcher::get`] for a fetch `client` causes: it waits for a place
+    /// in the quota of the client's network, within the total timeout.
+    pub async fn get_for(&self, client: IpAddr, url: &str) -> Result<Fetched, FetchError> {
+        let host = host_of(url);
+        let fetch = async {
+            let _place = self.limits.network(client).await;
+            self.get(url).await
+        };
+        tokio::time::timeout(self.config.total_timeout, fetch)
+            .await
+            .unwrap_or(Err(FetchError::Timeout(host)))
+    }
+
+    /// Fetches running now for `client`'s network through
+    /// [`Fetcher::get_for`].
+    pub fn fetches_running_for(&self, client: IpAddr) -> usize {
+        self.limits.running_for(client)
+    }
+
+    /// Bytes of the download memory budget held now, by bodies arriving
+    /// or handed out and not yet dropped.
+    pub fn download_memory_in_use(&self) -> u64 {
+        self.limits.reserved_bytes()
+    }
+
+    /// Reads a response body within the body limit and the download
+    /// memory budget (see [`FetchConfig::download_memory_bytes`]); the
+    /// reservation covers the body until it is dropped.
+    async fn read_reserved(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<(Bytes, Reservation), FetchError> {
+        let limit = self.config.max_body_bytes;
+        let declared = response.content_length();
+        if declared.is_some_and(|n| n > limit) {
+            return Err(FetchError::TooLarge { limit });
+        }
+        let mut reservation = match declared {
+            Some(length) => self.limits.reserve(length).await?,
+            None => Reservation::empty(),
+        };
+        let capacity = declared.unwrap_or(0).min(limit);
+        let mut body = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        while let Some(chunk) = next_chunk(&mut response).await? {
+            let length = body.len() as u64 + chunk.len() as u64;
+            if length > limit {
+                return Err(FetchError::TooLarge { limit });
+            }
+            if length > reservation.bytes() {
+                let step = length.div_ceil(GROWTH_STEP).saturating_mul(GROWTH_STEP);
+                self.limits
+                    .grow(&mut reservation, step.min(limit).max(length))?;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body.freeze(), reservation))
+    }
+
+    /// A whole body, within the body limit and the download memory budget,
+    /// of a response from [`Fetcher::open_with`] (a search service's page).
+    pub(crate) async fn read_body(&self, response: reqwest::Response) -> Result<Bytes, FetchError> {
+        Ok(self.read_reserved(response).await?.0)
     }
 
     /// Sends a GET for `url` and returns the response once its headers are
@@ -335,6 +442,33 @@ impl Fetcher {
 
     /// [`Fetcher::open`] with extra request headers.
     pub async fn open_with(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+    ) -> Result<reqwest::Response, FetchError> {
+        let response = self.send_with(url, headers).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                host: response.url().host_str().unwrap_or_default().to_string(),
+                status: status.as_u16(),
+            });
+        }
+        if let Some(length) = response.content_length()
+            && length > self.config.max_body_bytes
+        {
+            return Err(FetchError::TooLarge {
+                limit: self.config.max_body_bytes,
+            });
+        }
+        Ok(response)
+    }
+
+    /// Sends a GET for `url` with `headers` and returns the response once
+    /// its headers are in, whatever its status (a camera asking for
+    /// credentials answers 401 with what it wants in its headers). The
+    /// address policy applies; only the connect and read timeouts do.
+    pub async fn send_with(
         &self,
         url: &str,
         headers: HeaderMap,
@@ -355,20 +489,6 @@ impl Fetcher {
             .await
             .map_err(|e| classify(&e, &host))
             .inspect_err(log_unusable_host)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(FetchError::Status {
-                host: response.url().host_str().unwrap_or(&host).to_string(),
-                status: status.as_u16(),
-            });
-        }
-        if let Some(length) = response.content_length()
-            && length > self.config.max_body_bytes
-        {
-            return Err(FetchError::TooLarge {
-                limit: self.config.max_body_bytes,
-            });
-        }
         Ok(response)
     }
 }
@@ -411,6 +531,17 @@ pub(crate) async fn next_chunk(
         let host = response.url().host_str().unwrap_or_default().to_string();
         classify(&e, &host)
     })
+}
+
+/// What a client is told when the download memory budget cannot cover a
+/// body.
+impl From<Refusal> for FetchError {
+    fn from(refusal: Refusal) -> FetchError {
+        match refusal {
+            Refusal::LargerThanBudget(limit) => FetchError::TooLarge { limit },
+            Refusal::Busy => FetchError::Busy,
+        }
+    }
 }
 
 /// The one mapping of a policy violation (found before a request, or in
@@ -647,6 +778,7 @@ mod tests {
             bytes: Bytes::from_static(body),
             content_type: content_type.map(str::to_string),
             url: Url::parse("http://pics.example.com/cat.jpg").expect("a URL"),
+            _reservation: None,
         };
         let page = fetched(Some("text/html; charset=utf-8"), b"<html>login</html>");
         let error = page.check_picture().expect_err("a web page");

@@ -115,6 +115,7 @@ impl Services {
             search::engines(&config, trusted)?,
             state.clone(),
             config.search_cache_ttl,
+            config.search_cooldown,
         );
         catalogue::load(&state, &config).await;
 
@@ -127,10 +128,14 @@ impl Services {
                 background.clone(),
             ));
         }
-        let camera = config
-            .camera
-            .clone()
-            .map(|url| Camera::spawn(url, config.camera_interval, background.clone()));
+        let camera = config.camera.clone().map(|url| {
+            Camera::spawn(
+                url,
+                config.camera_interval,
+                config.camera_insecure_tls,
+                background.clone(),
+            )
+        });
         // The model lists are read before anyone is served (for 5 s at
         // most), so the log names a replaced model at start.
         let generator = Generator::new(&config, state.clone(), fetcher.clone());

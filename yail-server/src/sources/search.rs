@@ -1,12 +1,18 @@
 //! `search TERM`: a session's walk through one term's web image search
 //! results (the search itself, and its cache shared by every session, are
-//! the search service's). Each `next` picks a random result, never the one
-//! just shown, skips broken ones with a bounded number of tries, and the
-//! following picture is prepared while the Atari shows the current one.
+//! the search service's). Each `next` races a few random results, never the one
+//! just shown, and shows the first that converts (a result's thumbnail
+//! usually wins: web image hosts are often slow, broken or hang); broken
+//! ones are skipped from then on, within a bounded number of tries; and
+//! the following picture is prepared while the Atari shows the current one.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tracing::{debug, warn};
 use yail_core::Settings;
 
@@ -76,6 +82,7 @@ impl Pictures for SearchResults {
             request.services.clone(),
             hits,
             request.settings.clone(),
+            request.client,
             self.last,
             self.broken.clone(),
         )
@@ -92,6 +99,7 @@ impl Pictures for SearchResults {
             request.services.clone(),
             Arc::clone(hits),
             request.settings.clone(),
+            request.client,
             self.last,
             self.broken.clone(),
         );
@@ -99,39 +107,88 @@ impl Pictures for SearchResults {
     }
 }
 
-/// Tries random results (not `last`, not known broken) until one converts,
-/// at most `search_retries + 1` of them.
+/// Races random results (not `last`, not known broken) and returns the
+/// first that converts, cancelling the others.
+///
+/// At most `search_retries + 1` results are tried. One starts at once;
+/// another joins when one fails, and every `search_hedge` while fewer than
+/// `search_parallel` hold a place. A result still loading after
+/// `search_patience` keeps loading but gives its place up, so hanging
+/// hosts cannot hold the search up; never more than the bound are
+/// started. Each result's fetches go through the client network's quota.
 async fn pick(
     services: Services,
     hits: Arc<[Hit]>,
     settings: Settings,
+    client: IpAddr,
     last: Option<usize>,
-    mut broken: HashSet<usize>,
+    broken: HashSet<usize>,
 ) -> Picked {
+    let config = services.config();
+    let parallel = config.search_parallel.max(1);
+    let (hedge, patience) = (config.search_hedge, config.search_patience);
+    let mut order: Vec<usize> = (0..hits.len())
+        .filter(|i| Some(*i) != last && !broken.contains(i))
+        .collect();
+    fastrand::shuffle(&mut order);
+    let tries = config.search_retries + 1;
+    order.truncate(tries);
+    // The one just shown comes again only when every other has failed.
+    let fallback = last.filter(|l| !broken.contains(l) && *l < hits.len() && order.len() < tries);
+    let mut race = Race {
+        waiting: order.into_iter(),
+        fallback,
+        running: FuturesUnordered::new(),
+        patience_timers: FuturesUnordered::new(),
+        holding: HashSet::new(),
+        services: services.clone(),
+        hits,
+        settings,
+        client,
+        patience,
+    };
     let mut newly_broken = Vec::new();
     let mut last_error = None;
-    for _ in 0..=services.config().search_retries {
-        let candidates: Vec<usize> = (0..hits.len())
-            .filter(|i| Some(*i) != last && !broken.contains(i))
-            .collect();
-        let index = match (candidates.len(), last) {
-            (0, Some(last)) if !broken.contains(&last) => last, // only one left
-            (0, _) => break,
-            (n, _) => candidates[fastrand::usize(..n)],
-        };
-        match convert_hit(&services, &hits[index], &settings).await {
-            Ok(packet) => {
-                return Picked {
-                    result: Ok((index, packet)),
-                    broken: newly_broken,
-                };
+
+    race.start();
+    let mut next_hedge = Box::pin(tokio::time::sleep(hedge));
+    loop {
+        let room = race.holding.len() < parallel && !race.waiting.as_slice().is_empty();
+        tokio::select! {
+            Some((index, result)) = race.running.next(), if !race.running.is_empty() => {
+                match result {
+                    Ok(packet) => {
+                        return Picked {
+                            result: Ok((index, packet)),
+                            broken: newly_broken,
+                        };
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "skipping a search result");
+                        race.holding.remove(&index);
+                        newly_broken.push(index);
+                        last_error = Some(e);
+                        // A failure gives its place to the next at once.
+                        if race.holding.len() < parallel {
+                            race.start();
+                        }
+                    }
+                }
             }
-            Err(e) => {
-                warn!(error = %e, "skipping a search result");
-                broken.insert(index);
-                newly_broken.push(index);
-                last_error = Some(e);
+            Some(index) = race.patience_timers.next(), if !race.patience_timers.is_empty() => {
+                if race.holding.remove(&index) && !race.running.is_empty() {
+                    debug!(index, "a search result is slow; trying another beside it");
+                    race.start();
+                }
             }
+            () = &mut next_hedge, if room => {
+                race.start();
+                next_hedge.as_mut().reset(tokio::time::Instant::now() + hedge);
+            }
+            else => {}
+        }
+        if race.running.is_empty() && !(race.holding.len() < parallel && race.start()) {
+            break;
         }
     }
     let error = match last_error {
@@ -144,37 +201,115 @@ async fn pick(
     }
 }
 
-/// Downloads and converts one result: the full picture, or its thumbnail
-/// when that fails.
+type Attempt = Pin<Box<dyn Future<Output = (usize, Result<Converted, RequestError>)> + Send>>;
+type Timer = Pin<Box<dyn Future<Output = usize> + Send>>;
+
+/// The results of one pick: those still to try, those running, and which
+/// of these hold a place.
+struct Race {
+    waiting: std::vec::IntoIter<usize>,
+    /// The result shown last, tried once nothing else is left or running.
+    fallback: Option<usize>,
+    running: FuturesUnordered<Attempt>,
+    /// Fires when a running result's patience runs out.
+    patience_timers: FuturesUnordered<Timer>,
+    /// Results started, not failed, and within their patience.
+    holding: HashSet<usize>,
+    services: Services,
+    hits: Arc<[Hit]>,
+    settings: Settings,
+    client: IpAddr,
+    patience: std::time::Duration,
+}
+
+impl Race {
+    /// Starts the next result, if one is left.
+    fn start(&mut self) -> bool {
+        let next = match self.waiting.next() {
+            Some(index) => Some(index),
+            None if self.running.is_empty() => self.fallback.take(),
+            None => None,
+        };
+        let Some(index) = next else {
+            return false;
+        };
+        let services = self.services.clone();
+        let hits = Arc::clone(&self.hits);
+        let settings = self.settings.clone();
+        let client = self.client;
+        self.running.push(Box::pin(async move {
+            let result = convert_hit(&services, client, &hits[index], &settings).await;
+            (index, result)
+        }));
+        let patience = self.patience;
+        self.patience_timers.push(Box::pin(async move {
+            tokio::time::sleep(patience).await;
+            index
+        }));
+        self.holding.insert(index);
+        true
+    }
+}
+
+/// Downloads and converts one result: its thumbnail (a small picture from
+/// the search service's own proxy, quick to come and enough for an Atari
+/// screen) raced against the full picture, which starts when the thumbnail
+/// fails or has not come within `search_hedge`, or at once without a
+/// thumbnail. The first that converts wins; the other is cancelled.
 async fn convert_hit(
     services: &Services,
+    client: IpAddr,
     hit: &Hit,
     settings: &Settings,
 ) -> Result<Converted, RequestError> {
+    let thumbnail = hit.thumbnail.as_deref().filter(|t| *t != hit.image);
+    let mut attempts = FuturesUnordered::new();
+    let mut full_started = thumbnail.is_none();
+    let first = thumbnail.unwrap_or(&hit.image);
+    attempts.push(fetch_and_convert(services, client, first, settings));
+    let full_delay = tokio::time::sleep(services.config().search_hedge);
+    tokio::pin!(full_delay);
     let mut error = None;
-    for url in std::iter::once(&hit.image).chain(hit.thumbnail.as_ref()) {
-        let identity = format!("url:{url}");
-        let name = display_name(url);
-        let fetched = match services.fetcher().get(url).await.and_then(|f| {
-            f.check_picture()?;
-            Ok(f)
-        }) {
-            Ok(fetched) => fetched,
-            Err(e) => {
-                debug!(error = %e, "result download failed");
-                error = Some(RequestError::from(e));
-                continue;
+    loop {
+        tokio::select! {
+            done = attempts.next() => match done {
+                Some(Ok(packet)) => return Ok(packet),
+                Some(Err(e)) => {
+                    debug!(error = %e, "result download failed");
+                    error = Some(e);
+                    if !full_started {
+                        full_started = true;
+                        attempts.push(fetch_and_convert(services, client, &hit.image, settings));
+                    } else if attempts.is_empty() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            () = &mut full_delay, if !full_started => {
+                full_started = true;
+                attempts.push(fetch_and_convert(services, client, &hit.image, settings));
             }
-        };
-        let body: Arc<[u8]> = Arc::from(fetched.bytes.as_ref());
-        match services
-            .pipeline()
-            .packet(&name, &identity, settings, async { Ok(body) })
-            .await
-        {
-            Ok(packet) => return Ok(packet),
-            Err(e) => error = Some(RequestError::from(e)),
         }
     }
     Err(error.unwrap_or(RequestError::NoPictures))
+}
+
+/// One picture of a result, downloaded for `client` and converted.
+async fn fetch_and_convert(
+    services: &Services,
+    client: IpAddr,
+    url: &str,
+    settings: &Settings,
+) -> Result<Converted, RequestError> {
+    let fetched = services.fetcher().get_for(client, url).await?;
+    fetched.check_picture()?;
+    let body: Arc<[u8]> = Arc::from(fetched.bytes.as_ref());
+    drop(fetched);
+    let identity = format!("url:{url}");
+    let name = display_name(url);
+    Ok(services
+        .pipeline()
+        .packet(&name, &identity, settings, async { Ok(body) })
+        .await?)
 }

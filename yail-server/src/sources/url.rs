@@ -29,7 +29,11 @@ impl Pictures for UrlPicture {
         let body = match &self.body {
             Some(body) => Arc::clone(body),
             None => {
-                let fetched = request.services.fetcher().get(&self.url).await?;
+                let fetched = request
+                    .services
+                    .fetcher()
+                    .get_for(request.client, &self.url)
+                    .await?;
                 fetched.check_picture()?;
                 let body: Arc<[u8]> = Arc::from(fetched.bytes.as_ref());
                 self.body = Some(Arc::clone(&body));

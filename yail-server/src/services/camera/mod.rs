@@ -7,8 +7,12 @@
 //! frame in the last [`WATCH_WINDOW`]), and after a failure it is tried
 //! again with a growing pause, up to [`MAX_BACKOFF`]. The camera URL comes
 //! from the operator, not from a client, so a camera on the LAN (the usual
-//! place for one) is reached without the client-URL address policy.
+//! place for one) is reached without the client-URL address policy, and
+//! with `--camera-insecure-tls` a camera's self-signed certificate is
+//! accepted. A user name and password in the URL are answered in Digest or
+//! Basic, as the camera asks ([`auth`]).
 
+mod auth;
 mod mjpeg;
 
 use std::sync::{Arc, Mutex};
@@ -18,8 +22,13 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderMap};
+use url::Url;
+
 use crate::fetch::{self, FetchConfig, FetchError, Fetcher};
 use crate::sync::lock;
+use auth::Credentials;
 use mjpeg::{MjpegError, MjpegParser, boundary};
 
 /// Largest frame accepted from the camera.
@@ -63,6 +72,12 @@ pub(crate) enum CameraError {
     /// No frame has arrived yet.
     #[error("no picture yet")]
     NoPictureYet,
+    /// The camera wants a user name and password and the URL has none.
+    #[error("the camera asks for a user name and password (put them in the --camera URL)")]
+    NeedsCredentials,
+    /// The camera refused the user name and password of the URL.
+    #[error("the camera refused the user name and password ({0})")]
+    CredentialsRefused(&'static str),
 }
 
 /// One frame of the camera.
@@ -98,8 +113,14 @@ pub(crate) struct Camera {
 
 impl Camera {
     /// Starts capturing from `url` (when watched) until `stop`.
-    /// `interval` is the pause between two snapshots of a snapshot camera.
-    pub(crate) fn spawn(url: String, interval: Duration, stop: CancellationToken) -> Camera {
+    /// `interval` is the pause between two snapshots of a snapshot camera;
+    /// `insecure_tls` accepts the camera's certificate unchecked.
+    pub(crate) fn spawn(
+        url: String,
+        interval: Duration,
+        insecure_tls: bool,
+        stop: CancellationToken,
+    ) -> Camera {
         let camera = Camera {
             inner: Arc::new(Inner {
                 watched_until: Mutex::new(None),
@@ -108,7 +129,7 @@ impl Camera {
             }),
         };
         let task = camera.clone();
-        tokio::spawn(async move { task.capture(url, interval, stop).await });
+        tokio::spawn(async move { task.capture(url, interval, insecure_tls, stop).await });
         camera
     }
 
@@ -170,12 +191,27 @@ impl Camera {
         });
     }
 
-    async fn capture(self, url: String, interval: Duration, stop: CancellationToken) {
+    async fn capture(
+        self,
+        url: String,
+        interval: Duration,
+        insecure_tls: bool,
+        stop: CancellationToken,
+    ) {
+        let mut url = match Url::parse(&url) {
+            Ok(url) => url,
+            Err(e) => {
+                self.fail(FetchError::BadUrl(e.to_string()).into());
+                return;
+            }
+        };
+        let mut credentials = Credentials::take_from(&mut url);
         // The camera is the operator's, usually on the LAN, so private
         // addresses are allowed; timeouts, redirects and schemes are checked
         // as for every other download.
         let fetcher = match Fetcher::new(FetchConfig {
             allow_private: true,
+            accept_invalid_certs: insecure_tls,
             ..FetchConfig::default()
         }) {
             Ok(fetcher) => fetcher,
@@ -198,7 +234,7 @@ impl Camera {
             }
             let attempt = tokio::select! {
                 () = stop.cancelled() => return,
-                attempt = self.read_camera(&fetcher, &url) => attempt,
+                attempt = self.read_camera(&fetcher, &url, &mut credentials) => attempt,
             };
             let pause = match attempt {
                 Ok(()) => {
@@ -221,8 +257,13 @@ impl Camera {
 
     /// One snapshot, or an MJPEG stream until it ends, fails or nobody
     /// watches any more.
-    async fn read_camera(&self, fetcher: &Fetcher, url: &str) -> Result<(), CameraError> {
-        let response = tokio::time::timeout(STALL_TIMEOUT, fetcher.open(url))
+    async fn read_camera(
+        &self,
+        fetcher: &Fetcher,
+        url: &Url,
+        credentials: &mut Option<Credentials>,
+    ) -> Result<(), CameraError> {
+        let response = tokio::time::timeout(STALL_TIMEOUT, open(fetcher, url, credentials))
             .await
             .map_err(|_| CameraError::NoAnswer)??;
         let content_type = response
@@ -272,6 +313,53 @@ impl Camera {
                 }
             }
         }
+    }
+}
+
+/// Sends the request for the camera's picture or stream, with the
+/// credentials the camera asked for. At most two requests: a 401 to an
+/// answer of a challenge kept from before (its nonce may have expired, RFC
+/// 7616 §3.4 `stale`) or to none earns one answer of the fresh challenge;
+/// a 401 to that means the credentials are wrong.
+async fn open(
+    fetcher: &Fetcher,
+    url: &Url,
+    credentials: &mut Option<Credentials>,
+) -> Result<reqwest::Response, CameraError> {
+    let mut fresh_challenge = false;
+    loop {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = credentials.as_mut().and_then(|c| c.authorization(url)) {
+            headers.insert(AUTHORIZATION, value);
+        }
+        let answered = !headers.is_empty();
+        let response = fetcher.send_with(url.as_str(), headers).await?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            let Some(credentials) = credentials.as_mut() else {
+                return Err(CameraError::NeedsCredentials);
+            };
+            if answered && fresh_challenge {
+                return Err(CameraError::CredentialsRefused(credentials.scheme_name()));
+            }
+            if !credentials.challenged(response.headers()) {
+                return Err(CameraError::CredentialsRefused("no scheme we speak"));
+            }
+            debug!(
+                scheme = credentials.scheme_name(),
+                "the camera asks for credentials"
+            );
+            fresh_challenge = true;
+            continue;
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                host: url.host_str().unwrap_or_default().to_string(),
+                status: status.as_u16(),
+            }
+            .into());
+        }
+        return Ok(response);
     }
 }
 

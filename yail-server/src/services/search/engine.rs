@@ -15,20 +15,36 @@ pub struct Hit {
 }
 
 /// Why a search gave no results.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SearchError {
     /// The engine could not be reached or answered an error.
     #[error("image search failed: {0}")]
     Fetch(#[from] FetchError),
     /// The engine kept asking us to slow down.
-    #[error("the image search service is busy; try again in a minute")]
+    #[error("the image search service is busy; try again in a few minutes")]
     SlowDown,
+    /// A SearXNG instance's limiter refused us (429).
+    #[error(
+        "the SearXNG instance's limiter refused this server (list it in pass_ip); try again later"
+    )]
+    Limited,
+    /// The engine refuses what we ask, for a reason of its setup.
+    #[error("image search refused: {0}")]
+    Refused(&'static str),
     /// The engine's answer was not what we expected.
     #[error("unexpected answer from the image search service: {0}")]
     Format(String),
     /// Nothing found.
     #[error("no pictures found for \"{0}\"")]
     NoResults(String),
+}
+
+impl SearchError {
+    /// Whether the engine asked us to go away for a while: asking again
+    /// soon would only prolong it.
+    pub fn is_throttle(&self) -> bool {
+        matches!(self, SearchError::SlowDown | SearchError::Limited)
+    }
 }
 
 /// The boxed future an engine returns.

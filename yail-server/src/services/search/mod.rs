@@ -1,7 +1,10 @@
 //! Web image search: the engines a server can use (behind the
 //! [`Engine`](engine::Engine) trait) and the results cache every session
 //! shares. Results are cached per term (bounded in count and age), so
-//! sessions searching the same term ask the engine once.
+//! sessions searching the same term ask the engine once. An engine that
+//! asked us to slow down (and did not relent after a few tries) is left
+//! alone for `search_cooldown`: searches that need it answer with the
+//! same error meanwhile, without a request.
 
 mod duckduckgo;
 mod engine;
@@ -121,10 +124,19 @@ pub(crate) struct SearchService {
     /// Term (lower case) to when its results came and the results.
     cache: Mutex<LruCache<String, Cached>>,
     ttl: Duration,
+    /// Engines that asked us to go away: until when, and what they said.
+    /// (Two engines at most: a list will do.)
+    cooling: Mutex<Vec<(SearchEngine, Instant, SearchError)>>,
+    cooldown: Duration,
 }
 
 impl SearchService {
-    pub(crate) fn new(engines: Engines, state: ServerState, ttl: Duration) -> SearchService {
+    pub(crate) fn new(
+        engines: Engines,
+        state: ServerState,
+        ttl: Duration,
+        cooldown: Duration,
+    ) -> SearchService {
         SearchService {
             engines,
             state,
@@ -132,6 +144,8 @@ impl SearchService {
                 NonZeroUsize::new(CACHED_TERMS).unwrap_or(NonZeroUsize::MIN),
             )),
             ttl,
+            cooling: Mutex::new(Vec::new()),
+            cooldown,
         }
     }
 
@@ -145,7 +159,23 @@ impl SearchService {
         {
             return Ok(Arc::clone(hits));
         }
-        let mut hits = engine.search(term).await?;
+        if let Some((_, until, error)) = lock(&self.cooling).iter().find(|(n, ..)| *n == name)
+            && Instant::now() < *until
+        {
+            return Err(error.clone());
+        }
+        let mut hits = match engine.search(term).await {
+            Ok(hits) => hits,
+            Err(error) => {
+                if error.is_throttle() {
+                    warn!(engine = %name, cooldown = ?self.cooldown, "the search service asked us to slow down; leaving it alone");
+                    let mut cooling = lock(&self.cooling);
+                    cooling.retain(|(n, ..)| *n != name);
+                    cooling.push((name, Instant::now() + self.cooldown, error.clone()));
+                }
+                return Err(error);
+            }
+        };
         hits.truncate(MAX_HITS);
         if hits.is_empty() {
             return Err(SearchError::NoResults(term.chars().take(40).collect()));

@@ -1,12 +1,26 @@
 //! A SearXNG instance's JSON API (`/search?format=json&categories=images`),
-//! which the instance must have enabled (`search.formats: [json]`).
+//! which the instance must have enabled (`search.formats: [json]`; without
+//! it the instance answers 403, searx/webapp.py `search`).
+//!
+//! An instance with its limiter on (`server.limiter: true`) answers 429 to
+//! a `/search` without `Accept-Language`, without an `Accept-Encoding`
+//! item that is exactly `gzip` or `deflate`, without `text/html` in
+//! `Accept` as Werkzeug reads it (`*/*` counts), or from a User-Agent on
+//! its bot list (searx/botdetection/). We send what passes: our own
+//! User-Agent (`yail-server/...`, on no list; a browser's would bring its
+//! Sec-Fetch checks on https), `Accept: application/json, */*;q=0.5`,
+//! `Accept-Language`, and reqwest's `Accept-Encoding: gzip, deflate`. The
+//! limiter also allows only 4 API requests an hour per address, which the
+//! results cache keeps us under for repeated terms; an operator's own
+//! instance lists this server in `pass_ip` (docs/configuration.md).
 
+use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use url::Url;
 
 use super::engine::{Engine, Hit, SearchError, Searching};
 
-use crate::fetch::Fetcher;
+use crate::fetch::{FetchError, Fetcher};
 
 /// SearXNG at `base`.
 pub struct Searxng {
@@ -29,7 +43,31 @@ impl Searxng {
             ("format", "json"),
             ("categories", "images"),
         ]);
-        let fetched = self.fetcher.get(url.as_str()).await?;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, */*;q=0.5"),
+        );
+        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("en-US,en;q=0.9"));
+        let fetched = match self.fetcher.get_with(url.as_str(), headers).await {
+            Ok(fetched) => fetched,
+            Err(FetchError::Status { status: 403, .. }) => {
+                return Err(SearchError::Refused(
+                    "the SearXNG instance does not offer JSON (add json to search.formats)",
+                ));
+            }
+            Err(FetchError::Status { status: 429, .. }) => return Err(SearchError::Limited),
+            Err(e) => return Err(e.into()),
+        };
+        let declared_html = fetched
+            .content_type
+            .as_deref()
+            .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/html"));
+        if declared_html {
+            return Err(SearchError::Refused(
+                "the SearXNG instance answered a web page, not JSON",
+            ));
+        }
         parse_results(&fetched.bytes)
     }
 }
