@@ -291,12 +291,11 @@ async fn reference_frame() -> Vec<u8> {
     packet.image_data().unwrap().to_vec()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_digest_snapshot_camera_is_answered_and_its_password_never_sent() {
-    let reference = reference_frame().await;
-    let digest = std::sync::Arc::new(DigestCamera::new("SHA-256", "s3cr:t pass"));
-    let check = std::sync::Arc::clone(&digest);
-    let camera = FakeHttp::builder()
+/// A snapshot camera that answers its JPEG only to requests `digest`
+/// accepts, and challenges every other.
+async fn digest_snapshot_camera(digest: &std::sync::Arc<DigestCamera>) -> FakeHttp {
+    let check = std::sync::Arc::clone(digest);
+    FakeHttp::builder()
         .fallback(HttpReply::handler(move |request| {
             if check.accepts(request) {
                 HttpReply::ok("image/jpeg", jpeg())
@@ -305,7 +304,14 @@ async fn a_digest_snapshot_camera_is_answered_and_its_password_never_sent() {
             }
         }))
         .start()
-        .await;
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_snapshot_camera_is_answered_and_its_password_never_sent() {
+    let reference = reference_frame().await;
+    let digest = std::sync::Arc::new(DigestCamera::new("SHA-256", "s3cr:t pass"));
+    let camera = digest_snapshot_camera(&digest).await;
     let port = camera.addr().port();
     let url =
         format!("http://admin:s3cr%3At%20pass@127.0.0.1:{port}/cgi-bin/snapshot.cgi?channel=1");
@@ -380,17 +386,7 @@ async fn a_digest_mjpeg_camera_is_answered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_camera_password_is_a_frame_saying_so() {
     let digest = std::sync::Arc::new(DigestCamera::new("SHA-256", "right"));
-    let check = std::sync::Arc::clone(&digest);
-    let camera = FakeHttp::builder()
-        .fallback(HttpReply::handler(move |request| {
-            if check.accepts(request) {
-                HttpReply::ok("image/jpeg", jpeg())
-            } else {
-                check.challenge()
-            }
-        }))
-        .start()
-        .await;
+    let camera = digest_snapshot_camera(&digest).await;
     let port = camera.addr().port();
     let server = TestServer::start(camera_config(format!(
         "http://admin:wrong@127.0.0.1:{port}/snap"
