@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::connection::Liveness;
+use crate::network::Network;
 use crate::sync::lock;
 
 /// The message a client gets when `max_connections` sessions are running
@@ -24,21 +25,6 @@ pub const BUSY_MESSAGE: &str = "server busy, try again later";
 /// The message a client gets when its address already has `max_per_ip`
 /// sessions.
 pub const TOO_MANY_MESSAGE: &str = "too many connections from your address";
-
-/// What limits connections from one client: its IPv4 address, or the /64
-/// network of its IPv6 address.
-fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let network = u128::from(v6) & !u128::from(u64::MAX);
-                IpAddr::V6(network.into())
-            }
-        },
-    }
-}
 
 /// Why a connection was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,11 +56,11 @@ struct Registry {
     max_per_address: usize,
     next_id: u64,
     running: HashMap<u64, Running>,
-    per_address: HashMap<IpAddr, usize>,
+    per_address: HashMap<Network, usize>,
 }
 
 struct Running {
-    address: IpAddr,
+    address: Network,
     liveness: Arc<Liveness>,
     stop: CancellationToken,
 }
@@ -119,7 +105,7 @@ impl Admission {
         liveness: &Arc<Liveness>,
         stop: &CancellationToken,
     ) -> Result<Ticket, Refusal> {
-        let address = address_key(ip);
+        let address = Network::of(ip);
         let mut registry = self.lock();
         if registry.per_address.get(&address).copied().unwrap_or(0) >= registry.max_per_address {
             return Err(Refusal::TooManyFromAddress);
@@ -185,20 +171,6 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
-    }
-
-    #[test]
-    fn an_ipv6_client_counts_by_its_network() {
-        assert_eq!(address_key(ip("192.0.2.7")), ip("192.0.2.7"));
-        assert_eq!(address_key(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
-        assert_eq!(
-            address_key(ip("2001:db8:1:2:aaaa::1")),
-            address_key(ip("2001:db8:1:2:bbbb::9"))
-        );
-        assert_ne!(
-            address_key(ip("2001:db8:1:2::1")),
-            address_key(ip("2001:db8:1:3::1"))
-        );
     }
 
     /// One admitted test session: the client's end of its socket, and what

@@ -11,6 +11,7 @@ mod config;
 mod connection;
 mod error;
 pub mod fetch;
+mod network;
 mod server;
 mod services;
 mod session;

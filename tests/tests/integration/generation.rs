@@ -348,6 +348,8 @@ async fn openai_config_changes_only_this_sessions_settings() {
     let openai = fake_openai().await;
     let config = Config {
         allowed_models: vec![String::from("gpt-image-1.5")],
+        // A client may choose up to this (the default, 1024x1024, is the ceiling otherwise).
+        gen_max_size: Some(String::from("1536x1024")),
         ..config_for(&openai)
     };
     let server = TestServer::start(config).await;

@@ -5,6 +5,7 @@ mod dialects;
 mod errors;
 mod fake_api;
 mod generation;
+mod generation_limits;
 mod hostile;
 mod limits;
 mod modes;

@@ -117,12 +117,26 @@ pub struct Config {
     pub gen_timeout: Duration,
     /// Generations running at once across all sessions.
     pub gen_concurrency: usize,
-    /// Generations one client address may start per minute; 0: no limit.
+    /// Generations one client network (an IPv4 address, an IPv6 /64) may
+    /// start per minute; 0: no limit.
     pub gen_per_minute: u32,
     /// The camera `video` shows: an HTTP snapshot URL or an MJPEG stream.
     pub camera: Option<String>,
     /// Pause between two snapshots of a snapshot camera.
     pub camera_interval: Duration,
+
+    // What clients may cost.
+    /// Generations the whole server may start in 24 hours; 0: no limit.
+    pub gen_per_day: u32,
+    /// Largest picture size a client may choose (`openai-config size`);
+    /// `None`: `gen_size`.
+    pub gen_max_size: Option<String>,
+    /// Highest quality a client may choose (`openai-config quality`);
+    /// `None`: `gen_quality`.
+    pub gen_max_quality: Option<String>,
+    /// A session waiting this long on a download may be closed to make
+    /// room when the server is full; `None`: never.
+    pub slow_fetch: Option<Duration>,
 }
 
 impl Default for Config {
@@ -174,6 +188,11 @@ impl Default for Config {
             gen_per_minute: defaults::GEN_PER_MINUTE,
             camera: None,
             camera_interval: defaults::CAMERA_INTERVAL,
+
+            gen_per_day: defaults::GEN_PER_DAY,
+            gen_max_size: None,
+            gen_max_quality: None,
+            slow_fetch: Some(defaults::SLOW_FETCH),
         }
     }
 }
@@ -254,6 +273,10 @@ impl std::fmt::Debug for Config {
             .field("gen_per_minute", &self.gen_per_minute)
             .field("camera", &self.camera.as_deref().map(url_origin))
             .field("camera_interval", &self.camera_interval)
+            .field("gen_per_day", &self.gen_per_day)
+            .field("gen_max_size", &self.gen_max_size)
+            .field("gen_max_quality", &self.gen_max_quality)
+            .field("slow_fetch", &self.slow_fetch)
             .finish()
     }
 }
@@ -308,6 +331,12 @@ impl Args {
             gen_per_minute: self.gen_per_minute,
             camera: self.camera.clone().filter(|c| !c.is_empty()),
             camera_interval: Duration::from_millis(self.camera_interval_ms),
+
+            gen_per_day: self.gen_per_day,
+            gen_max_size: self.gen_max_size.clone().filter(|s| !s.is_empty()),
+            gen_max_quality: self.gen_max_quality.clone().filter(|q| !q.is_empty()),
+            slow_fetch: (self.slow_fetch_secs > 0)
+                .then(|| Duration::from_secs(self.slow_fetch_secs)),
             ..defaults
         }
     }

@@ -4,8 +4,9 @@
 //! Generations cost the operator money, so everything a client can make the
 //! server spend is bounded here: a timeout per generation (waiting for a
 //! slot included), a global number of generations at once, a number per
-//! client address per minute ([`quota`]), and the models a client may
-//! choose ([`models`]). Every session has its own [`GenSettings`]
+//! client network per minute and a budget for the whole server per day
+//! ([`quota`]), the models a client may choose ([`models`]), and the
+//! largest size and highest quality it may choose ([`Ceilings`]). Every session has its own [`GenSettings`]
 //! ([`settings`]); no key ever reaches a client ([`scrub`]).
 
 mod answer;
@@ -31,8 +32,10 @@ use crate::fetch::Fetcher;
 use answer::Answer;
 pub(crate) use error::GenError;
 use models::{Backend, ModelPolicy};
-use quota::Quota;
+pub(crate) use quota::Budget;
+use quota::Limits;
 use scrub::Scrubber;
+use settings::Ceilings;
 pub(crate) use settings::{GenSettings, SettingError};
 
 /// A generated picture.
@@ -55,7 +58,9 @@ pub(crate) struct Generator {
     fetcher: Fetcher,
     scrubber: Scrubber,
     slots: Arc<Semaphore>,
-    quota: Quota,
+    limits: Limits,
+    /// The most a client may choose (`--gen-max-size`, `--gen-max-quality`).
+    ceilings: Ceilings,
     generated: AtomicU64,
 }
 
@@ -71,21 +76,48 @@ impl Generator {
             .gemini_api_key
             .as_deref()
             .and_then(|key| gemini::Gemini::new(&config.gemini_base_url, key));
+        let ceilings = Ceilings::new(
+            config.gen_max_size.as_deref().unwrap_or(&config.gen_size),
+            config
+                .gen_max_quality
+                .as_deref()
+                .unwrap_or(&config.gen_quality),
+        );
+        // The defaults are what a session starts with: within the ceilings.
+        let (mut default_size, mut default_quality) =
+            (config.gen_size.clone(), config.gen_quality.clone());
+        if !ceilings.allows_size(&default_size) {
+            tracing::warn!(
+                size = default_size,
+                max = ceilings.size(),
+                "--gen-size is above --gen-max-size; using the maximum"
+            );
+            ceilings.size().clone_into(&mut default_size);
+        }
+        if !ceilings.allows_quality(&default_quality) {
+            tracing::warn!(
+                quality = default_quality,
+                max = ceilings.quality(),
+                "--gen-quality is above --gen-max-quality; using the maximum"
+            );
+            ceilings.quality().clone_into(&mut default_quality);
+        }
         Generator {
             models: ModelPolicy::new(
                 config.gen_model.clone(),
                 config.allowed_models.clone(),
                 state,
             ),
-            default_size: config.gen_size.clone(),
-            default_quality: config.gen_quality.clone(),
+            default_size,
+            default_quality,
             timeout: config.gen_timeout,
             openai,
             gemini,
             fetcher,
             scrubber: Scrubber::new([&config.openai_api_key, &config.gemini_api_key]),
             slots: Arc::new(Semaphore::new(config.gen_concurrency.max(1))),
-            quota: Quota::new(config.gen_per_minute),
+            limits: Limits::new(config.gen_per_minute, config.gen_per_day),
+            ceilings,
             generated: AtomicU64::new(0),
         }
     }
@@ -129,7 +161,12 @@ impl Generator {
         param: Option<&str>,
         value: Option<&str>,
     ) -> Result<String, SettingError> {
-        settings::configure(session, &self.models, param, value)
+        settings::configure(session, &self.models, &self.ceilings, param, value)
+    }
+
+    /// The server's generation budget for the day, and what is left of it.
+    pub(crate) fn budget(&self) -> Budget {
+        self.limits.budget(Instant::now())
     }
 
     /// Generates a picture of `prompt` with `model` for the client at
@@ -153,7 +190,7 @@ impl Generator {
             }
             _ => {}
         }
-        self.quota.check(client, Instant::now())?;
+        let admitted = self.limits.admit(client, Instant::now())?;
         let work = async {
             let _slot = Arc::clone(&self.slots).acquire_owned().await.map_err(|e| {
                 GenError::Unreachable {
@@ -181,7 +218,15 @@ impl Generator {
             }
         };
         let bytes = match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result.map_err(|e| self.scrubber.scrub(e))?,
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                // The API refused the request: it drew nothing, and bills
+                // nothing, so the day's budget gets the generation back.
+                if matches!(e, GenError::Refused { .. }) {
+                    self.limits.refund(admitted);
+                }
+                return Err(self.scrubber.scrub(e));
+            }
             Err(_) => return Err(GenError::Timeout(self.timeout.as_secs())),
         };
         let n = self.generated.fetch_add(1, Ordering::Relaxed) + 1;
