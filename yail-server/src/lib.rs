@@ -9,6 +9,7 @@ mod admission;
 mod authority;
 mod config;
 mod connection;
+mod download_clock;
 mod error;
 pub mod fetch;
 mod network;

@@ -12,5 +12,6 @@ mod modes;
 mod network;
 mod search;
 mod shutdown;
+mod slow_downloads;
 mod sources;
 mod video;
