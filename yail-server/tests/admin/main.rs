@@ -4,3 +4,4 @@ mod api;
 mod browser;
 mod security;
 mod support;
+mod try_it;

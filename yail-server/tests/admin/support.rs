@@ -41,6 +41,11 @@ impl Servers {
             workers: 2,
             ..Config::default()
         };
+        Servers::start_configured(config, options).await
+    }
+
+    /// Both servers, the YAIL server's settings being `config`.
+    pub async fn start_configured(config: Config, options: AdminOptions) -> Servers {
         let state = ServerState::new();
         let stop = CancellationToken::new();
         let yail_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
