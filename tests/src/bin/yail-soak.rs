@@ -1138,6 +1138,8 @@ async fn downloads(options: &Options) -> anyhow::Result<bool> {
     all_done.wait().await;
     let busy_secs = started.elapsed().as_secs_f64();
     let held_rss = server.rss_kib();
+    tokio::time::sleep(SETTLE).await;
+    let held_settled_rss = server.rss_kib();
     let _ = release.0.send(true);
     while tasks.join_next().await.is_some() {}
     let peak = peak_rss_kib(server.pid());
@@ -1162,7 +1164,8 @@ async fn downloads(options: &Options) -> anyhow::Result<bool> {
         get(&tally.connect_failures)
     );
     println!(
-        "  server RSS: {start_rss} KiB at start; {held_rss} KiB with the sessions connected; peak {peak} KiB"
+        "  server RSS: {start_rss} KiB at start; with the sessions connected {held_rss} KiB at once, {held_settled_rss} KiB {} s later; peak {peak} KiB",
+        SETTLE.as_secs()
     );
     println!(
         "  after they left: {left_rss} KiB at once, {settled_rss} KiB {} s later",
