@@ -1,7 +1,7 @@
-// Long because one tool holds the four runs (chaos, scale, shutdown,
-// downloads), which share the server launcher, the Atari-like reader and
+// Long because one tool holds the five runs (chaos, scale, shutdown,
+// downloads, generations), which share the server launcher, the Atari-like reader and
 // the packet checks.
-//! `yail-soak`: chaos, scale, shutdown and download runs against a real
+//! `yail-soak`: chaos, scale, shutdown, download and generation runs against a real
 //! `yail-server` process, on loopback only, each bounded in time.
 //!
 //! ```text
@@ -9,6 +9,7 @@
 //! yail-soak scale --sessions 10000       many concurrent sessions, 10 pictures each
 //! yail-soak shutdown --clients 200       SIGTERM while clients stream
 //! yail-soak downloads --sessions 128     showurl sessions of a 20 MB body: the server's memory
+//! yail-soak generations --seconds 60     20 addresses of one IPv6 /64 loop `gen` (needs root)
 //! ```
 //!
 //! The server binary is the `yail-server` next to this one (build both:
@@ -18,7 +19,7 @@
 //! non-zero if any check fails; the summary goes to standard output and
 //! the server's log to a file named in it.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -49,6 +50,7 @@ fn main() -> anyhow::Result<()> {
             Run::Scale => scale(&options).await,
             Run::Shutdown => shutdown(&options).await,
             Run::Downloads => downloads(&options).await,
+            Run::Generations => generations(&options).await,
         }
     })?;
     if !passed {
@@ -63,6 +65,7 @@ enum Run {
     Scale,
     Shutdown,
     Downloads,
+    Generations,
 }
 
 #[derive(Debug, Clone)]
@@ -87,8 +90,9 @@ impl Options {
             Some("scale") => Run::Scale,
             Some("shutdown") => Run::Shutdown,
             Some("downloads") => Run::Downloads,
+            Some("generations") => Run::Generations,
             _ => bail!(
-                "usage: yail-soak chaos [--seconds N] | scale [--sessions N] [--pictures N] | shutdown [--clients N] | downloads [--sessions N] [--addresses N] [--body-mb N]  [--server PATH] [--log PATH]"
+                "usage: yail-soak chaos [--seconds N] | scale [--sessions N] [--pictures N] | shutdown [--clients N] | downloads [--sessions N] [--addresses N] [--body-mb N] | generations [--seconds N] [--addresses N]  [--server PATH] [--log PATH]"
             ),
         };
         let here = std::env::current_exe().context("where this program is")?;
@@ -99,7 +103,7 @@ impl Options {
             sessions: if run == Run::Downloads { 128 } else { 10_000 },
             pictures: 10,
             clients: 200,
-            addresses: 16,
+            addresses: if run == Run::Generations { 20 } else { 16 },
             body_bytes: 19_900_000,
             log: std::env::temp_dir().join(format!("yail-soak-{}.log", std::process::id())),
         };
@@ -168,8 +172,13 @@ struct Server {
 
 impl Server {
     async fn start(options: &Options, extra: &[String]) -> anyhow::Result<Server> {
+        Server::start_on(options, IpAddr::V4(Ipv4Addr::LOCALHOST), extra).await
+    }
+
+    /// Starts the server listening on `bind` (a loopback address).
+    async fn start_on(options: &Options, bind: IpAddr, extra: &[String]) -> anyhow::Result<Server> {
         let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let probe = std::net::TcpListener::bind(SocketAddr::new(bind, 0))?;
             probe.local_addr()?.port()
         };
         let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/photos");
@@ -178,7 +187,7 @@ impl Server {
         let child = Command::new(&options.server)
             .args([
                 "--bind",
-                "127.0.0.1",
+                &bind.to_string(),
                 "--port",
                 &port.to_string(),
                 "--no-admin",
@@ -192,7 +201,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .with_context(|| format!("start {}", options.server.display()))?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = SocketAddr::new(bind, port);
         let mut server = Server {
             child,
             addr,
@@ -1177,6 +1186,137 @@ async fn downloads(options: &Options) -> anyhow::Result<bool> {
         passed &= ok;
     };
     check(answers == 2 * sessions as u64, "every command was answered");
+    check(panics == 0, "no panic in the server log");
+    check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
+    Ok(passed)
+}
+
+// -- generations -----------------------------------------------------------
+
+/// The network the generation run's clients come from: one /64 of the
+/// documentation prefix, on `lo`.
+fn generation_address(host: u16) -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 0xdb8, 0x31, 0x7, 0, 0, 0, host)
+}
+
+/// A fake OpenAI images endpoint on loopback: every generation is answered
+/// with `camera.png`.
+async fn fake_openai() -> anyhow::Result<yail_tests::fake_http::FakeHttp> {
+    use base64::Engine;
+    use yail_tests::fake_http::{FakeHttp, Reply as HttpReply};
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/photos/camera.png");
+    let picture = std::fs::read(&photo).with_context(|| format!("read {}", photo.display()))?;
+    let data = base64::engine::general_purpose::STANDARD.encode(picture);
+    // The answer of POST /v1/images/generations: `created` and a `data`
+    // list of images; GPT image models always answer base64 (`b64_json`),
+    // never a URL (openai-python, src/openai/types/images_response.py and
+    // the `response_format` docstring of image_generate_params.py).
+    let body = serde_json::json!({ "created": 1_790_000_000u32, "data": [{ "b64_json": data }] });
+    let body = serde_json::to_vec(&body)?;
+    Ok(FakeHttp::builder()
+        .route(
+            "/v1/images/generations",
+            HttpReply::handler(move |request| {
+                // The endpoint is POST only, with a JSON body.
+                if request.method == "POST" {
+                    HttpReply::json(body.clone())
+                } else {
+                    HttpReply::status(405, "text/plain", "method not allowed")
+                }
+            }),
+        )
+        .start()
+        .await)
+}
+
+/// `addresses` clients of one IPv6 /64 (added to `lo` for the run, so it
+/// needs root) each ask for `gen` again as soon as they are answered, for
+/// `seconds`, against a server with the default quota. Reports how many
+/// generations reached the fake OpenAI, per minute.
+async fn generations(options: &Options) -> anyhow::Result<bool> {
+    let hosts = options.addresses.clamp(1, 1000) as u16;
+    let _addresses =
+        yail_tests::test_net::LoopbackAddresses::add((1..=hosts + 1).map(generation_address))
+            .map_err(|why| anyhow::anyhow!("cannot add the test addresses: {why}"))?;
+    let openai = fake_openai().await?;
+    let server = Server::start_on(
+        options,
+        IpAddr::V6(generation_address(1)),
+        &[
+            "--openai-api-key".into(),
+            "sk-soak-0123456789abcdef".into(),
+            "--openai-base-url".into(),
+            openai.url("/v1"),
+            "--max-per-ip".into(),
+            (hosts + 8).to_string(),
+        ],
+    )
+    .await?;
+    let addr = server.addr;
+    let tally = Arc::new(Tally::default());
+    let quota_refusals = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for host in 2..=hosts + 1 {
+        let (tally, quota_refusals) = (Arc::clone(&tally), Arc::clone(&quota_refusals));
+        tasks.spawn(async move {
+            let source = SocketAddr::new(IpAddr::V6(generation_address(host)), 0);
+            let socket = TcpSocket::new_v6()?;
+            socket.bind(source)?;
+            let mut stream = socket.connect(addr).await?;
+            let mut buffer = Vec::new();
+            while Instant::now() < deadline {
+                stream.write_all(b"gfx 2 gen \"a red barn\"").await?;
+                let reply = read_packet(&mut stream, &mut buffer, Duration::from_secs(60)).await;
+                if let Reply::Packet(packet) = &reply
+                    && packet
+                        .error_message()
+                        .is_some_and(|m| m.contains("limit reached"))
+                {
+                    add(&quota_refusals);
+                }
+                tally.record(&reply, GfxMode::Gr8);
+                // A refusal is an answer too: ask again at once.
+                if !matches!(reply, Reply::Packet(_)) {
+                    break;
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    let mut failed_clients = 0;
+    while let Some(done) = tasks.join_next().await {
+        if !matches!(done, Ok(Ok(()))) {
+            failed_clients += 1;
+        }
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let reached = openai.hits("/v1/images/generations");
+    let (status, _, log) = server.terminate(Duration::from_secs(15)).await?;
+    let panics = log.matches("panicked").count();
+    println!(
+        "generations run: {hosts} clients of 2001:db8:31:7::/64 looping gen for {:.1} min, server log {}",
+        minutes,
+        options.log.display()
+    );
+    println!(
+        "  {} pictures, {} refused by the quota, {} other error packets; {reached} requests reached the API: {:.1} a minute",
+        get(&tally.images),
+        get(&quota_refusals),
+        get(&tally.error_packets) - get(&quota_refusals),
+        reached as f64 / minutes
+    );
+    let mut passed = true;
+    let mut check = |ok: bool, what: &str| {
+        println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
+        passed &= ok;
+    };
+    check(failed_clients == 0, "every client stayed connected");
+    check(
+        reached as f64 <= 6.0 * minutes.ceil(),
+        "at most the quota (6 a minute) reached the API",
+    );
     check(panics == 0, "no panic in the server log");
     check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
     Ok(passed)
