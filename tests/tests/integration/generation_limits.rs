@@ -6,7 +6,6 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::json;
 use tokio::net::TcpListener;
 use yail_proto::Packet;
@@ -16,30 +15,20 @@ use yail_state::ServerState;
 use yail_tests::test_net::LoopbackAddresses;
 use yail_tests::{TestServer, photos_dir, test_config};
 
-use crate::fake_api::{Fake, Reply, Request};
+use crate::fake_api::FakeOpenAi;
 
-/// A fake OpenAI images endpoint answering every generation with
-/// `camera.png` in base64, as GPT image models answer (they never answer
-/// with a URL).
-async fn fake_openai() -> Fake {
+const OPENAI_KEY: &str = "sk-test-limits-0123456789";
+
+/// A fake OpenAI answering every generation with `camera.png`.
+async fn fake_openai() -> FakeOpenAi {
     let picture = std::fs::read(photos_dir().join("camera.png")).unwrap();
-    let data = base64::engine::general_purpose::STANDARD.encode(picture);
-    Fake::start(move |request: &Request| {
-        if request.target != "/v1/images/generations" {
-            return Reply::bytes(404, "text/plain", b"no such path");
-        }
-        Reply::json(
-            200,
-            json!({ "created": 1_790_000_000u32, "data": [{ "b64_json": data }] }),
-        )
-    })
-    .await
+    FakeOpenAi::start(OPENAI_KEY, &picture).await
 }
 
-fn config_for(openai: &Fake) -> Config {
+fn config_for(openai: &FakeOpenAi) -> Config {
     Config {
-        openai_api_key: Some(String::from("sk-test-limits-0123456789")),
-        openai_base_url: openai.url("/v1"),
+        openai_api_key: Some(String::from(OPENAI_KEY)),
+        openai_base_url: openai.base_url(),
         ..test_config()
     }
 }
@@ -98,7 +87,7 @@ async fn twenty_addresses_of_one_ipv6_64_share_one_generation_quota() {
             }
         }
     }
-    let reached = openai.requests().len();
+    let reached = openai.generations().len();
     println!("20 addresses of 2001:db8:31:6::/64, 7 gens each: {reached} reached the API");
     assert_eq!((pictures, refused), (6, 134));
     assert_eq!(reached, 6);
@@ -152,7 +141,7 @@ async fn openai_config_cannot_raise_size_or_quality_above_the_operators() {
     assert!(is_picture(
         &atari.request("gen \"a fox\"").await.expect("an answer")
     ));
-    let sent = openai.requests()[0].json();
+    let sent = openai.generations()[0].json();
     assert_eq!(
         (&sent["quality"], &sent["size"]),
         (&json!("low"), &json!("1024x1024"))
@@ -184,7 +173,7 @@ async fn openai_config_cannot_raise_size_or_quality_above_the_operators() {
     assert!(is_picture(
         &atari.request("gen \"a hen\"").await.expect("an answer")
     ));
-    let sent = openai.requests()[0].json();
+    let sent = openai.generations()[0].json();
     assert_eq!(
         (&sent["quality"], &sent["size"]),
         (&json!("medium"), &json!("1024x1536"))
@@ -221,5 +210,5 @@ async fn the_days_budget_stops_every_client_once_spent() {
         }
     }
     assert_eq!(pictures, 3);
-    assert_eq!(openai.requests().len(), 3);
+    assert_eq!(openai.generations().len(), 3);
 }

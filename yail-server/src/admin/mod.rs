@@ -28,6 +28,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 pub use crate::authority::AdminHost;
+use crate::config::SettingsStore;
 use crate::services::Services;
 pub use error::AdminError;
 pub use logs::LogTailLayer;
@@ -48,6 +49,9 @@ pub struct AdminOptions {
     /// `localhost` (`--admin-host`): any other `Host` is refused, which
     /// stops DNS rebinding.
     pub hosts: Vec<AdminHost>,
+    /// Where the settings page saves its changes; the default saves
+    /// nowhere (they last until the server stops).
+    pub settings: SettingsStore,
 }
 
 impl std::fmt::Debug for AdminOptions {
@@ -55,6 +59,7 @@ impl std::fmt::Debug for AdminOptions {
         f.debug_struct("AdminOptions")
             .field("token", &self.token.as_ref().map(|_| "set (hidden)"))
             .field("hosts", &self.hosts)
+            .field("settings", &self.settings.path())
             .finish()
     }
 }
@@ -95,8 +100,8 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// Refuses (before serving anything) when the listener is not on a
 /// loopback address and `options` has no token, or a weak one
 /// ([`check_bind`]). The services' settings are shown on the settings page
-/// (secrets masked); their picture paths seed the runtime-changeable
-/// settings unless those already name some.
+/// (secrets masked); the changes made there are saved with
+/// `options.settings`.
 pub async fn run_admin(
     listener: TcpListener,
     services: Services,
@@ -106,13 +111,6 @@ pub async fn run_admin(
     let addr = listener.local_addr()?;
     let token = options.token.filter(|t| !t.is_empty());
     check_bind(addr, token.as_deref())?;
-    let (state, config) = (services.state(), services.config());
-    let runtime = state.runtime_settings();
-    if runtime.picture_paths.is_empty() && !config.paths.is_empty() {
-        let mut seeded = (*runtime).clone();
-        seeded.picture_paths.clone_from(&config.paths);
-        state.set_runtime_settings(seeded);
-    }
     let shared = Arc::new(AdminShared {
         services,
         token,
@@ -123,6 +121,8 @@ pub async fn run_admin(
         refusals: origin::RefusalLog::default(),
         sessions: logins::LoginSessions::default(),
         logins: logins::FailedLogins::default(),
+        settings: options.settings,
+        changing: std::sync::Mutex::new(()),
     });
     tracing::info!("admin page on http://{addr}/");
     // The peer's address names a client that sent a wrong token, and
@@ -148,6 +148,8 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/recent", get(api::recent))
         .route("/api/recent/{file}", get(api::recent_file))
         .route("/api/config", get(api::config).post(api::change_config))
+        .route("/api/models", get(api::models))
+        .route("/api/check", post(api::check))
         .route("/api/logs", get(logs::lines))
         .route("/api/logs/stream", get(logs::stream))
         .route(

@@ -3,5 +3,6 @@
 mod api;
 mod browser;
 mod security;
+mod settings;
 mod support;
 mod try_it;

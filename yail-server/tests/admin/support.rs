@@ -36,15 +36,17 @@ impl Servers {
     }
 
     pub async fn start_with(options: AdminOptions) -> Servers {
-        let config = Config {
-            prefetch: false,
-            workers: 2,
-            ..Config::default()
-        };
-        Servers::start_configured(config, options).await
+        Servers::start_configured(
+            Config {
+                prefetch: false,
+                workers: 2,
+                ..Config::default()
+            },
+            options,
+        )
+        .await
     }
 
-    /// Both servers, the YAIL server's settings being `config`.
     pub async fn start_configured(config: Config, options: AdminOptions) -> Servers {
         let state = ServerState::new();
         let stop = CancellationToken::new();

@@ -6,12 +6,18 @@
 //! slot included), a global number of generations at once, a number per
 //! client network per minute and a budget for the whole server per day
 //! ([`quota`]), the models a client may choose ([`models`]), and the
-//! largest size and highest quality it may choose ([`Ceilings`]). Every session has its own [`GenSettings`]
+//! largest size and highest quality it may choose ([`Ceilings`]). Which
+//! model a name stands for today comes from the providers' own model
+//! lists, read at start and then daily ([`discovery`]). Every session has
+//! its own [`GenSettings`]
 //! ([`settings`]); no key ever reaches a client ([`scrub`]).
 
 mod answer;
+mod backend;
+mod discovery;
 mod error;
 mod gemini;
+mod listing;
 mod models;
 mod openai;
 mod quota;
@@ -24,19 +30,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tracing::info;
 use yail_state::ServerState;
 
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use answer::Answer;
+pub(crate) use backend::Backend;
+use discovery::Discovery;
+pub(crate) use discovery::{ListError, ProviderView, Why};
 pub(crate) use error::GenError;
-use models::{Backend, ModelPolicy};
+use models::ModelPolicy;
 pub(crate) use quota::Budget;
 use quota::Limits;
 use scrub::Scrubber;
 use settings::Ceilings;
 pub(crate) use settings::{GenSettings, SettingError};
+
+/// Longest the start of the server waits for the first reading of the
+/// model lists.
+const FIRST_READING_WAIT: Duration = Duration::from_secs(5);
 
 /// A generated picture.
 pub(crate) struct Generated {
@@ -49,6 +63,8 @@ pub(crate) struct Generated {
 /// The generation service every session shares.
 pub(crate) struct Generator {
     models: ModelPolicy,
+    /// The providers' model lists, and what each name stands for.
+    discovery: Arc<Discovery>,
     default_size: String,
     default_quality: String,
     timeout: Duration,
@@ -102,24 +118,77 @@ impl Generator {
             );
             ceilings.quality().clone_into(&mut default_quality);
         }
+        let scrubber = Scrubber::new([&config.openai_api_key, &config.gemini_api_key]);
+        let models = ModelPolicy::configured(config, state);
+        let discovery = Discovery::new(
+            config
+                .openai_api_key
+                .as_deref()
+                .map(|key| (config.openai_base_url.as_str(), key)),
+            config
+                .gemini_api_key
+                .as_deref()
+                .map(|key| (config.gemini_base_url.as_str(), key)),
+            [
+                models.primary(Backend::OpenAi),
+                models.primary(Backend::Gemini),
+            ],
+            scrubber.clone(),
+        );
         Generator {
-            models: ModelPolicy::new(
-                config.gen_model.clone(),
-                config.allowed_models.clone(),
-                state,
-            ),
+            models,
+            discovery: Arc::new(discovery),
             default_size,
             default_quality,
             timeout: config.gen_timeout,
             openai,
             gemini,
             fetcher,
-            scrubber: Scrubber::new([&config.openai_api_key, &config.gemini_api_key]),
+            scrubber,
             slots: Arc::new(Semaphore::new(config.gen_concurrency.max(1))),
             limits: Limits::new(config.gen_per_minute, config.gen_per_day),
             ceilings,
             generated: AtomicU64::new(0),
         }
+    }
+
+    /// Reads the providers' model lists now, then every day until `stop`.
+    /// Waits for the first reading at most [`FIRST_READING_WAIT`], so that
+    /// the log names a replaced model before anyone is served; a provider
+    /// slower than that is read on in the background.
+    pub(crate) async fn start_discovery(&self, stop: CancellationToken) {
+        if !self.is_configured() {
+            return;
+        }
+        let names = self.models.configured_names();
+        let discovery = Arc::clone(&self.discovery);
+        let (read, first_read) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = discovery.refresh(&names) => {}
+            }
+            let _ = read.send(());
+            discovery.refresh_daily(names, stop).await;
+        });
+        let _ = tokio::time::timeout(FIRST_READING_WAIT, first_read).await;
+    }
+
+    /// Reads the model lists again now, for `--check`: what each reading
+    /// gave (`None`: no key), and each provider's model as it stands then.
+    pub(crate) async fn check_models(
+        &self,
+    ) -> Vec<(ProviderView, Option<Result<usize, ListError>>)> {
+        let readings = self
+            .discovery
+            .refresh(&self.models.configured_names())
+            .await;
+        self.discovery.views().into_iter().zip(readings).collect()
+    }
+
+    /// Each provider's model, what it stands for and why, for the admin page.
+    pub(crate) fn models_in_use(&self) -> Vec<ProviderView> {
+        self.discovery.views()
     }
 
     /// The settings a new session starts with.
@@ -169,8 +238,9 @@ impl Generator {
         self.limits.budget(Instant::now())
     }
 
-    /// Generates a picture of `prompt` with `model` for the client at
-    /// `client`, within its quota, a free slot and the timeout.
+    /// Generates a picture of `prompt` with `model` (or the model that
+    /// replaces it today) for the client at `client`, within its quota, a
+    /// free slot and the timeout.
     pub(crate) async fn generate(
         &self,
         client: IpAddr,
@@ -182,6 +252,7 @@ impl Generator {
         let backend = Backend::of(model);
         // Checked before the quota, so a misconfiguration costs none.
         match backend {
+            _ if !self.is_configured() => return Err(GenError::Unconfigured),
             Backend::OpenAi if self.openai.is_none() => {
                 return Err(GenError::NotConfigured("OpenAI"));
             }
@@ -191,6 +262,8 @@ impl Generator {
             _ => {}
         }
         let admitted = self.limits.admit(client, Instant::now())?;
+        let in_use = self.discovery.resolve(model);
+        let model = in_use.model.as_str();
         let work = async {
             let _slot = Arc::clone(&self.slots).acquire_owned().await.map_err(|e| {
                 GenError::Unreachable {
