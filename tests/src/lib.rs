@@ -4,6 +4,7 @@
 pub mod fake_http;
 pub mod fake_search;
 pub mod fake_tcp;
+pub mod test_net;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -4,7 +4,9 @@
 //! closes the session that has waited longest for its client to say
 //! anything, so a crowd of silent connections cannot hold every slot;
 //! "server busy" is only the answer when every session is in the middle of
-//! a request.
+//! a request. A request that has waited on a download for longer than
+//! `--slow-fetch-secs` does not count as one: such a session is closed
+//! next, so trickling hosts cannot keep a full server's slots.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,8 +16,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::address::address_key;
 use crate::connection::Liveness;
+use crate::network::Network;
 use crate::sync::lock;
 
 /// The message a client gets when `max_connections` sessions are running
@@ -54,13 +56,16 @@ pub(crate) struct Admission {
 struct Registry {
     max_total: usize,
     max_per_address: usize,
+    /// A request waiting on a download this long may be closed; `None`:
+    /// never.
+    slow_download: Option<Duration>,
     next_id: u64,
     running: HashMap<u64, Running>,
-    per_address: HashMap<IpAddr, usize>,
+    per_address: HashMap<Network, usize>,
 }
 
 struct Running {
-    address: IpAddr,
+    address: Network,
     liveness: Arc<Liveness>,
     stop: CancellationToken,
 }
@@ -78,12 +83,19 @@ impl Drop for Ticket {
 }
 
 impl Admission {
-    /// Room for `max_total` sessions, `max_per_address` from one address.
-    pub(crate) fn new(max_total: usize, max_per_address: usize) -> Admission {
+    /// Room for `max_total` sessions, `max_per_address` from one address;
+    /// when full, a session whose request has waited on a download for
+    /// `slow_download` may be closed if no idle one can.
+    pub(crate) fn new(
+        max_total: usize,
+        max_per_address: usize,
+        slow_download: Option<Duration>,
+    ) -> Admission {
         Admission {
             inner: Arc::new(Mutex::new(Registry {
                 max_total: max_total.max(1),
                 max_per_address: max_per_address.max(1),
+                slow_download,
                 next_id: 0,
                 running: HashMap::new(),
                 per_address: HashMap::new(),
@@ -99,13 +111,16 @@ impl Admission {
     /// longest-idle session is closed (its socket shut, its `stop` token
     /// cancelled); a session with a command in flight is never the one
     /// (see [`Liveness::evict_if_idle`]): the next longest-idle is tried.
+    /// When none is idle, the session whose request has waited longest on
+    /// a download, past the bound, is closed instead
+    /// ([`Liveness::evict_if_downloading`]).
     pub(crate) fn admit(
         &self,
         ip: IpAddr,
         liveness: &Arc<Liveness>,
         stop: &CancellationToken,
     ) -> Result<Ticket, Refusal> {
-        let address = address_key(ip);
+        let address = Network::of(ip);
         let mut registry = self.lock();
         if registry.per_address.get(&address).copied().unwrap_or(0) >= registry.max_per_address {
             return Err(Refusal::TooManyFromAddress);
@@ -123,12 +138,17 @@ impl Admission {
                     .get(id)
                     .is_some_and(|r| r.liveness.evict_if_idle())
             });
-            let Some((idle, victim)) = victim else {
-                return Err(Refusal::Busy);
-            };
-            if let Some(closed) = registry.remove(victim) {
-                info!(address = %closed.address, ?idle, "server full: closing the longest-idle session");
-                closed.stop.cancel();
+            if let Some((idle, victim)) = victim {
+                if let Some(closed) = registry.remove(victim) {
+                    info!(address = %closed.address, ?idle, "server full: closing the longest-idle session");
+                    closed.stop.cancel();
+                }
+            } else {
+                let (waited, victim) = registry.slow_download_victim().ok_or(Refusal::Busy)?;
+                if let Some(closed) = registry.remove(victim) {
+                    info!(address = %closed.address, ?waited, "server full: closing a session waiting on a slow download");
+                    closed.stop.cancel();
+                }
             }
         }
         let id = registry.next_id;
@@ -150,6 +170,24 @@ impl Admission {
 }
 
 impl Registry {
+    /// The session whose request has waited longest on a download, past
+    /// the bound, now marked closed; `None` if there is none.
+    fn slow_download_victim(&self) -> Option<(Duration, u64)> {
+        let bound = self.slow_download?;
+        let mut waiting: Vec<(Duration, u64)> = self
+            .running
+            .iter()
+            .filter_map(|(id, r)| r.liveness.download_wait().map(|waited| (waited, *id)))
+            .filter(|(waited, _)| *waited >= bound)
+            .collect();
+        waiting.sort_unstable_by(|a, b| b.cmp(a));
+        waiting.into_iter().find(|(_, id)| {
+            self.running
+                .get(id)
+                .is_some_and(|r| r.liveness.evict_if_downloading(bound))
+        })
+    }
+
     fn remove(&mut self, id: u64) -> Option<Running> {
         let running = self.running.remove(&id)?;
         if let Some(count) = self.per_address.get_mut(&running.address) {
@@ -221,7 +259,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_address_cannot_take_more_than_its_share() {
-        let admission = Admission::new(10, 2);
+        let admission = Admission::new(10, 2, None);
         let first = admit(&admission, "127.0.0.1").await.unwrap();
         let _second = admit(&admission, "127.0.0.1").await.unwrap();
         assert_eq!(
@@ -241,7 +279,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_server_closes_its_longest_idle_session() {
-        let admission = Admission::new(3, 8);
+        let admission = Admission::new(3, 8, None);
         let oldest = admit(&admission, "127.0.0.1").await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         let mut second = admit(&admission, "127.0.0.2").await.unwrap();
@@ -270,13 +308,62 @@ mod tests {
         assert_eq!(admission.lock().per_address.len(), 3);
     }
 
+    /// A request that waits on a download, as the session marks it.
+    async fn downloading(admitted: &Admitted) -> crate::download_clock::Mark {
+        admitted.liveness.set_awaiting_command(false);
+        let clock = Arc::clone(admitted.liveness.downloads());
+        crate::download_clock::scope(clock, async { crate::download_clock::mark() })
+            .await
+            .expect("inside the request's scope")
+    }
+
+    /// Found by the security review: a session waiting on a download had a
+    /// command in flight and was never closed, so sixteen sessions asking
+    /// for a trickling URL kept a 16-slot server "busy" for a minute.
+    #[tokio::test]
+    async fn a_full_server_closes_a_session_waiting_past_the_bound_on_a_download() {
+        let admission = Admission::new(2, 8, Some(Duration::ZERO));
+        let fetching = admit(&admission, "127.0.0.1").await.unwrap();
+        let converting = admit(&admission, "127.0.0.2").await.unwrap();
+        let _download = downloading(&fetching).await;
+        converting.liveness.set_awaiting_command(false);
+
+        let _newcomer = admit(&admission, "127.0.0.3").await.unwrap();
+        assert!(fetching.stop.is_cancelled(), "the download's session goes");
+        assert!(!converting.stop.is_cancelled(), "a conversion is spared");
+        assert!(fetching.liveness.download_wait().is_none(), "closed");
+
+        for bound in [Some(Duration::from_secs(3600)), None] {
+            let admission = Admission::new(1, 8, bound);
+            let fetching = admit(&admission, "127.0.0.1").await.unwrap();
+            let _download = downloading(&fetching).await;
+            assert_eq!(
+                admit(&admission, "127.0.0.2").await.err(),
+                Some(Refusal::Busy),
+                "{bound:?}"
+            );
+            assert!(!fetching.stop.is_cancelled());
+        }
+    }
+
+    /// An idle session still goes before one that waits on a download.
+    #[tokio::test]
+    async fn an_idle_session_goes_before_a_download() {
+        let admission = Admission::new(2, 8, Some(Duration::ZERO));
+        let fetching = admit(&admission, "127.0.0.1").await.unwrap();
+        let idle = admit(&admission, "127.0.0.2").await.unwrap();
+        let _download = downloading(&fetching).await;
+        let _newcomer = admit(&admission, "127.0.0.3").await.unwrap();
+        assert!(idle.stop.is_cancelled() && !fetching.stop.is_cancelled());
+    }
+
     /// Found by the chaos run: a client's `next` had reached the server's
     /// socket, but the session's task had not read it yet, so the session
     /// still looked idle and was closed: a command cut without an answer.
     #[tokio::test]
     async fn eviction_spares_a_session_whose_command_is_unread() {
         use tokio::io::AsyncWriteExt;
-        let admission = Admission::new(2, 8);
+        let admission = Admission::new(2, 8, None);
         let mut asking = admit(&admission, "127.0.0.1").await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
         let idle = admit(&admission, "127.0.0.2").await.unwrap();
@@ -300,7 +387,7 @@ mod tests {
     #[tokio::test]
     async fn eviction_spares_a_session_holding_part_of_a_command() {
         use tokio::io::AsyncWriteExt;
-        let admission = Admission::new(2, 8);
+        let admission = Admission::new(2, 8, None);
         let mut asking = admit(&admission, "127.0.0.1").await.unwrap();
         let timing = Timing {
             idle_flush: Duration::from_secs(60),

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 use yail_proto::{Command, CommandDecoder, CommandError};
 
+use crate::download_clock::DownloadClock;
 use crate::sync::lock;
 
 /// What the reply to an HTTP request line says before the connection closes.
@@ -60,6 +61,8 @@ pub(crate) fn enable_keepalive(stream: &TcpStream) -> std::io::Result<()> {
 pub(crate) struct Liveness {
     stream: TcpStream,
     state: Mutex<LivenessState>,
+    /// How long the request in flight has waited on a download.
+    downloads: Arc<DownloadClock>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -83,6 +86,7 @@ impl Liveness {
                 holds_bytes: false,
                 evicted: false,
             }),
+            downloads: Arc::default(),
         })
     }
 
@@ -111,6 +115,32 @@ impl Liveness {
         true
     }
 
+    /// How long the session's request has waited on a download, if it is
+    /// answering one that waits on a download now.
+    pub(crate) fn download_wait(&self) -> Option<Duration> {
+        let state = *self.lock();
+        if state.awaiting_command || state.evicted {
+            return None;
+        }
+        self.downloads.waiting_for()
+    }
+
+    /// Closes the session if its request has waited on a download for at
+    /// least `bound`: a trickling host must not hold a slot of a full
+    /// server for the whole fetch timeout. Unlike an idle session's, its
+    /// client has a command in flight, so the socket stays open: the
+    /// session drops the download and answers the command with an error
+    /// packet ([`Connection::is_evicted`]), then ends.
+    pub(crate) fn evict_if_downloading(&self, bound: Duration) -> bool {
+        let mut state = self.lock();
+        let waited = self.downloads.waiting_for();
+        if state.awaiting_command || state.evicted || waited.is_none_or(|w| w < bound) {
+            return false;
+        }
+        state.evicted = true;
+        true
+    }
+
     /// Whether the client's bytes wait in the socket, not yet read by the
     /// session (its task not yet scheduled). The socket does not block.
     pub(crate) fn has_unread_bytes(&self) -> bool {
@@ -121,6 +151,12 @@ impl Liveness {
     /// The socket back, for a connection that was never admitted.
     pub(crate) fn into_stream(self) -> TcpStream {
         self.stream
+    }
+
+    /// The clock of the session's downloads.
+    #[cfg(test)]
+    pub(crate) fn downloads(&self) -> &Arc<DownloadClock> {
+        &self.downloads
     }
 
     /// Marks the session as busy with a request (or waiting again).
@@ -165,6 +201,17 @@ impl Connection {
             liveness,
             command_started: None,
         }
+    }
+
+    /// The clock a request's downloads start ([`crate::download_clock`]).
+    pub(crate) fn download_clock(&self) -> Arc<DownloadClock> {
+        Arc::clone(&self.liveness.downloads)
+    }
+
+    /// Whether the accept loop closed this session to make room (its
+    /// request was waiting on a slow download, or it was idle).
+    pub(crate) fn is_evicted(&self) -> bool {
+        self.liveness.lock().evicted
     }
 
     fn heard_now(&mut self) {

@@ -47,6 +47,10 @@ pub(crate) enum RequestError {
     /// The request took longer than the request timeout.
     #[error("the picture took too long; try again")]
     Timeout,
+    /// The server was full and closed this session, whose request had
+    /// waited long on a download, to let another client in.
+    #[error("server full: the download took too long; try again later")]
+    Evicted,
     /// `video` while the camera cannot be read.
     #[error("camera unreachable: {0}")]
     Camera(#[from] CameraError),
@@ -89,6 +93,7 @@ impl RequestError {
             | RequestError::NoCamera => ErrorKind::Source,
             RequestError::NoReadablePictures(e) | RequestError::Pipeline(e) => e.kind(),
             RequestError::Timeout => ErrorKind::Timeout,
+            RequestError::Evicted => ErrorKind::Busy,
             RequestError::Fetch(e) => fetch_kind(e),
             RequestError::Search(SearchError::Fetch(e)) => fetch_kind(e),
             RequestError::Search(_) => ErrorKind::Source,

@@ -4,14 +4,15 @@
 
 // Modules from the ground up; each imports only modules listed above it
 // (docs/architecture.md draws the layers).
-mod address;
 pub mod admin;
 mod admission;
 mod authority;
 mod config;
 mod connection;
+mod download_clock;
 mod error;
 pub mod fetch;
+mod network;
 mod server;
 mod services;
 mod session;

@@ -27,7 +27,7 @@ pub async fn run(listener: TcpListener, services: Services, shutdown: impl Futur
     let config = services.config();
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let admission = Admission::new(config.max_connections, config.max_per_ip);
+    let admission = Admission::new(config.max_connections, config.max_per_ip, config.slow_fetch);
     let grace = config.shutdown_grace;
 
     tokio::pin!(shutdown);

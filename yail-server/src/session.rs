@@ -13,6 +13,7 @@ use yail_proto::{Command, GfxMode, Packet};
 use yail_state::{ConnectionGuard, ErrorKind};
 
 use crate::connection::{Connection, Decoded};
+use crate::download_clock;
 use crate::error::RequestError;
 use crate::services::Services;
 use crate::services::generate::GenSettings;
@@ -195,9 +196,24 @@ impl Session {
             (None, None) => Err(RequestError::NothingToRepeat),
             (None, Some(source)) => {
                 let limit = source.time_limit(&self.services);
-                let produced = tokio::time::timeout(limit, source.next(&request))
-                    .await
-                    .unwrap_or(Err(RequestError::Timeout));
+                let next =
+                    download_clock::scope(self.connection.download_clock(), source.next(&request));
+                // A full server may close this session while its request
+                // waits on a slow download: the download is dropped and
+                // the command answered with an error; the session ends at
+                // its next read.
+                let evicted = async {
+                    self.shutdown.cancelled().await;
+                    if !self.connection.is_evicted() {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                let produced = tokio::select! {
+                    produced = tokio::time::timeout(limit, next) => {
+                        produced.unwrap_or(Err(RequestError::Timeout))
+                    }
+                    () = evicted => Err(RequestError::Evicted),
+                };
                 if let Err(error) = &produced {
                     self.guard.record_failure(&error.to_string());
                 }

@@ -1,12 +1,15 @@
-// Long because one tool holds the three runs (chaos, scale, shutdown), which
-// share the server launcher, the Atari-like reader and the packet checks.
-//! `yail-soak`: chaos, scale and shutdown runs against a real `yail-server`
-//! process, on loopback only, each bounded in time.
+// Long because one tool holds the five runs (chaos, scale, shutdown,
+// downloads, generations), which share the server launcher, the Atari-like reader and
+// the packet checks.
+//! `yail-soak`: chaos, scale, shutdown, download and generation runs against a real
+//! `yail-server` process, on loopback only, each bounded in time.
 //!
 //! ```text
 //! yail-soak chaos --seconds 600          well-behaved clients stream while others misbehave
 //! yail-soak scale --sessions 10000       many concurrent sessions, 10 pictures each
 //! yail-soak shutdown --clients 200       SIGTERM while clients stream
+//! yail-soak downloads --sessions 128     showurl sessions of a 20 MB body: the server's memory
+//! yail-soak generations --seconds 60     20 addresses of one IPv6 /64 loop `gen` (needs root)
 //! ```
 //!
 //! The server binary is the `yail-server` next to this one (build both:
@@ -16,7 +19,7 @@
 //! non-zero if any check fails; the summary goes to standard output and
 //! the server's log to a file named in it.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -46,6 +49,8 @@ fn main() -> anyhow::Result<()> {
             Run::Chaos => chaos(&options).await,
             Run::Scale => scale(&options).await,
             Run::Shutdown => shutdown(&options).await,
+            Run::Downloads => downloads(&options).await,
+            Run::Generations => generations(&options).await,
         }
     })?;
     if !passed {
@@ -59,6 +64,8 @@ enum Run {
     Chaos,
     Scale,
     Shutdown,
+    Downloads,
+    Generations,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +76,10 @@ struct Options {
     sessions: usize,
     pictures: usize,
     clients: usize,
+    /// Source addresses the download run's sessions come from.
+    addresses: usize,
+    /// Size of the download run's body, in bytes.
+    body_bytes: usize,
     log: PathBuf,
 }
 
@@ -78,8 +89,10 @@ impl Options {
             Some("chaos") => Run::Chaos,
             Some("scale") => Run::Scale,
             Some("shutdown") => Run::Shutdown,
+            Some("downloads") => Run::Downloads,
+            Some("generations") => Run::Generations,
             _ => bail!(
-                "usage: yail-soak chaos [--seconds N] | scale [--sessions N] [--pictures N] | shutdown [--clients N]  [--server PATH] [--log PATH]"
+                "usage: yail-soak chaos [--seconds N] | scale [--sessions N] [--pictures N] | shutdown [--clients N] | downloads [--sessions N] [--addresses N] [--body-mb N] | generations [--seconds N] [--addresses N]  [--server PATH] [--log PATH]"
             ),
         };
         let here = std::env::current_exe().context("where this program is")?;
@@ -87,9 +100,11 @@ impl Options {
             run,
             server: here.with_file_name("yail-server"),
             seconds: 60,
-            sessions: 10_000,
+            sessions: if run == Run::Downloads { 128 } else { 10_000 },
             pictures: 10,
             clients: 200,
+            addresses: if run == Run::Generations { 20 } else { 16 },
+            body_bytes: 19_900_000,
             log: std::env::temp_dir().join(format!("yail-soak-{}.log", std::process::id())),
         };
         let mut rest = args[1..].iter();
@@ -109,6 +124,11 @@ impl Options {
                 "--sessions" => options.sessions = number()?.clamp(1, 60_000) as usize,
                 "--pictures" => options.pictures = number()?.clamp(1, 1000) as usize,
                 "--clients" => options.clients = number()?.clamp(1, 10_000) as usize,
+                "--addresses" => options.addresses = number()?.clamp(1, 10_000) as usize,
+                "--body-mb" => {
+                    // Just under the server's download limit (20 MB by default).
+                    options.body_bytes = (number()?.clamp(1, 1000) * 1_000_000 - 100_000) as usize;
+                }
                 other => bail!("unknown option {other}"),
             }
         }
@@ -152,8 +172,13 @@ struct Server {
 
 impl Server {
     async fn start(options: &Options, extra: &[String]) -> anyhow::Result<Server> {
+        Server::start_on(options, IpAddr::V4(Ipv4Addr::LOCALHOST), extra).await
+    }
+
+    /// Starts the server listening on `bind` (a loopback address).
+    async fn start_on(options: &Options, bind: IpAddr, extra: &[String]) -> anyhow::Result<Server> {
         let port = {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+            let probe = std::net::TcpListener::bind(SocketAddr::new(bind, 0))?;
             probe.local_addr()?.port()
         };
         let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/photos");
@@ -162,7 +187,7 @@ impl Server {
         let child = Command::new(&options.server)
             .args([
                 "--bind",
-                "127.0.0.1",
+                &bind.to_string(),
                 "--port",
                 &port.to_string(),
                 "--no-admin",
@@ -176,7 +201,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .with_context(|| format!("start {}", options.server.display()))?;
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let addr = SocketAddr::new(bind, port);
         let mut server = Server {
             child,
             addr,
@@ -759,6 +784,25 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 // -- scale -----------------------------------------------------------------
 
+/// How long after the clients have gone the server's memory is read again.
+const SETTLE: Duration = Duration::from_secs(15);
+/// What the server may keep after a burst, above its resident size at
+/// start: 64 MiB, plus the packet cache (64 MiB by default).
+const MEMORY_GOAL_KIB: u64 = (64 + 64) << 10;
+
+/// The server's resident size once the clients have gone: as soon as its
+/// descriptors are back to `start_fds` (at most a minute), and [`SETTLE`]
+/// later.
+async fn rss_after_leaving(server: &Server, start_fds: u64) -> (u64, u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.fds() > start_fds && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let at_once = server.rss_kib();
+    tokio::time::sleep(SETTLE).await;
+    (at_once, server.rss_kib())
+}
+
 async fn scale(options: &Options) -> anyhow::Result<bool> {
     let sessions = options.sessions;
     let needed = 2 * sessions as u64 + 200;
@@ -849,6 +893,7 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
     let _ = release.0.send(true);
     while tasks.join_next().await.is_some() {}
     let peak = peak_rss_kib(server.pid());
+    let (left_rss, settled_rss) = rss_after_leaving(&server, start_fds).await;
     let (status, took, log) = server.terminate(Duration::from_secs(15)).await?;
     let panics = log.matches("panicked").count();
 
@@ -884,6 +929,10 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
         "  server RSS: {start_rss} KiB at start; {idle_rss} KiB with {connections} idle connections open ({idle_fds} fds); peak {peak} KiB"
     );
     println!(
+        "  after they left: {left_rss} KiB at once, {settled_rss} KiB {} s later",
+        SETTLE.as_secs()
+    );
+    println!(
         "  SIGTERM: {status:?} after {:.2} s; {panics} panics in the log",
         took.as_secs_f64()
     );
@@ -893,6 +942,10 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
         passed &= ok;
     };
     check(images == expected, "every session received every picture");
+    check(
+        settled_rss <= start_rss + MEMORY_GOAL_KIB,
+        "RSS after they left within 64 MiB + the 64 MiB packet cache of the start",
+    );
     check(panics == 0, "no panic in the server log");
     check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
     Ok(passed)
@@ -1008,5 +1061,263 @@ async fn shutdown(options: &Options) -> anyhow::Result<bool> {
     );
     check(invalid.load(Ordering::Relaxed) == 0, "no invalid packet");
     check(panics == 0, "no panic in the server log");
+    Ok(passed)
+}
+
+// -- downloads -------------------------------------------------------------
+
+/// A body that starts like a 4000x3000 RGB PNG and goes on with `len`
+/// bytes in all of image data no decoder accepts: the server downloads it
+/// whole, reserves its decoded size and fails to convert it.
+fn picture_like_body(len: usize) -> Vec<u8> {
+    let mut body = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::new();
+    header.extend_from_slice(&4000u32.to_be_bytes());
+    header.extend_from_slice(&3000u32.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    body.extend_from_slice(&13u32.to_be_bytes());
+    body.extend_from_slice(b"IHDR");
+    body.extend_from_slice(&header);
+    body.extend_from_slice(&[0; 4]); // a CRC nobody checks before the data
+    let data = len.saturating_sub(body.len() + 8);
+    body.extend_from_slice(&(data as u32).to_be_bytes());
+    body.extend_from_slice(b"IDAT");
+    body.extend((0..data).map(|_| fastrand::u8(..)));
+    body
+}
+
+/// `sessions` sessions from `addresses` source addresses each ask for
+/// `showurl` of a picture-like body just under the download limit (a URL
+/// of its own, so nothing is shared), and then `next`; they stay connected
+/// until all have both answers, then leave. Reports the server's resident
+/// size at start, with the sessions connected, its peak, and after they
+/// left.
+async fn downloads(options: &Options) -> anyhow::Result<bool> {
+    use yail_tests::fake_http::{FakeHttp, Reply as HttpReply};
+    let (sessions, addresses) = (options.sessions, options.addresses);
+    let body = picture_like_body(options.body_bytes);
+    let host = FakeHttp::builder()
+        .route("/big.png", HttpReply::ok("image/png", body))
+        .start()
+        .await;
+    let server = Server::start(
+        options,
+        &[
+            "--allow-url-net".into(),
+            "127.0.0.0/8".into(),
+            "--max-connections".into(),
+            (sessions + 16).to_string(),
+            "--max-per-ip".into(),
+            sessions.div_ceil(addresses).max(1).to_string(),
+            "--request-timeout".into(),
+            "300".into(),
+        ],
+    )
+    .await?;
+    let addr = server.addr;
+    let (start_rss, start_fds) = (server.rss_kib(), server.fds());
+    let tally = Arc::new(Tally::default());
+    let all_done = Arc::new(tokio::sync::Barrier::new(sessions + 1));
+    let release = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..sessions {
+        let (tally, all_done) = (Arc::clone(&tally), Arc::clone(&all_done));
+        let url = host.url(&format!("/big.png?session={i}"));
+        let mut released = release.1.clone();
+        tasks.spawn(async move {
+            let stream = connect_from(i % addresses, addr).await;
+            let mut stream = stream.inspect_err(|_| add(&tally.connect_failures)).ok();
+            if let Some(stream) = stream.as_mut() {
+                let mut buffer = Vec::new();
+                for command in [format!("gfx 2 showurl {url}"), String::from("next")] {
+                    if stream.write_all(command.as_bytes()).await.is_err() {
+                        add(&tally.io_errors);
+                        break;
+                    }
+                    let reply = read_packet(stream, &mut buffer, Duration::from_secs(300)).await;
+                    tally.record(&reply, GfxMode::Gr8);
+                }
+            }
+            all_done.wait().await;
+            let _ = released.changed().await;
+            drop(stream);
+        });
+    }
+    all_done.wait().await;
+    let busy_secs = started.elapsed().as_secs_f64();
+    let held_rss = server.rss_kib();
+    tokio::time::sleep(SETTLE).await;
+    let held_settled_rss = server.rss_kib();
+    let _ = release.0.send(true);
+    while tasks.join_next().await.is_some() {}
+    let peak = peak_rss_kib(server.pid());
+    let (left_rss, settled_rss) = rss_after_leaving(&server, start_fds).await;
+    let downloads = host.hits("/big.png");
+    let (status, _, log) = server.terminate(Duration::from_secs(15)).await?;
+    let panics = log.matches("panicked").count();
+
+    let answers = get(&tally.images) + get(&tally.error_packets) + get(&tally.busy);
+    println!(
+        "downloads run: {sessions} showurl sessions from {addresses} addresses, a {:.1} MB body each, server log {}",
+        options.body_bytes as f64 / 1e6,
+        options.log.display()
+    );
+    println!(
+        "  {answers} of {} answers in {busy_secs:.1} s ({} pictures, {} error packets, {} busy); {downloads} downloads; bad replies {}, failed connects {}",
+        2 * sessions,
+        get(&tally.images),
+        get(&tally.error_packets),
+        get(&tally.busy),
+        tally.bad_replies(),
+        get(&tally.connect_failures)
+    );
+    println!(
+        "  server RSS: {start_rss} KiB at start; with the sessions connected {held_rss} KiB at once, {held_settled_rss} KiB {} s later; peak {peak} KiB",
+        SETTLE.as_secs()
+    );
+    println!(
+        "  after they left: {left_rss} KiB at once, {settled_rss} KiB {} s later",
+        SETTLE.as_secs()
+    );
+    let mut passed = true;
+    let mut check = |ok: bool, what: &str| {
+        println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
+        passed &= ok;
+    };
+    check(answers == 2 * sessions as u64, "every command was answered");
+    check(panics == 0, "no panic in the server log");
+    check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
+    Ok(passed)
+}
+
+// -- generations -----------------------------------------------------------
+
+/// The network the generation run's clients come from: one /64 of the
+/// documentation prefix, on `lo`.
+fn generation_address(host: u16) -> Ipv6Addr {
+    Ipv6Addr::new(0x2001, 0xdb8, 0x31, 0x7, 0, 0, 0, host)
+}
+
+/// A fake OpenAI images endpoint on loopback: every generation is answered
+/// with `camera.png`.
+async fn fake_openai() -> anyhow::Result<yail_tests::fake_http::FakeHttp> {
+    use base64::Engine;
+    use yail_tests::fake_http::{FakeHttp, Reply as HttpReply};
+    let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/photos/camera.png");
+    let picture = std::fs::read(&photo).with_context(|| format!("read {}", photo.display()))?;
+    let data = base64::engine::general_purpose::STANDARD.encode(picture);
+    // The answer of POST /v1/images/generations: `created` and a `data`
+    // list of images; GPT image models always answer base64 (`b64_json`),
+    // never a URL (openai-python, src/openai/types/images_response.py and
+    // the `response_format` docstring of image_generate_params.py).
+    let body = serde_json::json!({ "created": 1_790_000_000u32, "data": [{ "b64_json": data }] });
+    let body = serde_json::to_vec(&body)?;
+    Ok(FakeHttp::builder()
+        .route(
+            "/v1/images/generations",
+            HttpReply::handler(move |request| {
+                // The endpoint is POST only, with a JSON body.
+                if request.method == "POST" {
+                    HttpReply::json(body.clone())
+                } else {
+                    HttpReply::status(405, "text/plain", "method not allowed")
+                }
+            }),
+        )
+        .start()
+        .await)
+}
+
+/// `addresses` clients of one IPv6 /64 (added to `lo` for the run, so it
+/// needs root) each ask for `gen` again as soon as they are answered, for
+/// `seconds`, against a server with the default quota. Reports how many
+/// generations reached the fake OpenAI, per minute.
+async fn generations(options: &Options) -> anyhow::Result<bool> {
+    let hosts = options.addresses.clamp(1, 1000) as u16;
+    let _addresses =
+        yail_tests::test_net::LoopbackAddresses::add((1..=hosts + 1).map(generation_address))
+            .map_err(|why| anyhow::anyhow!("cannot add the test addresses: {why}"))?;
+    let openai = fake_openai().await?;
+    let server = Server::start_on(
+        options,
+        IpAddr::V6(generation_address(1)),
+        &[
+            "--openai-api-key".into(),
+            "sk-soak-0123456789abcdef".into(),
+            "--openai-base-url".into(),
+            openai.url("/v1"),
+            "--max-per-ip".into(),
+            (hosts + 8).to_string(),
+        ],
+    )
+    .await?;
+    let addr = server.addr;
+    let tally = Arc::new(Tally::default());
+    let quota_refusals = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for host in 2..=hosts + 1 {
+        let (tally, quota_refusals) = (Arc::clone(&tally), Arc::clone(&quota_refusals));
+        tasks.spawn(async move {
+            let source = SocketAddr::new(IpAddr::V6(generation_address(host)), 0);
+            let socket = TcpSocket::new_v6()?;
+            socket.bind(source)?;
+            let mut stream = socket.connect(addr).await?;
+            let mut buffer = Vec::new();
+            while Instant::now() < deadline {
+                stream.write_all(b"gfx 2 gen \"a red barn\"").await?;
+                let reply = read_packet(&mut stream, &mut buffer, Duration::from_secs(60)).await;
+                if let Reply::Packet(packet) = &reply
+                    && packet
+                        .error_message()
+                        .is_some_and(|m| m.contains("limit reached"))
+                {
+                    add(&quota_refusals);
+                }
+                tally.record(&reply, GfxMode::Gr8);
+                // A refusal is an answer too: ask again at once.
+                if !matches!(reply, Reply::Packet(_)) {
+                    break;
+                }
+            }
+            anyhow::Ok(())
+        });
+    }
+    let mut failed_clients = 0;
+    while let Some(done) = tasks.join_next().await {
+        if !matches!(done, Ok(Ok(()))) {
+            failed_clients += 1;
+        }
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let reached = openai.hits("/v1/images/generations");
+    let (status, _, log) = server.terminate(Duration::from_secs(15)).await?;
+    let panics = log.matches("panicked").count();
+    println!(
+        "generations run: {hosts} clients of 2001:db8:31:7::/64 looping gen for {:.1} min, server log {}",
+        minutes,
+        options.log.display()
+    );
+    println!(
+        "  {} pictures, {} refused by the quota, {} other error packets; {reached} requests reached the API: {:.1} a minute",
+        get(&tally.images),
+        get(&quota_refusals),
+        get(&tally.error_packets) - get(&quota_refusals),
+        reached as f64 / minutes
+    );
+    let mut passed = true;
+    let mut check = |ok: bool, what: &str| {
+        println!("  {} {what}", if ok { "ok  " } else { "FAIL" });
+        passed &= ok;
+    };
+    check(failed_clients == 0, "every client stayed connected");
+    check(
+        reached as f64 <= 6.0 * minutes.ceil(),
+        "at most the quota (6 a minute) reached the API",
+    );
+    check(panics == 0, "no panic in the server log");
+    check(status.is_some_and(|s| s.success()), "exit 0 after SIGTERM");
     Ok(passed)
 }

@@ -790,6 +790,8 @@ async fn openai_config_changes_only_this_sessions_settings() {
     let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
     let config = Config {
         allowed_models: vec![String::from("gpt-image-2.5-flare")],
+        // A client may choose up to this (the default, 1024x1024, is the ceiling otherwise).
+        gen_max_size: Some(String::from("1536x1024")),
         ..openai_config(&openai)
     };
     let server = TestServer::start(config).await;

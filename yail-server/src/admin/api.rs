@@ -81,6 +81,8 @@ pub(super) async fn status(State(shared): State<Arc<AdminShared>>) -> Json<Value
         })
         .collect();
     let errors: BTreeMap<&str, u64> = m.errors.iter().map(|(k, n)| (k.name(), *n)).collect();
+    let generator = shared.services.generator();
+    let budget = generator.budget();
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": shared.started.elapsed().as_secs_f64(),
@@ -97,6 +99,14 @@ pub(super) async fn status(State(shared): State<Arc<AdminShared>>) -> Json<Value
         "conversion": latency(&m.conversions),
         "request": latency(&m.requests),
         "files": state.file_count(),
+        // The generation budget (--gen-per-day; per_day 0: no limit).
+        "generation": {
+            "configured": generator.is_configured(),
+            "per_day": budget.per_day,
+            "used": budget.used,
+            "left": budget.left(),
+            "next_free_secs": budget.next_free_in.map(|d| d.as_secs()),
+        },
     }))
 }
 

@@ -57,6 +57,9 @@ pub enum AdminError {
     /// The request made no sense.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A body of a type the route does not take.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMedia(String),
     /// The server could not do it.
     #[error("{0}")]
     Internal(String),
@@ -71,6 +74,7 @@ impl IntoResponse for AdminError {
             AdminError::TooManyFailures { .. } => StatusCode::TOO_MANY_REQUESTS,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AdminError::PublicWithoutToken(_)
             | AdminError::WeakToken { .. }
             | AdminError::Listener(_)

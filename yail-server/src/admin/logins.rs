@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::error::AdminError;
+use crate::network::Network;
 
 /// How long a login lasts; then the browser is sent to the form again.
 pub(super) const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -123,7 +124,7 @@ struct Failures {
 /// under one lock, so attempts sent all at once are taken one at a time.
 #[derive(Default)]
 pub(super) struct FailedLogins {
-    networks: Mutex<HashMap<IpAddr, Failures>>,
+    networks: Mutex<HashMap<Network, Failures>>,
 }
 
 impl FailedLogins {
@@ -135,7 +136,7 @@ impl FailedLogins {
         now: Instant,
         is_right: impl FnOnce() -> bool,
     ) -> Attempt {
-        let network = network_of(peer);
+        let network = Network::of(peer);
         let mut networks = self
             .networks
             .lock()
@@ -187,15 +188,6 @@ impl FailedLogins {
 fn delay_after(failures: u32) -> Duration {
     let doublings = failures.saturating_sub(1).min(16);
     FIRST_DELAY.saturating_mul(1 << doublings).min(MAX_DELAY)
-}
-
-/// What one client's attempts are counted by: its IPv4 address, or the
-/// /64 network of its IPv6 address.
-fn network_of(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-    }
 }
 
 /// Seconds to tell a client to wait, rounded up.

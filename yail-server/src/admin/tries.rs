@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use crate::sync::lock;
 use tokio::sync::Semaphore;
-use yail_core::Converter;
 
 /// Tries whose packets stay downloadable.
 pub(super) const KEPT_TRIES: usize = 4;
@@ -19,12 +18,12 @@ pub(super) struct Try {
 }
 
 /// The last few tries, and a gate that runs one at a time (each is eight
-/// conversions; the Ataris being served come first).
+/// conversions, in the pipeline's worker slots and decode memory budget,
+/// beside the Ataris being served).
 pub(crate) struct Tries {
     pub(super) next_id: AtomicU64,
     kept: Mutex<VecDeque<Arc<Try>>>,
     pub(super) one_at_a_time: Semaphore,
-    pub(super) converter: Converter,
 }
 
 impl Default for Tries {
@@ -33,7 +32,6 @@ impl Default for Tries {
             next_id: AtomicU64::new(0),
             kept: Mutex::new(VecDeque::new()),
             one_at_a_time: Semaphore::new(1),
-            converter: Converter::new(),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use yail_core::Settings;
@@ -25,11 +25,34 @@ fn modes() -> impl Iterator<Item = GfxMode> {
     GfxMode::ALL.into_iter().filter(|m| *m != GfxMode::Random)
 }
 
-/// Converts the request body (an encoded picture) to every mode.
+/// Whether a body declared as `content_type` may be a picture: `image/*`
+/// or `application/octet-stream`. Anything else is refused, and with it
+/// the bodies another site's page can post without asking the browser
+/// first (`text/plain`, form encodings).
+fn may_be_a_picture(content_type: Option<&str>) -> bool {
+    let essence = content_type
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase());
+    essence.is_some_and(|e| e.starts_with("image/") || e == "application/octet-stream")
+}
+
+/// Converts the request body (an encoded picture) to every mode, through
+/// the server's pipeline: its worker slots and decode memory budget, so a
+/// picture the Ataris could not be sent is not converted here either.
 pub(super) async fn upload(
     State(shared): State<Arc<AdminShared>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, AdminError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if !may_be_a_picture(content_type) {
+        return Err(AdminError::UnsupportedMedia(format!(
+            "send the picture as image/* or application/octet-stream, not {}",
+            content_type.unwrap_or("a body without a Content-Type")
+        )));
+    }
     if body.is_empty() {
         return Err(AdminError::BadRequest(
             "send the picture's bytes as the request body".into(),
@@ -45,22 +68,16 @@ pub(super) async fn upload(
     let mut base = Settings::new(GfxMode::Gr8);
     base.blend = config.blend;
     base.tv = config.tv;
-    let worker = Arc::clone(&shared);
-    let results = tokio::task::spawn_blocking(move || {
-        modes()
-            .map(|mode| {
-                let started = Instant::now();
-                let converted = worker.tries.converter.convert(&body, &base.with_mode(mode));
-                (
-                    mode,
-                    started.elapsed(),
-                    converted.map(|p| Arc::<[u8]>::from(p.to_bytes())),
-                )
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let pipeline = shared.services.pipeline();
+    let mut results = Vec::new();
+    for mode in modes() {
+        let started = Instant::now();
+        let converted = pipeline
+            .convert_uncached("the upload", body.clone(), base.with_mode(mode))
+            .await
+            .map(|p| Arc::<[u8]>::from(p.bytes.as_ref()));
+        results.push((mode, started.elapsed(), converted));
+    }
 
     let id = shared.tries.next_id.fetch_add(1, Ordering::Relaxed) + 1;
     let mut packets = Vec::new();

@@ -197,7 +197,7 @@ pub struct Args {
     /// Generations running at once across all clients.
     #[arg(long, env = "YAIL_GEN_CONCURRENCY", default_value_t = defaults::GEN_CONCURRENCY)]
     pub gen_concurrency: usize,
-    /// Generations one client address may start per minute (0: no limit).
+    /// Generations one client network (IPv4 address, IPv6 /64) may start per minute (0: no limit).
     #[arg(long, env = "YAIL_GEN_PER_MINUTE", default_value_t = defaults::GEN_PER_MINUTE)]
     pub gen_per_minute: u32,
     /// Camera for `video`: an HTTP snapshot URL or an MJPEG stream URL.
@@ -209,6 +209,21 @@ pub struct Args {
     /// Accept the camera's TLS certificate unchecked (self-signed); the camera only, never clients' URLs.
     #[arg(long, env = "YAIL_CAMERA_INSECURE_TLS")]
     pub camera_insecure_tls: bool,
+
+    // What clients may cost: the generation budget and ceilings, and the
+    // wait on a download after which a full server may close a session.
+    /// Generations the whole server may start in any 24 hours (0: no limit).
+    #[arg(long, env = "YAIL_GEN_PER_DAY", default_value_t = defaults::GEN_PER_DAY)]
+    pub gen_per_day: u32,
+    /// Largest size a client may choose with openai-config (default: --gen-size).
+    #[arg(long, env = "YAIL_GEN_MAX_SIZE")]
+    pub gen_max_size: Option<String>,
+    /// Highest quality a client may choose with openai-config (default: --gen-quality).
+    #[arg(long, env = "YAIL_GEN_MAX_QUALITY")]
+    pub gen_max_quality: Option<String>,
+    /// Seconds a session may wait on a download before a full server may close it to make room (0: never).
+    #[arg(long, env = "YAIL_SLOW_FETCH_SECS", default_value_t = defaults::SLOW_FETCH.as_secs())]
+    pub slow_fetch_secs: u64,
 
     // The operator's self-check.
     /// Try each configured source (generation keys and models, search,

@@ -110,10 +110,18 @@ pub const GEN_QUALITY: &str = "low";
 pub const GEN_TIMEOUT: Duration = Duration::from_secs(120);
 /// Generations running at once across all clients.
 pub const GEN_CONCURRENCY: usize = 4;
-/// Generations one client address may start per minute.
+/// Generations one client network (IPv4 address, IPv6 /64) may start per minute.
 pub const GEN_PER_MINUTE: u32 = 6;
 /// Pause between two snapshots of a snapshot camera.
 pub const CAMERA_INTERVAL: Duration = Duration::from_millis(500);
+
+// What clients may cost.
+/// Generations the whole server may start in 24 hours: with the default
+/// model, size and quality, a few tenths of a cent each, so a server
+/// whose budget is spent every day costs well under a dollar a day.
+pub const GEN_PER_DAY: u32 = 100;
+/// A download this long makes its session one a full server may close.
+pub const SLOW_FETCH: Duration = Duration::from_secs(10);
 
 /// Conversions at once: the number of cores (2 when it cannot be read).
 pub fn workers() -> usize {

@@ -147,7 +147,8 @@ pub struct Config {
     pub gen_timeout: Duration,
     /// Generations running at once across all sessions.
     pub gen_concurrency: usize,
-    /// Generations one client address may start per minute; 0: no limit.
+    /// Generations one client network (an IPv4 address, an IPv6 /64) may
+    /// start per minute; 0: no limit.
     pub gen_per_minute: u32,
     /// The camera `video` shows: an HTTP snapshot URL or an MJPEG stream.
     pub camera: Option<String>,
@@ -156,6 +157,19 @@ pub struct Config {
     /// Accept the camera's TLS certificate without checking it (a camera
     /// with a self-signed certificate); never applies to clients' URLs.
     pub camera_insecure_tls: bool,
+
+    // What clients may cost.
+    /// Generations the whole server may start in 24 hours; 0: no limit.
+    pub gen_per_day: u32,
+    /// Largest picture size a client may choose (`openai-config size`);
+    /// `None`: `gen_size`.
+    pub gen_max_size: Option<String>,
+    /// Highest quality a client may choose (`openai-config quality`);
+    /// `None`: `gen_quality`.
+    pub gen_max_quality: Option<String>,
+    /// A session waiting this long on a download may be closed to make
+    /// room when the server is full; `None`: never.
+    pub slow_fetch: Option<Duration>,
 }
 
 impl Default for Config {
@@ -215,6 +229,11 @@ impl Default for Config {
             camera: None,
             camera_interval: defaults::CAMERA_INTERVAL,
             camera_insecure_tls: false,
+
+            gen_per_day: defaults::GEN_PER_DAY,
+            gen_max_size: None,
+            gen_max_quality: None,
+            slow_fetch: Some(defaults::SLOW_FETCH),
         }
     }
 }
@@ -302,6 +321,10 @@ impl std::fmt::Debug for Config {
             .field("camera", &self.camera.as_deref().map(url_origin))
             .field("camera_interval", &self.camera_interval)
             .field("camera_insecure_tls", &self.camera_insecure_tls)
+            .field("gen_per_day", &self.gen_per_day)
+            .field("gen_max_size", &self.gen_max_size)
+            .field("gen_max_quality", &self.gen_max_quality)
+            .field("slow_fetch", &self.slow_fetch)
             .finish()
     }
 }
@@ -387,6 +410,10 @@ impl Config {
             ("gen_timeout", json!(secs(self.gen_timeout))),
             ("gen_concurrency", json!(self.gen_concurrency)),
             ("gen_per_minute", json!(self.gen_per_minute)),
+            ("gen_per_day", json!(self.gen_per_day)),
+            ("gen_max_size", json!(self.gen_max_size)),
+            ("gen_max_quality", json!(self.gen_max_quality)),
+            ("slow_fetch_secs", json!(self.slow_fetch.map_or(0, secs))),
             ("camera", json!(self.camera.as_deref().map(url_origin))),
             (
                 "camera_interval_ms",
@@ -514,6 +541,12 @@ impl Args {
             camera: self.camera.clone().filter(|c| !c.is_empty()),
             camera_interval: Duration::from_millis(self.camera_interval_ms),
             camera_insecure_tls: self.camera_insecure_tls,
+
+            gen_per_day: self.gen_per_day,
+            gen_max_size: self.gen_max_size.clone().filter(|s| !s.is_empty()),
+            gen_max_quality: self.gen_max_quality.clone().filter(|q| !q.is_empty()),
+            slow_fetch: (self.slow_fetch_secs > 0)
+                .then(|| Duration::from_secs(self.slow_fetch_secs)),
             ..defaults
         }
     }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::address::address_key;
+use crate::network::Network;
 use crate::sync::lock;
 
 /// The budget counts in KiB, so that a 32-bit build's semaphore (at most
@@ -47,7 +47,7 @@ struct Inner {
     per_network: usize,
     /// One semaphore per network with a fetch running or waiting; removed
     /// when its last fetch ends, so the map holds only active networks.
-    networks: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+    networks: Mutex<HashMap<Network, Arc<Semaphore>>>,
     bytes: Arc<Semaphore>,
     budget_units: u32,
 }
@@ -73,7 +73,7 @@ impl Limits {
     /// A place among the fetches of `client`'s network, waiting for one to
     /// end when the network has its quota running.
     pub(super) async fn network(&self, client: IpAddr) -> NetworkPermit {
-        let key = address_key(client);
+        let key = Network::of(client);
         let semaphore = {
             let mut networks = lock(&self.inner.networks);
             Arc::clone(
@@ -98,7 +98,7 @@ impl Limits {
 
     /// Fetches running for the network of `client` (for tests and status).
     pub(super) fn running_for(&self, client: IpAddr) -> usize {
-        let key = address_key(client);
+        let key = Network::of(client);
         lock(&self.inner.networks).get(&key).map_or(0, |semaphore| {
             self.inner
                 .per_network
@@ -172,7 +172,7 @@ impl Limits {
 pub(super) struct NetworkPermit {
     permit: Option<OwnedSemaphorePermit>,
     semaphore: Option<Arc<Semaphore>>,
-    key: IpAddr,
+    key: Network,
     limits: Limits,
 }
 

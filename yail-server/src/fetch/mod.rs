@@ -346,6 +346,9 @@ impl Fetcher {
 
     /// [`Fetcher::get`] with extra request headers.
     pub async fn get_with(&self, url: &str, headers: HeaderMap) -> Result<Fetched, FetchError> {
+        // A session's request waiting on this download may be closed by a
+        // full server once it has waited long (`--slow-fetch-secs`).
+        let _waiting = crate::download_clock::mark();
         let host = host_of(url);
         let fetch = async {
             let response = self.open_with(url, headers).await?;

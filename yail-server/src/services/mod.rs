@@ -8,6 +8,7 @@ pub(crate) mod camera;
 pub mod catalogue;
 pub mod check;
 pub(crate) mod generate;
+mod memory;
 pub(crate) mod pipeline;
 pub(crate) mod search;
 
@@ -44,7 +45,8 @@ pub enum SetupError {
 /// the admin page are given the same one.
 ///
 /// Its background work (the camera's capture, periodic rescans of the
-/// picture folders) stops when the last handle is dropped.
+/// picture folders, handing memory back once the server goes quiet) stops
+/// when the last handle is dropped.
 #[derive(Clone)]
 pub struct Services {
     inner: Arc<Inner>,
@@ -128,6 +130,11 @@ impl Services {
                 background.clone(),
             ));
         }
+        tokio::spawn(memory::trim_when_quiet(
+            state.clone(),
+            background.clone(),
+            yail_core::malloc::release_freed_memory,
+        ));
         let camera = config.camera.clone().map(|url| {
             Camera::spawn(
                 url,

@@ -326,7 +326,8 @@ async fn settings_change_at_runtime_and_a_rescan_serves_the_new_folder() {
 async fn try_it_converts_an_upload_to_every_mode() {
     let servers = Servers::start(None).await;
     let photo = yail_server::gallery::find("chelsea.png").expect("gallery photo");
-    let tried = http(servers.admin, "POST", "/api/try", &[], photo.bytes).await;
+    let png = [("Content-Type", "image/png")];
+    let tried = http(servers.admin, "POST", "/api/try", &png, photo.bytes).await;
     assert_eq!(tried.status, 200, "{}", tried.text());
     let tried = tried.json();
     let modes = tried["modes"].as_array().expect("modes");
@@ -342,7 +343,7 @@ async fn try_it_converts_an_upload_to_every_mode() {
             .await;
         assert!(png.body.starts_with(PNG_MAGIC), "{}", mode["name"]);
     }
-    let garbage = http(servers.admin, "POST", "/api/try", &[], b"not a picture").await;
+    let garbage = http(servers.admin, "POST", "/api/try", &png, b"not a picture").await;
     assert_eq!(garbage.status, 400);
     assert!(
         garbage.json()["error"]

@@ -5,3 +5,4 @@ mod browser;
 mod security;
 mod settings;
 mod support;
+mod try_it;

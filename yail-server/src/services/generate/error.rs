@@ -14,6 +14,13 @@ pub(crate) enum GenError {
     /// This client started too many generations lately.
     #[error("generation limit reached ({per_minute} a minute); try again in {wait_secs} s")]
     RateLimited { per_minute: u32, wait_secs: u64 },
+    /// The server started as many generations in the last 24 hours as its
+    /// operator allows (`--gen-per-day`).
+    #[error(
+        "this server's generation budget is used up ({per_day} a day); try again in {}",
+        wait(*wait_secs)
+    )]
+    BudgetSpent { per_day: u32, wait_secs: u64 },
     /// The generation took longer than the generation timeout.
     #[error("the picture generator did not answer within {0} s; try again")]
     Timeout(u64),
@@ -58,4 +65,13 @@ pub(crate) enum GenError {
     /// The prompt is empty.
     #[error("say what to draw: gen \"<prompt>\"")]
     EmptyPrompt,
+}
+
+/// A wait as an Atari user reads it: seconds, minutes, or hours and minutes.
+fn wait(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
+    }
 }

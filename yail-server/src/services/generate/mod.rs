@@ -4,10 +4,12 @@
 //! Generations cost the operator money, so everything a client can make the
 //! server spend is bounded here: a timeout per generation (waiting for a
 //! slot included), a global number of generations at once, a number per
-//! client address per minute ([`quota`]), and the models a client may
-//! choose ([`models`]). Which model a name stands for today comes from the
-//! providers' own model lists, read at start and then daily
-//! ([`discovery`]). Every session has its own [`GenSettings`]
+//! client network per minute and a budget for the whole server per day
+//! ([`quota`]), the models a client may choose ([`models`]), and the
+//! largest size and highest quality it may choose ([`Ceilings`]). Which
+//! model a name stands for today comes from the providers' own model
+//! lists, read at start and then daily ([`discovery`]). Every session has
+//! its own [`GenSettings`]
 //! ([`settings`]); no key ever reaches a client ([`scrub`]).
 
 mod answer;
@@ -40,8 +42,10 @@ use discovery::Discovery;
 pub(crate) use discovery::{ListError, ProviderView, Why};
 pub(crate) use error::GenError;
 use models::ModelPolicy;
-use quota::Quota;
+pub(crate) use quota::Budget;
+use quota::Limits;
 use scrub::Scrubber;
+use settings::Ceilings;
 pub(crate) use settings::{GenSettings, SettingError};
 
 /// Longest the start of the server waits for the first reading of the
@@ -70,7 +74,9 @@ pub(crate) struct Generator {
     fetcher: Fetcher,
     scrubber: Scrubber,
     slots: Arc<Semaphore>,
-    quota: Quota,
+    limits: Limits,
+    /// The most a client may choose (`--gen-max-size`, `--gen-max-quality`).
+    ceilings: Ceilings,
     generated: AtomicU64,
 }
 
@@ -86,6 +92,32 @@ impl Generator {
             .gemini_api_key
             .as_deref()
             .and_then(|key| gemini::Gemini::new(&config.gemini_base_url, key));
+        let ceilings = Ceilings::new(
+            config.gen_max_size.as_deref().unwrap_or(&config.gen_size),
+            config
+                .gen_max_quality
+                .as_deref()
+                .unwrap_or(&config.gen_quality),
+        );
+        // The defaults are what a session starts with: within the ceilings.
+        let (mut default_size, mut default_quality) =
+            (config.gen_size.clone(), config.gen_quality.clone());
+        if !ceilings.allows_size(&default_size) {
+            tracing::warn!(
+                size = default_size,
+                max = ceilings.size(),
+                "--gen-size is above --gen-max-size; using the maximum"
+            );
+            ceilings.size().clone_into(&mut default_size);
+        }
+        if !ceilings.allows_quality(&default_quality) {
+            tracing::warn!(
+                quality = default_quality,
+                max = ceilings.quality(),
+                "--gen-quality is above --gen-max-quality; using the maximum"
+            );
+            ceilings.quality().clone_into(&mut default_quality);
+        }
         let scrubber = Scrubber::new([&config.openai_api_key, &config.gemini_api_key]);
         let models = ModelPolicy::configured(config, state);
         let discovery = Discovery::new(
@@ -106,15 +138,16 @@ impl Generator {
         Generator {
             models,
             discovery: Arc::new(discovery),
-            default_size: config.gen_size.clone(),
-            default_quality: config.gen_quality.clone(),
+            default_size,
+            default_quality,
             timeout: config.gen_timeout,
             openai,
             gemini,
             fetcher,
             scrubber,
             slots: Arc::new(Semaphore::new(config.gen_concurrency.max(1))),
-            quota: Quota::new(config.gen_per_minute),
+            limits: Limits::new(config.gen_per_minute, config.gen_per_day),
+            ceilings,
             generated: AtomicU64::new(0),
         }
     }
@@ -197,7 +230,12 @@ impl Generator {
         param: Option<&str>,
         value: Option<&str>,
     ) -> Result<String, SettingError> {
-        settings::configure(session, &self.models, param, value)
+        settings::configure(session, &self.models, &self.ceilings, param, value)
+    }
+
+    /// The server's generation budget for the day, and what is left of it.
+    pub(crate) fn budget(&self) -> Budget {
+        self.limits.budget(Instant::now())
     }
 
     /// Generates a picture of `prompt` with `model` (or the model that
@@ -223,7 +261,7 @@ impl Generator {
             }
             _ => {}
         }
-        self.quota.check(client, Instant::now())?;
+        let admitted = self.limits.admit(client, Instant::now())?;
         let in_use = self.discovery.resolve(model);
         let model = in_use.model.as_str();
         let work = async {
@@ -253,7 +291,15 @@ impl Generator {
             }
         };
         let bytes = match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result.map_err(|e| self.scrubber.scrub(e))?,
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                // The API refused the request: it drew nothing, and bills
+                // nothing, so the day's budget gets the generation back.
+                if matches!(e, GenError::Refused { .. }) {
+                    self.limits.refund(admitted);
+                }
+                return Err(self.scrubber.scrub(e));
+            }
             Err(_) => return Err(GenError::Timeout(self.timeout.as_secs())),
         };
         let n = self.generated.fetch_add(1, Ordering::Relaxed) + 1;

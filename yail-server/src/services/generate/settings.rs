@@ -1,6 +1,7 @@
 //! A session's generation settings and the `openai-config` text protocol
 //! that shows and changes them. A client may change its own settings
-//! within the allowed values, and can never read or set a key.
+//! within the allowed values and the operator's ceilings ([`Ceilings`]),
+//! and can never read or set a key.
 
 use super::error::GenError;
 use super::models::ModelPolicy;
@@ -13,6 +14,72 @@ const MAX_SYSTEM_PROMPT_CHARS: usize = 200;
 const SIZES: [&str; 4] = ["auto", "1024x1024", "1536x1024", "1024x1536"];
 /// Qualities a client may choose for OpenAI models.
 const QUALITIES: [&str; 4] = ["low", "medium", "high", "auto"];
+
+/// The largest size and highest quality a client may choose: what the
+/// operator pays for at most. A client may choose less; a choice above a
+/// ceiling is refused with the choices that remain (it is not quietly
+/// lowered, so the Atari's user knows what they get).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ceilings {
+    size: String,
+    quality: String,
+}
+
+impl Ceilings {
+    /// At most `size` (by pixels: `1024x1536` is as large as `1536x1024`;
+    /// `auto` lets the API choose any) and `quality` (`low` < `medium` <
+    /// `high`; `auto` lets the API choose up to `high`).
+    pub(crate) fn new(size: &str, quality: &str) -> Ceilings {
+        Ceilings {
+            size: size.trim().to_ascii_lowercase(),
+            quality: quality.trim().to_ascii_lowercase(),
+        }
+    }
+
+    /// Whether a client may choose `size`.
+    pub(crate) fn allows_size(&self, size: &str) -> bool {
+        pixels(size) <= pixels(&self.size)
+    }
+
+    /// Whether a client may choose `quality`.
+    pub(crate) fn allows_quality(&self, quality: &str) -> bool {
+        quality_rank(quality) <= quality_rank(&self.quality)
+    }
+
+    /// The largest size a client may choose.
+    pub(crate) fn size(&self) -> &str {
+        &self.size
+    }
+
+    /// The highest quality a client may choose.
+    pub(crate) fn quality(&self) -> &str {
+        &self.quality
+    }
+}
+
+/// The pixels of a size, `WIDTHxHEIGHT`; `auto` is the largest size an
+/// API chooses by itself (the standard 1536x1024), and a ceiling that is
+/// neither (a size this server does not know) bounds nothing.
+fn pixels(size: &str) -> u64 {
+    if size.eq_ignore_ascii_case("auto") {
+        return 1536 * 1024;
+    }
+    let parsed = size
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some(w.trim().parse::<u64>().ok()? * h.trim().parse::<u64>().ok()?));
+    parsed.unwrap_or(u64::MAX)
+}
+
+/// Quality by price: `auto` may be priced as `high`; a quality this server
+/// does not know bounds nothing.
+fn quality_rank(quality: &str) -> u8 {
+    match quality.to_ascii_lowercase().as_str() {
+        "low" => 0,
+        "medium" => 1,
+        "high" | "auto" => 2,
+        _ => u8::MAX,
+    }
+}
 
 /// One session's generation settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +123,14 @@ pub(crate) enum SettingError {
         setting: &'static str,
         choices: &'static [&'static str],
     },
+    /// A value above what the operator allows.
+    #[error("{setting} {value} is more than this server allows; choose {allowed}")]
+    AboveCeiling {
+        setting: &'static str,
+        value: String,
+        /// "one of: ..." or the ceiling itself.
+        allowed: String,
+    },
     /// A system prompt longer than allowed.
     #[error("system_prompt is limited to {0} characters")]
     SystemPromptTooLong(usize),
@@ -68,10 +143,11 @@ pub(crate) enum SettingError {
 }
 
 /// `openai-config [param] [value]`: shows `settings` or changes one of
-/// them within what `models` allows. `Ok` is the text to show.
+/// them within what `models` and `ceilings` allow. `Ok` is the text to show.
 pub(crate) fn configure(
     settings: &mut GenSettings,
     models: &ModelPolicy,
+    ceilings: &Ceilings,
     param: Option<&str>,
     value: Option<&str>,
 ) -> Result<String, SettingError> {
@@ -93,9 +169,23 @@ pub(crate) fn configure(
             allowed: models.allowed_list(),
         }),
         ("size", None) => Ok(format!("size={}", settings.size)),
-        ("size", Some(size)) => choose(&SIZES, size, "size", &mut settings.size),
+        ("size", Some(size)) => {
+            let allowed = |s: &str| ceilings.allows_size(s);
+            let slot = &mut settings.size;
+            choose(&SIZES, (ceilings.size(), allowed), size, "size", slot)
+        }
         ("quality", None) => Ok(format!("quality={}", settings.quality)),
-        ("quality", Some(quality)) => choose(&QUALITIES, quality, "quality", &mut settings.quality),
+        ("quality", Some(quality)) => {
+            let allowed = |q: &str| ceilings.allows_quality(q);
+            let slot = &mut settings.quality;
+            choose(
+                &QUALITIES,
+                (ceilings.quality(), allowed),
+                quality,
+                "quality",
+                slot,
+            )
+        }
         ("system_prompt", None) => Ok(format!("system_prompt={}", settings.system_prompt)),
         ("system_prompt", Some(text)) => {
             if text.chars().count() > MAX_SYSTEM_PROMPT_CHARS {
@@ -114,16 +204,32 @@ pub(crate) fn configure(
     }
 }
 
+/// Sets `slot` to the one of `choices` that `value` names, if the ceiling
+/// (its value, and whether it allows a choice) lets it.
 fn choose(
     choices: &'static [&'static str],
+    (ceiling, allowed): (&str, impl Fn(&str) -> bool),
     value: &str,
     setting: &'static str,
     slot: &mut String,
 ) -> Result<String, SettingError> {
     match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
-        Some(found) => {
+        Some(found) if allowed(found) => {
             (*found).clone_into(slot);
             Ok(format!("{setting}={found}"))
+        }
+        Some(found) => {
+            let within: Vec<&str> = choices.iter().copied().filter(|c| allowed(c)).collect();
+            let allowed = if within.is_empty() {
+                format!("{ceiling} (the server's own)")
+            } else {
+                format!("one of: {}", within.join(", "))
+            };
+            Err(SettingError::AboveCeiling {
+                setting,
+                value: (*found).to_owned(),
+                allowed,
+            })
         }
         None => Err(SettingError::NotAChoice { setting, choices }),
     }
@@ -158,6 +264,11 @@ mod tests {
         )
     }
 
+    /// Ceilings every choice is within.
+    fn open() -> Ceilings {
+        Ceilings::new("auto", "auto")
+    }
+
     fn settings(models: &ModelPolicy) -> GenSettings {
         GenSettings {
             model: models.default_model(),
@@ -173,7 +284,8 @@ mod tests {
         let mut mine = settings(&models);
         let theirs = settings(&models);
         let long = "x".repeat(201);
-        let mut set = |param, value| configure(&mut mine, &models, Some(param), Some(value));
+        let mut set =
+            |param, value| configure(&mut mine, &models, &open(), Some(param), Some(value));
         assert_eq!(
             set("model", "gpt-image-1.5"),
             Ok(String::from("model=gpt-image-1.5"))
@@ -187,7 +299,7 @@ mod tests {
         assert_eq!(mine.quality, "high");
         assert_eq!(mine.system_prompt, "pixel art");
         assert_eq!(theirs, settings(&models), "another session is untouched");
-        let shown = configure(&mut mine, &models, None, None).unwrap_or_default();
+        let shown = configure(&mut mine, &models, &open(), None, None).unwrap_or_default();
         assert!(
             shown.contains("model=gpt-image-1.5 size=1024x1024 quality=high"),
             "{shown}"
@@ -199,17 +311,67 @@ mod tests {
         let models = policy(&[]);
         let mut mine = settings(&models);
         assert_eq!(
-            configure(&mut mine, &models, Some("size"), Some("huge")).map_err(|e| e.to_string()),
+            configure(&mut mine, &models, &open(), Some("size"), Some("huge"))
+                .map_err(|e| e.to_string()),
             Err(String::from(
                 "size must be one of: auto, 1024x1024, 1536x1024, 1024x1536"
             ))
         );
         assert_eq!(
-            configure(&mut mine, &models, Some("model"), Some("dall-e-3")),
+            configure(&mut mine, &models, &open(), Some("model"), Some("dall-e-3")),
             Err(SettingError::ModelNotAllowed {
                 model: String::from("dall-e-3"),
                 allowed: String::from("gpt-image-1-mini"),
             })
+        );
+    }
+
+    /// Found by the security review: with `--gen-quality low`, a client's
+    /// `openai-config quality high` and `size 1536x1024` reached the API.
+    #[test]
+    fn a_client_cannot_choose_above_the_operators_ceilings() {
+        let models = policy(&[]);
+        let mut mine = settings(&models);
+        let low = Ceilings::new("1024x1024", "low");
+        let mut set = |param, value| {
+            configure(&mut mine, &models, &low, Some(param), Some(value)).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            set("quality", "high"),
+            Err(String::from(
+                "quality high is more than this server allows; choose one of: low"
+            ))
+        );
+        assert_eq!(
+            set("size", "1536x1024"),
+            Err(String::from(
+                "size 1536x1024 is more than this server allows; choose one of: 1024x1024"
+            ))
+        );
+        assert!(
+            set("size", "auto").is_err(),
+            "auto may choose a larger size"
+        );
+        assert!(set("quality", "auto").is_err(), "auto may choose high");
+        assert_eq!(set("quality", "low"), Ok(String::from("quality=low")));
+        assert_eq!(mine.quality, "low");
+        assert_eq!(mine.size, "1024x1024");
+
+        let medium = Ceilings::new("1024x1536", "medium");
+        let mut set =
+            |param, value| configure(&mut mine, &models, &medium, Some(param), Some(value)).is_ok();
+        assert!(set("quality", "medium") && set("quality", "low"));
+        assert!(!set("quality", "high"));
+        assert!(set("size", "1536x1024"), "as many pixels as the ceiling");
+        assert!(set("size", "auto") && set("size", "1024x1024"));
+
+        let tiny = Ceilings::new("512x512", "low");
+        assert_eq!(
+            configure(&mut mine, &models, &tiny, Some("size"), Some("1024x1024"))
+                .map_err(|e| e.to_string()),
+            Err(String::from(
+                "size 1024x1024 is more than this server allows; choose 512x512 (the server's own)"
+            ))
         );
     }
 
@@ -225,7 +387,7 @@ mod tests {
             "token",
         ] {
             for value in [None, Some("sk-other")] {
-                let answer = configure(&mut mine, &models, Some(param), value);
+                let answer = configure(&mut mine, &models, &open(), Some(param), value);
                 assert_eq!(answer, Err(SettingError::Secret), "{param}");
             }
         }

@@ -141,8 +141,10 @@ impl Pipeline {
 
     /// The packet for the picture `identity` under `settings` (whose mode
     /// must be concrete): from the cache, from a conversion another session
-    /// already started, or converted now from what `load` returns.
-    pub async fn packet<L>(
+    /// already started, or converted now from what `load` returns. `load`
+    /// runs only in the last case, so a cached picture is not loaded (or
+    /// downloaded) again. Its bytes are dropped once the conversion ends.
+    pub async fn packet<L, B>(
         &self,
         name: &str,
         identity: &str,
@@ -150,7 +152,8 @@ impl Pipeline {
         load: L,
     ) -> Result<Converted, PipelineError>
     where
-        L: Future<Output = std::io::Result<Arc<[u8]>>>,
+        L: Future<Output = std::io::Result<B>>,
+        B: AsRef<[u8]> + Send + 'static,
     {
         let key = format!(
             "{identity}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
@@ -177,19 +180,34 @@ impl Pipeline {
                     name: name.to_string(),
                     source: Arc::new(e),
                 })?;
-                self.convert(name, bytes, settings.clone(), waiter.key.clone())
-                    .await
+                let key = Some(waiter.key.clone());
+                self.convert(name, bytes, settings.clone(), key).await
             })
             .await
             .clone()
     }
 
+    /// Converts `bytes` under `settings` within the same worker slots and
+    /// decode memory budget as every other conversion, without the cache
+    /// or sharing (the admin page's "try it", whose uploads are not
+    /// pictures the Ataris are shown).
+    pub(crate) async fn convert_uncached(
+        &self,
+        name: &str,
+        bytes: impl AsRef<[u8]> + Send + 'static,
+        settings: Settings,
+    ) -> Outcome {
+        self.convert(name, bytes, settings, None).await
+    }
+
+    /// Converts within the slots and the budget; the packet is cached
+    /// under `key`, if one is given.
     async fn convert(
         &self,
         name: &str,
-        bytes: Arc<[u8]>,
+        bytes: impl AsRef<[u8]> + Send + 'static,
         settings: Settings,
-        key: String,
+        key: Option<String>,
     ) -> Outcome {
         let failed = |source: yail_core::Error| PipelineError::Convert {
             name: name.to_string(),
@@ -201,7 +219,7 @@ impl Pipeline {
         // The header says how much memory decoding will take: reserve it
         // first, so concurrent requests for huge pictures queue instead of
         // multiplying the peak.
-        let (width, height) = yail_core::dimensions(&bytes).map_err(failed)?;
+        let (width, height) = yail_core::dimensions(bytes.as_ref()).map_err(failed)?;
         let pixels = u64::from(width) * u64::from(height);
         if pixels > self.max_pixels() {
             return Err(PipelineError::TooManyPixels {
@@ -231,7 +249,7 @@ impl Pipeline {
             let (_slot, _memory) = (slot, memory);
             let packet = inner
                 .converter
-                .convert(&bytes, &settings)
+                .convert(bytes.as_ref(), &settings)
                 .map(|p| Converted {
                     mode: p.mode(),
                     bytes: Bytes::from(p.to_bytes()),
@@ -240,7 +258,7 @@ impl Pipeline {
             if cost >= RELEASE_AFTER {
                 yail_core::malloc::release_freed_memory();
             }
-            if let Ok(packet) = &packet {
+            if let (Ok(packet), Some(key)) = (&packet, key) {
                 lock(&inner.cache).insert(key, packet.clone());
             }
             packet
@@ -331,13 +349,18 @@ mod tests {
         png.into()
     }
 
+    /// A load that never finishes.
+    fn never_loads() -> std::future::Pending<std::io::Result<Arc<[u8]>>> {
+        std::future::pending()
+    }
+
     #[tokio::test]
     async fn a_cancelled_request_leaves_no_conversion_behind() {
         let pipeline = pipeline();
         let settings = Settings::new(GfxMode::Gr8);
-        let never = std::future::pending::<std::io::Result<Arc<[u8]>>>();
+        let never = never_loads();
         let first = pipeline.packet("stuck", "stuck", &settings, never);
-        let second = pipeline.packet("stuck", "stuck", &settings, std::future::pending());
+        let second = pipeline.packet("stuck", "stuck", &settings, never_loads());
         let both = async { tokio::join!(first, second) };
         assert!(
             tokio::time::timeout(Duration::from_millis(50), both)
