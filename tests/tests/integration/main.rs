@@ -2,13 +2,16 @@
 
 mod caching;
 mod dialects;
+mod error_pictures;
 mod errors;
 mod fake_api;
 mod generation;
 mod hostile;
 mod limits;
+mod logs;
 mod modes;
 mod network;
+mod refusals;
 mod search;
 mod shutdown;
 mod sources;
