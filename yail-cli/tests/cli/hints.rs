@@ -61,6 +61,7 @@ async fn a_web_server_waiting_for_a_whole_line_gets_the_admin_port_hint() {
         "fetch",
         "--server",
         &addr,
+        "--atari-errors",
         "--timeout",
         "1",
         "--out",
@@ -71,6 +72,33 @@ async fn a_web_server_waiting_for_a_whole_line_gets_the_admin_port_hint() {
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("no packet within"), "{stderr}");
+    assert!(
+        stderr.contains("hint:") && stderr.contains("admin page"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_server_answering_the_errors_line_gets_the_admin_port_hint() {
+    use crate::web_server::{Judging, web_server};
+    // `errors packets` is a whole line: the server answers 400 and closes,
+    // so the writes after it may fail; what it sent is still read.
+    let addr = web_server(Judging::ByLine).await.to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run_yail(args(&[
+        "fetch",
+        "--server",
+        &addr,
+        "--timeout",
+        "5",
+        "--out",
+        &dir.path().display().to_string(),
+        "files",
+    ]))
+    .await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("unknown packet version"), "{stderr}");
     assert!(
         stderr.contains("hint:") && stderr.contains("admin page"),
         "{stderr}"
