@@ -156,6 +156,8 @@ async fn serve() -> anyhow::Result<()> {
         let options = yail_server::AdminOptions {
             token: args.admin_token.clone(),
             hosts: args.admin_hosts.clone(),
+            atari_address: Some(format!("N:TCP://{shown}:{port}/")),
+            max_try_bytes: None,
         };
         let admin = yail_server::run_admin(
             admin_listener,

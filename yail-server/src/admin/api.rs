@@ -93,6 +93,7 @@ pub(super) async fn status(State(shared): State<Arc<AdminShared>>) -> Json<Value
         "conversion": latency(&m.conversions),
         "request": latency(&m.requests),
         "files": state.file_count(),
+        "atari_address": shared.atari_address,
     }))
 }
 
