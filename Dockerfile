@@ -45,8 +45,10 @@ RUN apt-get update \
 COPY --from=builder /out/yail-server /usr/local/bin/yail-server
 
 # Mount points, both optional: /pictures for your pictures (read-only is
-# enough; set YAIL_PATHS=/pictures), /etc/yail for the settings file. Without
-# pictures the built-in gallery is served. No VOLUME instruction: it would
+# enough; set YAIL_PATHS=/pictures), /etc/yail for the settings: the admin
+# page saves its changes in /etc/yail/runtime.toml, and a yail.toml of yours
+# there is read with YAIL_CONFIG=/etc/yail/yail.toml. Without pictures the
+# built-in gallery is served. No VOLUME instruction: it would
 # create an anonymous volume on every `docker run`.
 #
 # The admin page listens on the container's loopback: the health check
@@ -56,7 +58,8 @@ COPY --from=builder /out/yail-server /usr/local/bin/yail-server
 ENV YAIL_BIND=0.0.0.0 \
     YAIL_PORT=5556 \
     YAIL_ADMIN_BIND=127.0.0.1 \
-    YAIL_ADMIN_PORT=5557
+    YAIL_ADMIN_PORT=5557 \
+    YAIL_RUNTIME_FILE=/etc/yail/runtime.toml
 EXPOSE 5556/tcp 5557/tcp
 
 USER 10001:10001

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install yail-server as a systemd service: the binary, a `yail` system user,
-# the unit, and /etc/yail/ with the settings file. Safe to run again: it
+# the unit, and /etc/yail/ with the settings file and the env file. Safe to run again: it
 # updates the binary and the unit, and never touches a settings file that
 # already exists. deploy/README.md describes what it does.
 set -euo pipefail
@@ -72,9 +72,8 @@ fi
 bin_path=/usr/local/bin/yail-server
 etc_dir=/etc/yail
 env_file=$etc_dir/yail-server.env
-# The settings file read with `--config`, once the server has one. It will
-# live here, beside the env file, and follow the same rule: installed when
-# absent, never overwritten.
+# The settings file the unit passes with `--config`: installed when absent
+# (every key commented out), never overwritten.
 settings_file=$etc_dir/yail.toml
 unit_file=/etc/systemd/system/yail-server.service
 lan_dropin=/etc/systemd/system/yail-server.service.d/lan.conf
@@ -161,7 +160,12 @@ else
     install_file "$script_dir/yail-server.env.example" "$env_file" 0600
 fi
 if [ -e "$root$settings_file" ]; then
-    say "kept $settings_file"
+    say "kept $settings_file (compare with deploy/yail.toml.example for new keys)"
+else
+    # root:yail 0640: the server reads it, and may not change it (the admin
+    # page's changes go to /var/lib/yail/runtime.toml).
+    install_file "$script_dir/yail.toml.example" "$settings_file" 0640
+    own "$settings_file"
 fi
 
 # --- the unit ---------------------------------------------------------------

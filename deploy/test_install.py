@@ -89,14 +89,24 @@ class InstallScript(unittest.TestCase):
         env_file = etc / "yail-server.env"
         self.assertEqual(env_file.read_bytes(), (DEPLOY / "yail-server.env.example").read_bytes())
         self.assertEqual(stat.S_IMODE(env_file.stat().st_mode), 0o600)
+        settings = etc / "yail.toml"
+        self.assertEqual(settings.read_bytes(), (DEPLOY / "yail.toml.example").read_bytes())
+        self.assertEqual(stat.S_IMODE(settings.stat().st_mode), 0o640)
         if os.geteuid() == 0:
             yail_gid = int(yail[0][3])
             self.assertEqual((etc.stat().st_uid, etc.stat().st_gid), (0, yail_gid))
             self.assertEqual((env_file.stat().st_uid, env_file.stat().st_gid), (0, 0))
+            # The server reads it and may not change it.
+            self.assertEqual((settings.stat().st_uid, settings.stat().st_gid), (0, yail_gid))
 
         unit = r / "etc/systemd/system/yail-server.service"
         self.assertEqual(unit.read_bytes(), (DEPLOY / "yail-server.service").read_bytes())
         self.assertEqual(stat.S_IMODE(unit.stat().st_mode), 0o644)
+        unit_text = unit.read_text()
+        self.assertIn("--config /etc/yail/yail.toml", unit_text)
+        self.assertIn("--runtime-file /var/lib/yail/runtime.toml", unit_text)
+        self.assertIn("\nStateDirectory=yail\n", unit_text)
+        self.assertNotIn("ReadWritePaths", unit_text, "the server writes only its state directory")
         lan = (r / "etc/systemd/system/yail-server.service.d/lan.conf").read_text()
         self.assertIn("\nIPAddressAllow=192.168.1.0/24\n", lan)
         self.assertFalse(self.systemctl_log.exists(), "systemctl was called for a --root install")
@@ -113,10 +123,13 @@ class InstallScript(unittest.TestCase):
         self.install("--lan", "192.168.1.0/24")
         env_file = self.root / "etc/yail/yail-server.env"
         env_file.write_text("YAIL_PORT=6000\nOPENAI_API_KEY=sk-operator\n")
+        settings = self.root / "etc/yail/yail.toml"
+        settings.write_text("max_per_ip = 16\n")
         lan = self.root / "etc/systemd/system/yail-server.service.d/lan.conf"
         lan.write_text("[Service]\nIPAddressAllow=10.1.2.0/24\n")
         self.install()
         self.assertEqual(env_file.read_text(), "YAIL_PORT=6000\nOPENAI_API_KEY=sk-operator\n")
+        self.assertEqual(settings.read_text(), "max_per_ip = 16\n")
         self.assertEqual(lan.read_text(), "[Service]\nIPAddressAllow=10.1.2.0/24\n")
         # An explicit --lan is a request to rewrite the LAN list.
         self.install("--lan", "none")

@@ -39,7 +39,7 @@ const MESSAGE_FRAME_PAUSE: Duration = Duration::from_secs(1);
 
 const OPENAI_KEY: &str = "sk-test-faults-0123456789";
 const GEMINI_KEY: &str = "AIza-test-faults-0123456789";
-const GEMINI_MODEL: &str = "gemini-3-pro-image-preview";
+const GEMINI_MODEL: &str = "gemini-3.1-flash-image";
 
 /// This test's log lines. The tests run on a current-thread runtime, so a
 /// thread-local subscriber sees every line the server's tasks write.
@@ -369,7 +369,7 @@ fn generation_config(fake: &FakeHttp) -> Config {
         openai_base_url: fake.url("/v1"),
         gemini_api_key: Some(String::from(GEMINI_KEY)),
         gemini_base_url: fake.base(),
-        allowed_models: vec![String::from(GEMINI_MODEL)],
+        gemini_model: String::from(GEMINI_MODEL),
         ..test_config()
     }
 }

@@ -25,7 +25,9 @@ pub enum Command {
         /// What to draw.
         prompt: String,
     },
-    /// `gen-gemini <prompt>`: generate with Google Gemini.
+    /// `gen-gemini <prompt>`: generate with Google Gemini. The legacy
+    /// client sends `gen-gemini <model> "<prompt>"`, naming its saved
+    /// OpenAI model; only the prompt is kept.
     GenGemini(String),
     /// `showurl <url> [...]`: the picture at a URL.
     ShowUrl(Vec<String>),
@@ -304,7 +306,15 @@ impl Command {
                         .to_owned(),
                 },
             },
-            Verb::GenGemini => Command::GenGemini(joined(&args)),
+            Verb::GenGemini => Command::GenGemini(match args.as_slice() {
+                // The legacy client (v1.5.1) puts its saved model before
+                // the quoted prompt, as for `gen`: `gen-gemini dall-e-3
+                // "a castle"`. That model is an OpenAI one; Gemini gets
+                // only the prompt.
+                [model, prompt] if !model.quoted && prompt.quoted => prompt.text.to_owned(),
+                // Quoted, or typed by hand: every word is the prompt.
+                _ => joined(&args),
+            }),
             Verb::ShowUrl => Command::ShowUrl(
                 args.iter()
                     .filter(|a| !a.text.is_empty())
@@ -468,6 +478,10 @@ mod tests {
         );
         assert_eq!(
             Command::parse("gen-gemini a red barn"),
+            Ok(Command::GenGemini("a red barn".into()))
+        );
+        assert_eq!(
+            Command::parse("gen-gemini \"a red barn\""),
             Ok(Command::GenGemini("a red barn".into()))
         );
         // The legacy client puts two spaces after `showurl`.

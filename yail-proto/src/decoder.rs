@@ -365,6 +365,26 @@ mod tests {
         }
     }
 
+    /// The legacy client (v1.5.1) writes `gen-gemini <saved model>
+    /// "<prompt>"` in one write, without a line end; Gemini must get the
+    /// prompt alone, however TCP cuts the bytes.
+    #[test]
+    fn legacy_gen_gemini_with_a_model_word_gives_only_the_prompt() {
+        let input: &[u8] = b"gfx 4 gen-gemini dall-e-3 \"a castle on a hill\"next";
+        let expected = vec![
+            Command::Gfx(GfxMode::Gr9),
+            Command::GenGemini("a castle on a hill".into()),
+            Command::Next,
+        ];
+        for size in 1..=input.len() {
+            let got: Vec<_> = decode_chunked(input, size)
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(got, expected, "in chunks of {size}");
+        }
+    }
+
     #[test]
     fn split_search_waits_for_the_closing_quote() {
         let mut decoder = CommandDecoder::new();

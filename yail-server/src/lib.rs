@@ -23,7 +23,11 @@ mod sync;
 pub use admin::{AdminOptions, run_admin};
 pub use admission::{BUSY_MESSAGE, TOO_MANY_MESSAGE};
 pub use config::args::Args;
-pub use config::{Config, SearchEngine};
+pub use config::load as load_settings;
+pub use config::{
+    ADMIN_KEYS, Config, ConfigError, LoadError, Loaded, Origin, SaveError, SearchEngine,
+    SettingsStore, Source,
+};
 pub use server::run;
 pub use services::catalogue::gallery;
 pub use services::search::EngineSetupError;

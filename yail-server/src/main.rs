@@ -1,29 +1,38 @@
-//! `yail-server`: flags, environment and env file in; logs and a running
-//! server out. Everything else lives in the library.
+//! `yail-server`: flags, environment, env file and settings files in;
+//! logs and a running server out. Everything else lives in the library.
 
+use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
-use tracing::{info, warn};
-use yail_server::{Args, Services};
+use tracing::{debug, info, warn};
+use yail_server::{Args, LoadError, Loaded, Services};
 use yail_state::ServerState;
 
 /// Loads the env file before flags are parsed, so its values act as
 /// environment variables; existing variables are never overridden.
 fn load_env_file() -> anyhow::Result<Option<PathBuf>> {
     let args: Vec<String> = std::env::args().collect();
-    let explicit = args.iter().enumerate().find_map(|(i, a)| {
-        a.strip_prefix("--env-file=")
-            .map(PathBuf::from)
-            .or_else(|| {
-                (a == "--env-file")
-                    .then(|| args.get(i + 1).map(PathBuf::from))
-                    .flatten()
-            })
-    });
+    let explicit = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| {
+            a.strip_prefix("--env-file=")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    (a == "--env-file")
+                        .then(|| args.get(i + 1).map(PathBuf::from))
+                        .flatten()
+                })
+        })
+        .or_else(|| {
+            std::env::var_os("YAIL_ENV_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
     match explicit {
         Some(path) => {
             dotenvy::from_path(&path)
@@ -38,6 +47,33 @@ fn load_env_file() -> anyhow::Result<Option<PathBuf>> {
     }
 }
 
+// --- models: async-openai's own log lines are never shown -----------------
+/// async-openai logs a response body it cannot parse, whole, at ERROR
+/// (target `async_openai::error`), and the body of a 5xx answer at WARN
+/// (`async_openai::client`), before the server sees the error: such a body
+/// may quote the key, or carry a whole base64 picture. Those targets are
+/// switched off whatever the log filter asks (a later directive for the
+/// same target wins); the server logs its own scrubbed account of every
+/// failure.
+fn without_api_bodies(filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
+    [
+        "async_openai=off",
+        "async_openai::error=off",
+        "async_openai::client=off",
+        "async_openai::retry=off",
+    ]
+    .into_iter()
+    .filter_map(|directive| directive.parse().ok())
+    .fold(filter, |filter, directive| filter.add_directive(directive))
+}
+// --- end models ---------------------------------------------------------------
+
+/// Whether the log may colour its lines: only for a person at a terminal,
+/// and not when `NO_COLOR` is set to anything (<https://no-color.org>).
+fn log_colour(is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
 fn init_logs(args: &Args, state: &ServerState) {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::prelude::*;
@@ -45,14 +81,43 @@ fn init_logs(args: &Args, state: &ServerState) {
         Some(level) => EnvFilter::new(level),
         None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
     };
+    let filter = without_api_bodies(filter);
     let json = args.log_format == "json";
+    // The log goes to standard output: journald and files get no colour codes.
+    let colour = log_colour(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    );
     tracing_subscriber::registry()
         .with(filter)
         .with(json.then(|| tracing_subscriber::fmt::layer().json()))
-        .with((!json).then(tracing_subscriber::fmt::layer))
+        .with((!json).then(|| tracing_subscriber::fmt::layer().with_ansi(colour)))
         // The admin page's live log tail sees what the log shows.
         .with(yail_server::admin::LogTailLayer::new(state.clone()))
         .init();
+}
+
+/// Where the settings came from and where the admin page saves, in one line.
+fn settings_line(loaded: &Loaded, env_file: Option<&PathBuf>) -> String {
+    let mut read: Vec<String> = loaded
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    if let Some(file) = env_file {
+        read.push(format!("env file {}", file.display()));
+    }
+    let from = if read.is_empty() {
+        String::from("settings: flags, environment and defaults")
+    } else {
+        format!("settings: {} (flags and environment win)", read.join(", "))
+    };
+    match loaded.store.path() {
+        Some(path) => format!("{from}; the admin page saves to {}", path.display()),
+        None => format!(
+            "{from}; changes made on the admin page last until the server stops (--config keeps them)"
+        ),
+    }
 }
 
 /// The machine's address on its LAN: the source address the OS would use
@@ -99,40 +164,69 @@ const MAX_BLOCKING_THREADS: usize = 64;
 /// still running (a conversion of a huge picture) before the process exits.
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
-fn main() -> anyhow::Result<()> {
-    // Before the runtime starts its threads.
+fn main() -> ExitCode {
+    // What stops the server at start is a setting to fix, said in one
+    // line, without the backtrace anyhow adds when RUST_BACKTRACE is set.
+    match start() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> anyhow::Result<ExitCode> {
+    // Before the runtime starts its threads: the env file sets variables.
     yail_core::malloc::keep_freed_memory();
+    let env_file = load_env_file()?;
+    let loaded = match yail_server::load_settings(std::env::args_os().collect()) {
+        Ok(loaded) => loaded,
+        // Wrong flags, --help and --version, the way clap says them.
+        Err(LoadError::Usage(e)) => e.exit(),
+        Err(e) => return Err(e.into()),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()?;
-    let served = runtime.block_on(serve());
+    let served = runtime.block_on(serve(loaded, env_file));
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
     served
 }
 
-async fn serve() -> anyhow::Result<()> {
-    let env_file = load_env_file()?;
-    let args = Args::parse();
+async fn serve(loaded: Loaded, env_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let args = &loaded.args;
     let state = ServerState::new();
-    init_logs(&args, &state);
-    let config = args.config();
-    if let Some(file) = env_file {
-        info!(file = %file.display(), "read settings from env file");
+    init_logs(args, &state);
+    for warning in &loaded.warnings {
+        warn!("{warning}");
     }
-    info!(?config, "effective settings");
+    let config = args.config();
+    info!("{}", settings_line(&loaded, env_file.as_ref()));
+    for line in config.summary() {
+        info!("{line}");
+    }
+    if args.no_admin {
+        info!("admin page: off (--no-admin)");
+    }
+    debug!(?config, "effective settings");
+    if args.check {
+        return Ok(check(config, state).await?);
+    }
 
     let address = args.address();
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    let port = listener.local_addr()?.port();
+    // With port 0 the system chose one: say which.
+    let address = listener.local_addr()?;
+    let port = address.port();
     let shown = match (args.bind.is_unspecified(), lan_address()) {
         (true, Some(lan)) => lan,
         (true, None) => IpAddr::from([127, 0, 0, 1]),
         (false, _) => args.bind,
     };
-    info!("listening on {address}; on the Atari, use N:TCP://{shown}:{port}/");
 
     // The admin page: checked and bound before serving anyone.
     let admin_listener = match args.admin_address() {
@@ -150,7 +244,9 @@ async fn serve() -> anyhow::Result<()> {
         None => None,
     };
 
+    // Said once the pictures are in place: from here on an Atari is served.
     let services = Services::start(config, state).await?;
+    info!("listening on {address}; on the Atari, use N:TCP://{shown}:{port}/");
     let stop = tokio_util::sync::CancellationToken::new();
     if let Some(admin_listener) = admin_listener {
         let options = yail_server::AdminOptions {
@@ -158,6 +254,7 @@ async fn serve() -> anyhow::Result<()> {
             hosts: args.admin_hosts.clone(),
             atari_address: Some(format!("N:TCP://{shown}:{port}/")),
             max_try_bytes: None,
+            settings: loaded.store.clone(),
         };
         let admin = yail_server::run_admin(
             admin_listener,
@@ -179,5 +276,34 @@ async fn serve() -> anyhow::Result<()> {
 
     yail_server::run(listener, services, stop.cancelled_owned()).await;
     info!("stopped");
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--check`: tries each configured source once, prints one line per
+/// source on standard output, and fails when a configured one is broken.
+async fn check(
+    config: yail_server::Config,
+    state: ServerState,
+) -> Result<ExitCode, yail_server::SetupError> {
+    let report = Services::check_once(config, state).await?;
+    print!("{report}");
+    Ok(if report.broken() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_at_a_terminal_and_never_with_no_color() {
+        assert!(log_colour(true, None));
+        assert!(!log_colour(false, None), "a pipe, a file, journald");
+        assert!(!log_colour(true, Some("1".into())));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(log_colour(true, Some("".into())));
+    }
 }

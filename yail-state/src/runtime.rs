@@ -16,12 +16,16 @@ pub struct RuntimeSettings {
     /// The image model `gen` uses when the client names none (or names a
     /// retired one); `None`: the generator's own default.
     pub default_model: Option<String>,
-    /// Models a client may ask for by name; empty: any.
-    pub allowed_models: Vec<String>,
+    /// Models a client may ask for by name besides the default one;
+    /// `None`: those the server started with (an empty list allows only
+    /// the default).
+    pub allowed_models: Option<Vec<String>>,
     /// The web image search engine `search` uses; `None`: the default one.
     pub search_engine: Option<String>,
-    /// Files and folders `files` serves (a rescan applies a change).
-    pub picture_paths: Vec<PathBuf>,
+    /// Files and folders `files` serves (a rescan applies a change);
+    /// `None`: those the server started with (an empty list: the built-in
+    /// gallery).
+    pub picture_paths: Option<Vec<PathBuf>>,
 }
 
 /// The current [`RuntimeSettings`], replaced whole on every change.

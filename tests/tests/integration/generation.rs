@@ -1,20 +1,27 @@
-//! `gen`, `gen-gemini` and `openai-config` against fake OpenAI and Gemini
-//! servers on 127.0.0.1.
+//! `gen`, `gen-gemini` and `openai-config` against the fake OpenAI and
+//! Gemini of `fake_api.rs`, which refuse what the real services refuse
+//! (shut-down models, wrong keys, DALL·E parameters...), with the server's
+//! defaults wherever a test does not say otherwise.
 //!
-//! (Just over 500 lines: one file keeps every generation rule a client can
+//! (Over 500 lines: one file keeps every generation rule a client can
 //! reach, each with the fake answer it needs.)
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use base64::Engine;
-use serde_json::json;
-use yail_proto::Packet;
-use yail_server::Config;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use yail_core::{Converter, Settings};
+use yail_proto::{GfxMode, Packet};
+use yail_server::{Config, Services};
+use yail_state::ServerState;
 use yail_tests::{TestServer, photos_dir, test_config};
 
-use crate::fake_api::{Fake, Reply, Request};
+use crate::fake_api::{
+    Fake, FakeGemini, FakeOpenAi, GeminiFault, OpenAiFault, Reply, Request, openai_models,
+};
 
 const OPENAI_KEY: &str = "sk-test-openai-0123456789";
 const GEMINI_KEY: &str = "AIza-test-gemini-0123456789";
@@ -51,40 +58,40 @@ fn logged() -> String {
     String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
 }
 
+/// The log lines of this test alone: a subscriber for the current thread,
+/// on which a `current_thread` test runs the whole server.
+fn own_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>) {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = Arc::clone(&buffer);
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("info")
+        .with_ansi(false)
+        .with_writer(move || LogWriter(Arc::clone(&writer)))
+        .finish();
+    (tracing::subscriber::set_default(subscriber), buffer)
+}
+
+fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(photos_dir().join(name)).unwrap()
+}
+
+/// The picture the fakes answer with.
 fn picture() -> Vec<u8> {
-    std::fs::read(photos_dir().join("camera.png")).unwrap()
+    photo("camera.png")
 }
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// A fake OpenAI images endpoint answering every generation with
-/// `camera.png` in base64, plus unknown fields.
-async fn fake_openai() -> Fake {
-    let data = b64(&picture());
-    Fake::start(move |request: &Request| {
-        if request.target != "/v1/images/generations" {
-            return Reply::bytes(404, "text/plain", b"no such path");
-        }
-        Reply::json(
-            200,
-            json!({
-                "created": 1_790_000_000u32,
-                "data": [{"b64_json": data, "revised_prompt": "whatever"}],
-                "usage": {"input_tokens": 5, "output_tokens": 10, "total_tokens": 15,
-                          "input_tokens_details": {"text_tokens": 5, "image_tokens": 0}},
-                "a_field_from_the_future": {"x": [1, 2, 3]},
-            }),
-        )
-    })
-    .await
-}
-
-fn config_for(openai: &Fake) -> Config {
+fn openai_config(openai: &FakeOpenAi) -> Config {
     Config {
         openai_api_key: Some(String::from(OPENAI_KEY)),
-        openai_base_url: openai.url("/v1"),
+        openai_base_url: openai.base_url(),
+        ..test_config()
+    }
+}
+
+fn gemini_config(gemini: &FakeGemini) -> Config {
+    Config {
+        gemini_api_key: Some(String::from(GEMINI_KEY)),
+        gemini_base_url: gemini.base_url(),
         ..test_config()
     }
 }
@@ -94,25 +101,86 @@ fn assert_picture(packet: &Packet, what: &str) {
     assert_eq!(packet.image_data().map(<[u8]>::len), Some(8800), "{what}");
 }
 
-fn prompts(fake: &Fake) -> Vec<String> {
-    fake.requests()
+fn error_text(packet: &Packet) -> String {
+    packet.error_message().unwrap_or_default().to_owned()
+}
+
+fn openai_prompts(fake: &FakeOpenAi) -> Vec<String> {
+    fake.generations()
         .iter()
         .map(|r| r.json()["prompt"].as_str().unwrap_or("").to_owned())
         .collect()
 }
 
+fn gemini_prompts(fake: &FakeGemini) -> Vec<String> {
+    fake.generations()
+        .iter()
+        .map(|r| {
+            r.json()["contents"][0]["parts"][0]["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// A server with its admin page, both on loopback ports.
+struct WithAdmin {
+    server: SocketAddr,
+    admin: SocketAddr,
+}
+
+async fn start_with_admin(config: Config) -> WithAdmin {
+    let services = Services::start(config, ServerState::new()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addrs = WithAdmin {
+        server: listener.local_addr().unwrap(),
+        admin: admin_listener.local_addr().unwrap(),
+    };
+    let options = yail_server::AdminOptions::default();
+    let admin = yail_server::run_admin(
+        admin_listener,
+        services.clone(),
+        options,
+        std::future::pending(),
+    );
+    tokio::spawn(async move { admin.await.unwrap() });
+    tokio::spawn(yail_server::run(
+        listener,
+        services,
+        std::future::pending::<()>(),
+    ));
+    addrs
+}
+
+/// One HTTP request to the admin page; the body of its answer.
+async fn admin_json(admin: SocketAddr, method: &str, path: &str) -> Value {
+    let mut stream = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {admin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn both_client_generations_gen_forms_give_a_picture_with_the_configured_model() {
+async fn with_the_defaults_both_clients_gen_forms_give_pictures_from_the_current_model() {
     let _ = logs();
-    let openai = fake_openai().await;
-    let server = TestServer::start(config_for(&openai)).await;
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
+    let server = TestServer::start(openai_config(&openai)).await;
     let mut atari = server.client().await;
     // The current client: the server chooses the model.
     assert_picture(
         &atari.request("gfx 2 gen \"a red barn\"").await.unwrap(),
         "current",
     );
-    // The legacy client names its saved model, a retired one.
+    // The legacy client names its saved model, dall-e-3, shut down.
     assert_picture(
         &atari.request("gen dall-e-3 \"a blue boat\"").await.unwrap(),
         "legacy",
@@ -123,46 +191,248 @@ async fn both_client_generations_gen_forms_give_a_picture_with_the_configured_mo
         "generate",
     );
 
-    let requests = openai.requests();
-    assert_eq!(requests.len(), 3);
-    for request in &requests {
-        assert_eq!(request.method, "POST");
-        assert_eq!(request.json()["model"], "gpt-image-1-mini", "{request:?}");
+    let lists = openai.model_lists();
+    assert_eq!(lists.len(), 1, "the model list is read once at start");
+    let generations = openai.generations();
+    assert_eq!(generations.len(), 3);
+    for request in lists.iter().chain(&generations) {
         assert_eq!(
             request.header("authorization"),
             Some(format!("Bearer {OPENAI_KEY}").as_str())
         );
-        // GPT image models refuse `response_format`.
-        assert!(request.json().get("response_format").is_none());
         assert!(!request.target.contains(OPENAI_KEY));
     }
+    for request in &generations {
+        assert_eq!(request.json()["model"], "gpt-image-2", "{request:?}");
+    }
     assert_eq!(
-        prompts(&openai),
+        openai_prompts(&openai),
         ["a red barn", "a blue boat", "a green tree"]
     );
     assert!(!logged().contains(OPENAI_KEY), "the key is in the logs");
 }
 
+/// A shut-down model in the configuration (an old env file) is replaced
+/// by the newest current image model, with one WARN line naming both,
+/// however often it is used; the admin page says which model is in use
+/// and why.
+#[tokio::test]
+async fn a_configured_shut_down_model_is_replaced_with_one_warning() {
+    let (_guard, lines) = own_logs();
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
+    let config = Config {
+        gen_model: String::from("gpt-image-1.5"),
+        allowed_models: vec![String::from("chatgpt-image-latest")],
+        ..openai_config(&openai)
+    };
+    let started = start_with_admin(config).await;
+    let mut atari = yail_proto::client::Client::connect(started.server)
+        .await
+        .unwrap();
+    atari.set_timeout(Duration::from_secs(30));
+    for command in [
+        "gen \"a robot\"",
+        "next",
+        "gen chatgpt-image-latest \"a dog\"",
+    ] {
+        assert_picture(&atari.request(command).await.unwrap(), command);
+    }
+    // gpt-image-2.6-flare and -sunburst are the newest (same date); the
+    // name without a date suffix, then the alphabetically first, wins.
+    for request in openai.generations() {
+        assert_eq!(request.json()["model"], "gpt-image-2.6-flare");
+    }
+    let logged = String::from_utf8_lossy(&lines.lock().unwrap()).into_owned();
+    let warnings: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("gpt-image-1.5"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{logged}");
+    assert!(
+        warnings[0].contains("was shut down on 2026-12-01")
+            && warnings[0].contains("using gpt-image-2.6-flare"),
+        "{}",
+        warnings[0]
+    );
+    let models = admin_json(started.admin, "GET", "/api/models").await;
+    let openai_row = &models["providers"][0];
+    assert_eq!(openai_row["provider"], "OpenAI");
+    assert_eq!(openai_row["configured"], "gpt-image-1.5");
+    assert_eq!(openai_row["in_use"], "gpt-image-2.6-flare");
+    assert_eq!(
+        openai_row["why"],
+        "replaced gpt-image-1.5: shut down on 2026-12-01"
+    );
+    assert_eq!(openai_row["models_listed"], openai_models().len());
+    let gemini_row = &models["providers"][1];
+    assert_eq!(gemini_row["key"], false);
+    assert_eq!(gemini_row["why"], "no key");
+
+    // The admin page's check says the same, and what else is wrong (the
+    // test configuration's search service is a closed port).
+    let check = admin_json(started.admin, "POST", "/api/check").await;
+    let verdict = |source: &str| {
+        check["lines"]
+            .as_array()
+            .and_then(|lines| lines.iter().find(|l| l["source"] == source))
+            .map(|l| (l["verdict"].clone(), l["detail"].clone()))
+            .unwrap_or_else(|| panic!("no {source} in {check}"))
+    };
+    let (openai_verdict, detail) = verdict("openai");
+    assert_eq!(openai_verdict, "warning", "{detail}");
+    assert!(
+        detail
+            .as_str()
+            .is_some_and(|d| d.ends_with("set --gen-model gpt-image-2.6-flare")),
+        "{detail}"
+    );
+    assert_eq!(verdict("gemini").0, "not_configured");
+    assert_eq!(verdict("search").0, "broken");
+    assert_eq!(check["broken"], true);
+}
+
+/// The final picture of a Gemini answer, not one of its drafts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_defaults_gen_gemini_shows_the_final_picture_not_a_draft() {
+    let _ = logs();
+    let (draft_one, draft_two) = (photo("horse.png"), photo("text.png"));
+    let gemini = FakeGemini::start(GEMINI_KEY, &picture(), &[&draft_one, &draft_two]).await;
+    let server = TestServer::start(gemini_config(&gemini)).await;
+    let mut atari = server.client().await;
+    let shown = atari
+        .request("gfx 4 gen-gemini \"a castle\"")
+        .await
+        .unwrap();
+    assert_picture(&shown, "gen-gemini");
+    let convert = |bytes: &[u8]| {
+        Converter::new()
+            .convert(bytes, &Settings::new(GfxMode::Gr9))
+            .unwrap()
+            .image_data()
+            .map(<[u8]>::to_vec)
+    };
+    let shown = shown.image_data().map(<[u8]>::to_vec);
+    assert_eq!(shown, convert(&picture()), "the final picture");
+    assert_ne!(shown, convert(&draft_one));
+    assert_ne!(shown, convert(&draft_two));
+
+    // A server with only a Gemini key generates `gen` with Gemini too.
+    assert_picture(&atari.request("gen \"a moat\"").await.unwrap(), "gen");
+    let requests = gemini.generations();
+    assert_eq!(requests.len(), 2);
+    for request in gemini.requests() {
+        assert_eq!(request.header("x-goog-api-key"), Some(GEMINI_KEY));
+        assert!(
+            !request.target.contains(GEMINI_KEY),
+            "the key is in the URL"
+        );
+    }
+    for request in &requests {
+        assert_eq!(
+            request.path(),
+            "/v1beta/models/gemini-3.1-flash-image:generateContent"
+        );
+        assert_eq!(
+            request.json()["generationConfig"]["responseModalities"],
+            json!(["TEXT", "IMAGE"])
+        );
+    }
+    assert_eq!(gemini_prompts(&gemini), ["a castle", "a moat"]);
+    assert!(!logged().contains(GEMINI_KEY), "the key is in the logs");
+}
+
+/// The legacy client (v1.5.1) sends `gen-gemini <its saved model>
+/// "<prompt>"`: Gemini gets the prompt alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_gen_gemini_with_a_model_word_sends_only_the_prompt() {
+    let gemini = FakeGemini::start(GEMINI_KEY, &picture(), &[]).await;
+    let server = TestServer::start(gemini_config(&gemini)).await;
+    let mut atari = server.client().await;
+    assert_picture(
+        &atari
+            .request("gfx 4 gen-gemini dall-e-3 \"a castle\"")
+            .await
+            .unwrap(),
+        "legacy gen-gemini",
+    );
+    assert_eq!(gemini_prompts(&gemini), ["a castle"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen_gemini_without_a_gemini_key_says_gemini_is_not_configured() {
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
+    let server = TestServer::start(openai_config(&openai)).await;
+    let mut atari = server.client().await;
+    for command in ["gen-gemini \"a castle\"", "next"] {
+        let packet = atari.request(command).await.unwrap();
+        assert_eq!(
+            error_text(&packet),
+            "Gemini is not configured on this server",
+            "{command}"
+        );
+    }
+    assert!(openai.generations().is_empty(), "no fall back to OpenAI");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gen_without_a_key_says_generation_is_not_configured() {
+    let server = TestServer::start(test_config()).await;
+    let mut atari = server.client().await;
+    for command in ["gen \"x\"", "next", "gen-gemini a cat"] {
+        let packet = atari.request(command).await.unwrap();
+        assert_eq!(
+            error_text(&packet),
+            "image generation is not configured on this server",
+            "{command}"
+        );
+    }
+}
+
+/// Gemini's list comes in pages: the server asks for the largest page and
+/// follows `nextPageToken`, so image models on a later page are found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_of_geminis_model_list_is_read() {
+    let gemini = FakeGemini::start(GEMINI_KEY, &picture(), &[]).await;
+    gemini.pad_models(1500);
+    let started = start_with_admin(gemini_config(&gemini)).await;
+    let lists = gemini.model_lists();
+    assert_eq!(lists.len(), 2, "{lists:?}");
+    assert_eq!(lists[0].query("pageSize"), Some("1000"));
+    assert_eq!(lists[0].query("pageToken"), None);
+    assert_eq!(lists[1].query("pageToken"), Some("page-1000"));
+    let models = admin_json(started.admin, "GET", "/api/models").await;
+    let row = &models["providers"][1];
+    assert_eq!(row["in_use"], "gemini-3.1-flash-image");
+    assert_eq!(row["why"], "configured; offered by the API");
+    assert_eq!(row["models_listed"], 1504, "generateContent models only");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_allowed_model_named_by_the_client_is_used() {
-    let openai = fake_openai().await;
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
     let config = Config {
-        allowed_models: vec![String::from("gpt-image-1.5")],
-        ..config_for(&openai)
+        allowed_models: vec![String::from("gpt-image-2.5-flare")],
+        ..openai_config(&openai)
     };
     let server = TestServer::start(config).await;
     let mut atari = server.client().await;
     assert_picture(
-        &atari.request("gen gpt-image-1.5 \"a cat\"").await.unwrap(),
+        &atari
+            .request("gen gpt-image-2.5-flare \"a cat\"")
+            .await
+            .unwrap(),
         "allowed",
     );
-    assert_eq!(openai.requests()[0].json()["model"], "gpt-image-1.5");
+    assert_eq!(
+        openai.generations()[0].json()["model"],
+        "gpt-image-2.5-flare"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_regenerates_each_sessions_own_prompt() {
-    let openai = fake_openai().await;
-    let server = TestServer::start(config_for(&openai)).await;
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
+    let server = TestServer::start(openai_config(&openai)).await;
     let mut first = server.client().await;
     let mut second = server.client().await;
     assert_picture(
@@ -177,7 +447,7 @@ async fn next_regenerates_each_sessions_own_prompt() {
     assert_picture(&second.request("next").await.unwrap(), "second next");
     assert_picture(&first.request("next").await.unwrap(), "first next again");
     assert_eq!(
-        prompts(&openai),
+        openai_prompts(&openai),
         [
             "a lighthouse",
             "a windmill",
@@ -188,6 +458,8 @@ async fn next_regenerates_each_sessions_own_prompt() {
     );
 }
 
+/// An OpenAI-compatible server may answer with a picture URL (and have
+/// no model list): the picture is fetched like any other download.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn url_answers_are_fetched_under_the_address_policy() {
     let host = Fake::start(|request: &Request| {
@@ -199,14 +471,23 @@ async fn url_answers_are_fetched_under_the_address_policy() {
     })
     .await;
     let url = host.url("/pictures/1.png");
-    let openai = Fake::start(move |_: &Request| {
-        Reply::json(200, json!({"created": 1, "data": [{"url": url}]}))
+    let compatible = Fake::start(move |request: &Request| {
+        if request.target == "/v1/images/generations" {
+            Reply::json(200, json!({"created": 1, "data": [{"url": url}]}))
+        } else {
+            Reply::json(404, json!({"error": {"message": "no such path"}}))
+        }
     })
     .await;
+    let config = || Config {
+        openai_api_key: Some(String::from(OPENAI_KEY)),
+        openai_base_url: compatible.url("/v1"),
+        ..test_config()
+    };
 
     // By default a picture URL on a loopback host is refused like any
     // other download to a private address, before anything is sent.
-    let server = TestServer::start(config_for(&openai)).await;
+    let server = TestServer::start(config()).await;
     let mut atari = server.client().await;
     let refused = atari.request("gen \"a kite\"").await.unwrap();
     assert!(refused.error_message().is_some(), "{refused:?}");
@@ -215,7 +496,7 @@ async fn url_answers_are_fetched_under_the_address_policy() {
 
     let server = TestServer::start(Config {
         allow_private_urls: true,
-        ..config_for(&openai)
+        ..config()
     })
     .await;
     let mut atari = server.client().await;
@@ -229,67 +510,57 @@ async fn url_answers_are_fetched_under_the_address_policy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_errors_end_in_one_clear_error_packet() {
+async fn openai_errors_end_in_one_clear_error_packet() {
     let _ = logs();
-    let key_refused = json!({"error": {"message": format!("Incorrect API key provided: {OPENAI_KEY}"),
-                                       "type": "invalid_request_error", "code": "invalid_api_key"}});
-    let rate_limited = json!({"error": {"message": "Rate limit reached", "type": "requests"}});
-    // 429 and 5xx are retried (openai.rs, BoundedRetry) up to
-    // three times with a short back-off, inside the generation timeout.
-    let cases: [(u16, &'static str, Vec<u8>, &str, usize); 5] = [
+    let cases: Vec<(OpenAiFault, &str, usize)> = vec![
+        // 429 and 5xx are retried up to three times with a short pause,
+        // inside the generation timeout; an account without credit is not.
         (
-            401,
-            "application/json",
-            key_refused.to_string().into_bytes(),
-            "key was not accepted",
+            OpenAiFault::RateLimited {
+                retry_after: Some(1),
+            },
+            "busy (too many requests)",
+            4,
+        ),
+        (OpenAiFault::NoCredit, "no credit left", 1),
+        (OpenAiFault::ServerError, "the service failed", 4),
+        (
+            OpenAiFault::Moderation,
+            "safety system refused the prompt",
             1,
         ),
         (
-            429,
-            "application/json",
-            rate_limited.to_string().into_bytes(),
-            "429",
-            4,
-        ),
-        (
-            500,
-            "text/html",
-            b"<h1>Internal Server Error</h1>".to_vec(),
-            "500",
-            4,
-        ),
-        (
-            200,
-            "application/json",
-            b"{\"created\": 1, \"data\": [{".to_vec(),
+            OpenAiFault::Body {
+                status: 200,
+                content_type: "application/json",
+                body: b"{\"created\": 1, \"data\": [{".to_vec(),
+            },
             "unreadable",
             1,
         ),
         (
-            200,
-            "application/json",
-            json!({"created": 1, "data": []}).to_string().into_bytes(),
+            OpenAiFault::Body {
+                status: 200,
+                content_type: "application/json",
+                body: json!({"created": 1, "data": []}).to_string().into_bytes(),
+            },
             "no picture",
             1,
         ),
     ];
-    for (status, content_type, body, expected, requests) in cases {
-        let openai = Fake::start(move |_: &Request| Reply::Full {
-            status,
-            content_type,
-            body: body.clone(),
-        })
-        .await;
-        let server = TestServer::start(config_for(&openai)).await;
+    for (fault, expected, attempts) in cases {
+        let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
+        for _ in 0..attempts {
+            openai.fail_next(fault.clone());
+        }
+        let server = TestServer::start(openai_config(&openai)).await;
         let mut atari = server.client().await;
-        let packet = atari.request("gen \"a storm\"").await.unwrap();
-        let message = packet.error_message().unwrap_or_default().to_owned();
+        let message = error_text(&atari.request("gen \"a storm\"").await.unwrap());
         assert!(message.contains(expected), "{expected}: {message}");
-        assert!(message.contains("OpenAI"), "{message}");
-        assert!(!message.contains(OPENAI_KEY), "{message}");
+        assert!(message.starts_with("OpenAI"), "{message}");
         assert_eq!(
-            openai.requests().len(),
-            requests,
+            openai.generations().len(),
+            attempts,
             "{expected}: bounded retries"
         );
         // Exactly one packet: the next thing read is the answer to `files`.
@@ -298,27 +569,205 @@ async fn api_errors_end_in_one_clear_error_packet() {
     assert!(!logged().contains(OPENAI_KEY), "the key is in the logs");
 }
 
+/// What the real API refuses, the server never sends: a wrong key and a
+/// model that is gone are refused with the real bodies, and the Atari is
+/// told plainly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_keys_and_models_say_so() {
+    let _ = logs();
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
+    let server = TestServer::start(Config {
+        openai_api_key: Some(String::from("sk-test-wrong-key-9876")),
+        ..openai_config(&openai)
+    })
+    .await;
+    let mut atari = server.client().await;
+    let message = error_text(&atari.request("gen \"a storm\"").await.unwrap());
+    assert_eq!(
+        message,
+        "OpenAI refused the request (401): the server's API key was not accepted"
+    );
+
+    // A model list that does not read (here: a compatible server without
+    // one) leaves the configured name; the API refuses it when it is gone.
+    let gone = Fake::start(|request: &Request| {
+        if request.target == "/v1/images/generations" {
+            Reply::json(404, json!({"error": {"message": "The model `gpt-image-2` does not exist or you do not have access to it.",
+                "type": "invalid_request_error", "param": null, "code": "model_not_found"}}))
+        } else {
+            Reply::json(404, json!({"error": {"message": "Invalid URL", "type": "invalid_request_error", "param": null, "code": null}}))
+        }
+    })
+    .await;
+    let server = TestServer::start(Config {
+        openai_api_key: Some(String::from(OPENAI_KEY)),
+        openai_base_url: gone.url("/v1"),
+        ..test_config()
+    })
+    .await;
+    let mut atari = server.client().await;
+    let message = error_text(&atari.request("gen \"a storm\"").await.unwrap());
+    assert_eq!(
+        message,
+        "OpenAI refused the request (404): the model is not available (shut down, or unknown)"
+    );
+
+    let gemini = FakeGemini::start(GEMINI_KEY, &picture(), &[]).await;
+    let server = TestServer::start(Config {
+        gemini_api_key: Some(String::from("AIza-wrong")),
+        ..gemini_config(&gemini)
+    })
+    .await;
+    let mut atari = server.client().await;
+    let message = error_text(&atari.request("gen-gemini \"a storm\"").await.unwrap());
+    assert_eq!(
+        message,
+        "Gemini refused the request (400): the server's API key was not accepted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gemini_refusals_and_pictureless_answers_say_why() {
+    let not_found = json!({"error": {"code": 404, "message": "models/gemini-3.1-flash-image is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.", "status": "NOT_FOUND"}});
+    let cases = [
+        (GeminiFault::Quota, "Gemini refused the request (429): busy"),
+        (
+            GeminiFault::Overloaded,
+            "Gemini refused the request (503): the service failed",
+        ),
+        (
+            GeminiFault::Body {
+                status: 404,
+                body: not_found.to_string().into_bytes(),
+            },
+            "Gemini refused the request (404): the model is not available",
+        ),
+        (
+            GeminiFault::Blocked("PROHIBITED_CONTENT"),
+            "Gemini made no picture: the prompt asks for prohibited content",
+        ),
+        (
+            GeminiFault::Withheld {
+                finish: "IMAGE_SAFETY",
+                text: "I can't create that image.",
+            },
+            "Gemini made no picture: Gemini's safety filters withheld the picture (IMAGE_SAFETY)",
+        ),
+        (
+            GeminiFault::Withheld {
+                finish: "NO_IMAGE",
+                text: "",
+            },
+            "Gemini made no picture: Gemini answered without a picture",
+        ),
+        (
+            GeminiFault::Withheld {
+                finish: "STOP",
+                text: "Here is a poem instead.",
+            },
+            "Gemini made no picture: the model said: Here is a poem instead.",
+        ),
+    ];
+    for (fault, expected) in cases {
+        let gemini = FakeGemini::start(GEMINI_KEY, &picture(), &[]).await;
+        gemini.fail_next(fault);
+        let server = TestServer::start(gemini_config(&gemini)).await;
+        let mut atari = server.client().await;
+        let message = error_text(&atari.request("gen-gemini \"a dragon\"").await.unwrap());
+        assert!(message.starts_with(expected), "{expected}: {message}");
+        assert!(!message.contains(GEMINI_KEY), "{message}");
+        assert_picture(&atari.request("files").await.unwrap(), "still serving");
+    }
+}
+
+/// A redirect from an API would take the key to whatever host it names:
+/// the API clients follow none, neither for generations nor for the
+/// model lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_from_the_apis_are_not_followed_and_the_key_stays() {
+    let elsewhere = Fake::start(|_: &Request| Reply::json(200, json!({}))).await;
+    let target = elsewhere.url("/stolen");
+    let redirecting = Fake::start(move |_: &Request| Reply::redirect(&target)).await;
+    let server = TestServer::start(Config {
+        openai_api_key: Some(String::from(OPENAI_KEY)),
+        openai_base_url: redirecting.url("/v1"),
+        gemini_api_key: Some(String::from(GEMINI_KEY)),
+        gemini_base_url: redirecting.url(""),
+        ..test_config()
+    })
+    .await;
+    let mut atari = server.client().await;
+    for (command, service) in [("gen \"x\"", "OpenAI"), ("gen-gemini \"x\"", "Gemini")] {
+        let message = error_text(&atari.request(command).await.unwrap());
+        assert_eq!(
+            message,
+            format!(
+                "{service} refused the request (307): answered with a redirect (307), which is not followed"
+            )
+        );
+    }
+    // Two model lists and two generations were redirected; none followed.
+    assert_eq!(redirecting.requests().len(), 4);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
+
+    // The same when only the generation is redirected.
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
+    openai.fail_next(OpenAiFault::Redirect(elsewhere.url("/stolen")));
+    let gemini = FakeGemini::start(GEMINI_KEY, &picture(), &[]).await;
+    gemini.fail_next(GeminiFault::Redirect(elsewhere.url("/stolen")));
+    let server = TestServer::start(Config {
+        gemini_api_key: Some(String::from(GEMINI_KEY)),
+        gemini_base_url: gemini.base_url(),
+        ..openai_config(&openai)
+    })
+    .await;
+    let mut atari = server.client().await;
+    for command in ["gen \"x\"", "gen-gemini \"x\""] {
+        let message = error_text(&atari.request(command).await.unwrap());
+        assert!(message.contains("redirect (307)"), "{message}");
+    }
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generation_that_hangs_times_out_with_an_error_packet() {
-    let openai = Fake::start(|_: &Request| Reply::Hang).await;
+    let list = json!({"object": "list", "data": [{"id": "gpt-image-2", "object": "model", "created": 1, "owned_by": "system", "shutdown_date": null}]});
+    let openai = Fake::start(move |request: &Request| {
+        if request.target == "/v1/models" {
+            Reply::json(200, list.clone())
+        } else {
+            Reply::Hang
+        }
+    })
+    .await;
     let config = Config {
+        openai_api_key: Some(String::from(OPENAI_KEY)),
+        openai_base_url: openai.url("/v1"),
         gen_timeout: Duration::from_millis(500),
-        ..config_for(&openai)
+        ..test_config()
     };
     let server = TestServer::start(config).await;
     let mut atari = server.client().await;
     let packet = atari.request("gen \"a slow snail\"").await.unwrap();
-    let message = packet.error_message().unwrap_or_default();
+    let message = error_text(&packet);
     assert!(message.contains("did not answer"), "{message}");
     assert_picture(&atari.request("files").await.unwrap(), "still serving");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_client_address_has_its_generation_quota() {
-    let openai = fake_openai().await;
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
     let config = Config {
         gen_per_minute: 2,
-        ..config_for(&openai)
+        ..openai_config(&openai)
     };
     let server = TestServer::start(config).await;
     let mut atari = server.client().await;
@@ -327,42 +776,38 @@ async fn each_client_address_has_its_generation_quota() {
     // A new connection from the same address shares the quota.
     let mut again = server.client().await;
     let packet = again.request("gen \"three\"").await.unwrap();
-    let message = packet.error_message().unwrap_or_default();
+    let message = error_text(&packet);
     assert!(message.contains("limit reached (2 a minute)"), "{message}");
-    assert_eq!(openai.requests().len(), 2, "the refused one cost nothing");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gen_without_a_key_says_generation_is_not_configured() {
-    let server = TestServer::start(test_config()).await;
-    let mut atari = server.client().await;
-    for command in ["gen \"x\"", "next", "gen-gemini a cat"] {
-        let packet = atari.request(command).await.unwrap();
-        let message = packet.error_message().unwrap_or_default();
-        assert!(message.contains("not configured"), "{command}: {message}");
-    }
+    assert_eq!(
+        openai.generations().len(),
+        2,
+        "the refused one cost nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openai_config_changes_only_this_sessions_settings() {
-    let openai = fake_openai().await;
+    let openai = FakeOpenAi::start(OPENAI_KEY, &picture()).await;
     let config = Config {
-        allowed_models: vec![String::from("gpt-image-1.5")],
-        ..config_for(&openai)
+        allowed_models: vec![String::from("gpt-image-2.5-flare")],
+        ..openai_config(&openai)
     };
     let server = TestServer::start(config).await;
     let mut mine = server.client().await;
     let mut theirs = server.client().await;
     let shown = mine.request("openai-config\n").await.unwrap();
-    let text = shown.error_message().unwrap_or_default().to_owned();
+    let text = error_text(&shown);
     assert!(
-        text.contains("model=gpt-image-1-mini size=1024x1024 quality=low"),
+        text.contains("model=gpt-image-2 size=1024x1024 quality=low"),
         "{text}"
     );
     assert!(!text.contains(OPENAI_KEY));
     for (command, expected) in [
         ("openai-config size 1536x1024\n", "size=1536x1024"),
-        ("openai-config model gpt-image-1.5\n", "model=gpt-image-1.5"),
+        (
+            "openai-config model gpt-image-2.5-flare\n",
+            "model=gpt-image-2.5-flare",
+        ),
         ("openai-config quality 4k\n", "quality must be one of"),
         ("openai-config model dall-e-3\n", "not allowed"),
         (
@@ -375,140 +820,24 @@ async fn openai_config_changes_only_this_sessions_settings() {
         ),
     ] {
         let packet = mine.request(command).await.unwrap();
-        let text = packet.error_message().unwrap_or_default();
+        let text = error_text(&packet);
         assert!(text.contains(expected), "{command}: {text}");
         assert!(!text.contains(OPENAI_KEY), "{command}: {text}");
     }
     assert_picture(&mine.request("gen \"a fox\"").await.unwrap(), "mine");
     assert_picture(&theirs.request("gen \"a hen\"").await.unwrap(), "theirs");
-    let requests = openai.requests();
+    let requests = openai.generations();
     assert_eq!(requests[0].json()["size"], "1536x1024");
-    assert_eq!(requests[0].json()["model"], "gpt-image-1.5");
+    assert_eq!(requests[0].json()["model"], "gpt-image-2.5-flare");
     assert_eq!(
         requests[1].json()["size"],
         "1024x1024",
         "the other session is untouched"
     );
-    assert_eq!(requests[1].json()["model"], "gpt-image-1-mini");
+    assert_eq!(requests[1].json()["model"], "gpt-image-2");
     // The server key is the one used, whatever the client sent.
     assert_eq!(
         requests[0].header("authorization"),
         Some(format!("Bearer {OPENAI_KEY}").as_str())
     );
-}
-
-/// A fake Gemini answering with `camera.png` inline.
-async fn fake_gemini() -> Fake {
-    let data = b64(&picture());
-    Fake::start(move |request: &Request| {
-        if !request.target.starts_with("/v1beta/models/") {
-            return Reply::json(404, json!({"error": {"message": "no such path"}}));
-        }
-        Reply::json(
-            200,
-            json!({
-                "candidates": [{
-                    "content": {"role": "model", "parts": [
-                        {"text": "A picture, as asked."},
-                        {"inlineData": {"mimeType": "image/png", "data": data}}
-                    ]},
-                    "finishReason": "STOP"
-                }],
-                "usageMetadata": {"promptTokenCount": 4},
-                "modelVersion": "whatever"
-            }),
-        )
-    })
-    .await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gemini_models_go_to_gemini_with_the_key_in_a_header() {
-    let _ = logs();
-    let gemini = fake_gemini().await;
-    let config = Config {
-        gemini_api_key: Some(String::from(GEMINI_KEY)),
-        gemini_base_url: gemini.url(""),
-        gen_model: String::from("gemini-3-pro-image-preview"),
-        ..test_config()
-    };
-    let server = TestServer::start(config).await;
-    let mut atari = server.client().await;
-    assert_picture(
-        &atari.request("gfx 4 gen \"a castle\"").await.unwrap(),
-        "gen",
-    );
-    assert_picture(
-        &atari.request("gen-gemini a moat").await.unwrap(),
-        "gen-gemini",
-    );
-    assert_picture(&atari.request("next").await.unwrap(), "next");
-    let requests = gemini.requests();
-    assert_eq!(requests.len(), 3);
-    for request in &requests {
-        assert_eq!(request.method, "POST");
-        assert_eq!(
-            request.target,
-            "/v1beta/models/gemini-3-pro-image-preview:generateContent"
-        );
-        assert_eq!(request.header("x-goog-api-key"), Some(GEMINI_KEY));
-        assert!(
-            !request.target.contains(GEMINI_KEY),
-            "the key is in the URL"
-        );
-        assert_eq!(
-            request.json()["generationConfig"]["responseModalities"],
-            json!(["TEXT", "IMAGE"])
-        );
-    }
-    assert_eq!(
-        requests[2].json()["contents"][0]["parts"][0]["text"],
-        "a moat"
-    );
-    assert!(!logged().contains(GEMINI_KEY), "the key is in the logs");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gemini_errors_end_in_one_clear_error_packet() {
-    for (status, body, expected) in [
-        (
-            403,
-            json!({"error": {"code": 403, "message": format!("key {GEMINI_KEY} bad")}}),
-            "key was not accepted",
-        ),
-        (
-            429,
-            json!({"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}),
-            "429",
-        ),
-        (
-            200,
-            json!({"candidates": [{"content": {"parts": [{"text": "I won't."}]}}]}),
-            "I won't.",
-        ),
-        (
-            200,
-            json!({"promptFeedback": {"blockReason": "SAFETY"}}),
-            "SAFETY",
-        ),
-    ] {
-        let reply = Mutex::new(Some(Reply::json(status, body)));
-        let gemini =
-            Fake::start(move |_: &Request| reply.lock().unwrap().take().unwrap_or(Reply::Hang))
-                .await;
-        let config = Config {
-            gemini_api_key: Some(String::from(GEMINI_KEY)),
-            gemini_base_url: gemini.url(""),
-            gen_model: String::from("gemini-3-pro-image-preview"),
-            ..test_config()
-        };
-        let server = TestServer::start(config).await;
-        let mut atari = server.client().await;
-        let packet = atari.request("gen \"a dragon\"").await.unwrap();
-        let message = packet.error_message().unwrap_or_default();
-        assert!(message.contains(expected), "{expected}: {message}");
-        assert!(message.contains("Gemini"), "{message}");
-        assert!(!message.contains(GEMINI_KEY), "{message}");
-        assert_picture(&atari.request("files").await.unwrap(), "still serving");
-    }
 }

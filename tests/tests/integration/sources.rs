@@ -117,7 +117,7 @@ async fn the_periodic_rescan_keeps_folders_set_on_the_admin_page() {
     server
         .state
         .set_runtime_settings(yail_state::RuntimeSettings {
-            picture_paths: vec![second.clone()],
+            picture_paths: Some(vec![second.clone()]),
             ..yail_state::RuntimeSettings::default()
         });
     assert_eq!(

@@ -2,6 +2,14 @@
 
 use crate::*;
 
+/// The JSON lines `--timings` printed, in order.
+fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    text(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
 #[test]
 fn convert_a_folder_with_a_broken_picture_converts_the_good_ones_and_fails() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -27,8 +35,7 @@ fn convert_a_folder_with_a_broken_picture_converts_the_good_ones_and_fails() {
         .arg(&pictures)
         .output()
         .expect("run yail");
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = assert_exit(&output, 1);
     assert!(stderr.contains("broken.jpg"), "{stderr}");
     assert!(stderr.contains("converted 2 of 3 pictures"), "{stderr}");
     for name in ["horse.png", "more/rocket.jpg"] {
@@ -60,10 +67,7 @@ fn convert_timings_come_in_input_order_as_json_lines() {
         .output()
         .expect("run yail");
     assert_eq!(output.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = text(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    let lines = json_lines(&output.stdout);
     assert_eq!(lines.len(), 3);
     for (line, input) in lines.iter().zip(&inputs) {
         assert_eq!(line["input"], input.display().to_string());
@@ -83,11 +87,8 @@ fn convert_timings_give_a_missing_file_its_json_error_line() {
         .arg(&photo)
         .output()
         .expect("run yail");
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
-    let lines: Vec<serde_json::Value> = text(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    assert_exit(&output, 1);
+    let lines = json_lines(&output.stdout);
     assert_eq!(lines.len(), 2, "one line per path, in order: {lines:?}");
     assert_eq!(lines[0]["input"], missing.display().to_string());
     let error = lines[0]["error"].as_str().expect("an error text");

@@ -6,24 +6,10 @@ use crate::*;
 async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
     let server = TestServer::start(test_config()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().display().to_string();
-    let addr = server.addr.to_string();
     // The legacy client's `gfx 17` is six bytes with no space after it.
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &addr,
-        "--gfx",
-        "vbxe-legacy",
-        "--count",
-        "3",
-        "--out",
-        &out,
-        "files",
-    ]))
-    .await;
+    let output = fetch(server.addr, dir.path(), "--gfx vbxe-legacy --count 3 files").await;
     let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_success(&output);
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
     for n in 1..=3 {
         let packet = read_packet(&dir.path().join(format!("picture-{n}.yai")));
@@ -38,20 +24,8 @@ async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
     assert_eq!(served, 3);
 
     // GRAPHICS numbers work too (15 travels as 6), and the current dialect.
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &addr,
-        "--gfx",
-        "15",
-        "--dialect",
-        "current",
-        "--out",
-        &out,
-        "files",
-    ]))
-    .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = fetch(server.addr, dir.path(), "--gfx 15 --dialect current files").await;
+    assert_success(&output);
     assert_eq!(
         read_packet(&dir.path().join("picture-1.yai")).mode(),
         GfxMode::Gr15
@@ -62,17 +36,9 @@ async fn fetch_saves_each_packet_and_its_preview_like_an_atari() {
 async fn fetch_prints_an_error_packet_and_exits_non_zero() {
     let server = TestServer::start(test_config()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &server.addr.to_string(),
-        "--out",
-        &dir.path().display().to_string(),
-        "dance",
-    ]))
-    .await;
+    let output = fetch(server.addr, dir.path(), "dance").await;
     let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_exit(&output, 1);
     assert!(stdout.starts_with("1 error "), "{stdout}");
     assert!(stdout.contains("unknown command"), "{stdout}");
     assert!(!dir.path().join("picture-1.yai").exists());
@@ -85,19 +51,9 @@ async fn fetch_prints_an_error_packet_and_exits_non_zero() {
 async fn fetch_with_atari_errors_saves_the_picture_an_atari_is_shown() {
     let server = TestServer::start(test_config()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &server.addr.to_string(),
-        "--atari-errors",
-        "-v",
-        "--out",
-        &dir.path().display().to_string(),
-        "dance",
-    ]))
-    .await;
+    let output = fetch(server.addr, dir.path(), "--atari-errors -v dance").await;
     let stderr = text(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    assert_success(&output);
     assert!(!stderr.contains("errors packets"), "{stderr}");
     let packet = read_packet(&dir.path().join("picture-1.yai"));
     assert_eq!(packet.mode(), GfxMode::Gr8);
@@ -115,19 +71,8 @@ async fn fetch_refuses_a_server_declaring_a_four_gigabyte_block() {
     // A v1.4 header, one image block of 0xFFFFFFFF bytes, and no data.
     let addr = fake_server(vec![1, 4, 0, 2, 1, 7, 0xFF, 0xFF, 0xFF, 0xFF]).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &addr.to_string(),
-        "--timeout",
-        "15",
-        "--out",
-        &dir.path().display().to_string(),
-        "files",
-    ]))
-    .await;
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    let output = fetch(addr, dir.path(), "--timeout 15 files").await;
+    let stderr = assert_exit(&output, 4);
     assert!(
         stderr.contains("4294967"),
         "names the declared size: {stderr}"
@@ -139,16 +84,8 @@ async fn fetch_refuses_a_server_declaring_a_four_gigabyte_block() {
 async fn fetch_treats_text_instead_of_a_packet_as_a_protocol_violation() {
     let addr = fake_server(b"OK: ACK!\r\n".to_vec()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &addr.to_string(),
-        "--out",
-        &dir.path().display().to_string(),
-        "files",
-    ]))
-    .await;
-    assert_eq!(output.status.code(), Some(4), "{}", text(&output.stderr));
+    let output = fetch(addr, dir.path(), "files").await;
+    assert_exit(&output, 4);
 }
 
 #[test]
@@ -183,18 +120,8 @@ async fn a_server_address_without_a_port_gets_the_yail_port() {
     };
     let (_, peers) = recording_server_on(listener);
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &host,
-        "--timeout",
-        "10",
-        "--out",
-        &dir.path().display().to_string(),
-        "files",
-    ]))
-    .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = fetch(&host, dir.path(), "--timeout 10 files").await;
+    assert_success(&output);
     assert_eq!(
         read_packet(&dir.path().join("picture-1.yai")).mode(),
         GfxMode::Gr8
@@ -202,18 +129,14 @@ async fn a_server_address_without_a_port_gets_the_yail_port() {
     assert_eq!(peers.lock().expect("peers").len(), 1);
 
     // YAIL_SERVER is read the same way.
-    let output = tokio::task::spawn_blocking(move || {
-        yail()
-            .env("YAIL_SERVER", &host)
-            .args(["fetch", "--timeout", "10", "--out"])
-            .arg(dir.path())
-            .arg("files")
-            .output()
-            .expect("run yail")
-    })
-    .await
-    .expect("yail thread");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mut command = yail();
+    command
+        .env("YAIL_SERVER", &host)
+        .args(["fetch", "--timeout", "10", "--out"])
+        .arg(dir.path())
+        .arg("files");
+    let output = run_blocking(command).await;
+    assert_success(&output);
     assert_eq!(peers.lock().expect("peers").len(), 2);
 }
 
@@ -226,16 +149,8 @@ async fn ipv6_servers_are_written_in_brackets() {
     let (addr, peers) = recording_server_on(listener);
     let port = addr.port();
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &format!("[::1]:{port}"),
-        "--out",
-        &dir.path().display().to_string(),
-        "files",
-    ]))
-    .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = fetch(format!("[::1]:{port}"), dir.path(), "files").await;
+    assert_success(&output);
     assert!(peers.lock().expect("peers")[0].is_ipv6());
 
     let output = yail()
@@ -260,16 +175,8 @@ async fn fetch_shows_the_refusal_of_a_server_that_closes_at_once() {
         }
     });
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &addr.to_string(),
-        "--out",
-        &dir.path().display().to_string(),
-        "files",
-    ]))
-    .await;
+    let output = fetch(addr, dir.path(), "files").await;
     let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_exit(&output, 1);
     assert_eq!(stdout, "1 error too many connections from your address\n");
 }

@@ -5,24 +5,12 @@ use crate::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_json_reports_percentiles_and_errors_by_kind() {
     let server = TestServer::start(test_config()).await;
-    let addr = server.addr.to_string();
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr,
-        "--clients",
-        "4",
-        "--images",
-        "3",
-        "--gfx",
-        "gr8",
-        "--spread-sources",
-        "--json",
-    ]))
+    let (output, report) = load_json(
+        server.addr,
+        "--clients 4 --images 3 --gfx gr8 --spread-sources",
+    )
     .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_success(&output);
     assert_eq!(report["images"], 12, "{report}");
     assert_eq!(report["errors"], 0, "{report}");
     let latency = &report["latency_ms"];
@@ -33,21 +21,8 @@ async fn load_json_reports_percentiles_and_errors_by_kind() {
     assert_eq!(served, 12);
 
     // Every request answered with an error packet is counted by kind.
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr,
-        "--clients",
-        "2",
-        "--images",
-        "2",
-        "--json",
-        "dance",
-    ]))
-    .await;
+    let (output, report) = load_json(server.addr, "--clients 2 --images 2 dance").await;
     assert_eq!(output.status.code(), Some(1));
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("one JSON object");
     assert_eq!(report["images"], 0, "{report}");
     assert_eq!(report["errors_by_kind"]["error-packet"], 4, "{report}");
 }
@@ -66,28 +41,10 @@ fn load_refuses_to_spread_sources_towards_a_server_off_loopback() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_spread_sources_come_from_distinct_loopback_addresses() {
     let (addr, peers) = recording_server().await;
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr.to_string(),
-        "--clients",
-        "6",
-        "--images",
-        "2",
-        "--spread-sources",
-        "--json",
-    ]))
-    .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let (output, report) = load_json(addr, "--clients 6 --images 2 --spread-sources").await;
+    assert_success(&output);
     assert_eq!(report["images"], 12, "{report}");
-    let ips: std::collections::BTreeSet<_> = peers
-        .lock()
-        .expect("peers")
-        .iter()
-        .map(|p| p.ip())
-        .collect();
+    let ips = source_ips(&peers);
     assert_eq!(ips.len(), 6, "{ips:?}");
     assert!(ips.iter().all(|ip| ip.is_loopback()), "{ips:?}");
 }
@@ -98,61 +55,22 @@ async fn load_with_more_clients_than_max_per_ip_spreads_sources_by_itself() {
     let config = test_config();
     assert_eq!(config.max_per_ip, 8);
     let server = TestServer::start(config).await;
-    let addr = server.addr.to_string();
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr,
-        "--clients",
-        "20",
-        "--images",
-        "2",
-        "--json",
-    ]))
-    .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let (output, report) = load_json(server.addr, "--clients 20 --images 2").await;
+    assert_success(&output);
     assert_eq!(report["errors"], 0, "{report}");
     assert_eq!(report["images"], 40, "{report}");
     assert_eq!(report["spread_sources"], true, "{report}");
 
     // All 20 at once: each holds its session open for a second.
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr,
-        "--clients",
-        "20",
-        "--hold-idle",
-        "1",
-        "--json",
-    ]))
-    .await;
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let (output, report) = load_json(server.addr, "--clients 20 --hold-idle 1").await;
     assert_eq!(report["errors"], 0, "{report}");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_success(&output);
 
     // With one source address the server's limit shows, and yail says why.
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr,
-        "--clients",
-        "12",
-        // Long enough for a server that waits a moment for the first
-        // request before sending its refusal.
-        "--hold-idle",
-        "3",
-        "--one-source",
-        "--json",
-    ]))
-    .await;
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    // `--hold-idle 3` is long enough for a server that waits a moment for
+    // the first request before sending its refusal.
+    let (output, report) = load_json(server.addr, "--clients 12 --hold-idle 3 --one-source").await;
+    let stderr = assert_exit(&output, 1);
     assert_eq!(report["errors_by_kind"]["error-packet"], 4, "{report}");
     assert!(stderr.contains("too many connections"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
@@ -163,23 +81,8 @@ async fn load_with_more_clients_than_max_per_ip_spreads_sources_by_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_spreads_sources_without_being_asked() {
     let (addr, peers) = recording_server().await;
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr.to_string(),
-        "--clients",
-        "10",
-        "--images",
-        "1",
-        "--json",
-    ]))
-    .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let ips: std::collections::BTreeSet<_> = peers
-        .lock()
-        .expect("peers")
-        .iter()
-        .map(|p| p.ip())
-        .collect();
+    let output = load(addr, "--clients 10 --images 1 --json").await;
+    assert_success(&output);
+    let ips = source_ips(&peers);
     assert_eq!(ips.len(), 10, "{ips:?}");
 }

@@ -12,9 +12,12 @@ mod preview;
 mod shell;
 mod web_server;
 
-use std::net::SocketAddr;
+use std::collections::BTreeSet;
+use std::fmt::Display;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::process::Output;
+use std::sync::{Arc, Mutex};
 
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub use yail_core::{Converter, GfxMode, Packet, Settings};
@@ -48,16 +51,57 @@ fn read_packet(path: &Path) -> Packet {
     Packet::decode(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Runs `yail` with `args` on a blocking thread, so the test's runtime
-/// keeps serving the server the command talks to.
-async fn run_yail(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || yail().args(&args).output().expect("run yail"))
+/// Runs `command` on a blocking thread, so that the test's runtime keeps
+/// serving the server the command talks to.
+async fn run_blocking(mut command: assert_cmd::Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().expect("run yail"))
         .await
         .expect("yail thread")
 }
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+/// Runs `yail fetch --server <server> --out <out> <rest>`, where `rest`
+/// holds the options and the request as typed, words split at spaces (no
+/// quoting).
+async fn fetch(server: impl Display, out: &Path, rest: &str) -> Output {
+    let mut command = yail();
+    command
+        .args(["fetch", "--server", &server.to_string(), "--out"])
+        .arg(out)
+        .args(rest.split_whitespace());
+    run_blocking(command).await
+}
+
+/// Runs `yail load --server <server> <rest>`, where `rest` holds the
+/// options and perhaps the request, split as for [`fetch`].
+async fn load(server: impl Display, rest: &str) -> Output {
+    let mut command = yail();
+    command
+        .args(["load", "--server", &server.to_string()])
+        .args(rest.split_whitespace());
+    run_blocking(command).await
+}
+
+/// [`load`] with `--json`: its output and the report it printed.
+async fn load_json(server: impl Display, rest: &str) -> (Output, serde_json::Value) {
+    let output = load(server, &format!("--json {rest}")).await;
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("one JSON object ({e}); stderr: {}", text(&output.stderr)));
+    (output, report)
+}
+
+/// Checks that the command succeeded, showing its stderr if not.
+#[track_caller]
+fn assert_success(output: &Output) {
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+/// Checks that the command exited with `code`, showing its stderr if
+/// not, and returns that stderr for the checks that follow.
+#[track_caller]
+fn assert_exit(output: &Output, code: i32) -> String {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    stderr
 }
 
 /// A server that answers its first client's first write with `reply`,
@@ -78,12 +122,23 @@ async fn fake_server(reply: Vec<u8>) -> SocketAddr {
     addr
 }
 
+/// The source address of each connection a [`recording_server`] accepted,
+/// in order.
+type Peers = Arc<Mutex<Vec<SocketAddr>>>;
+
+/// The distinct source IP addresses among `peers`.
+fn source_ips(peers: &Peers) -> BTreeSet<IpAddr> {
+    peers
+        .lock()
+        .expect("peers")
+        .iter()
+        .map(|p| p.ip())
+        .collect()
+}
+
 /// A server that answers every request with one Graphics 8 picture and
 /// records the address each connection came from.
-async fn recording_server() -> (
-    SocketAddr,
-    std::sync::Arc<std::sync::Mutex<Vec<SocketAddr>>>,
-) {
+async fn recording_server() -> (SocketAddr, Peers) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -91,15 +146,10 @@ async fn recording_server() -> (
 }
 
 /// [`recording_server`] on `listener`.
-fn recording_server_on(
-    listener: tokio::net::TcpListener,
-) -> (
-    SocketAddr,
-    std::sync::Arc<std::sync::Mutex<Vec<SocketAddr>>>,
-) {
+fn recording_server_on(listener: tokio::net::TcpListener) -> (SocketAddr, Peers) {
     let addr = listener.local_addr().expect("address");
-    let peers = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = std::sync::Arc::clone(&peers);
+    let peers = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&peers);
     let picture = Packet::image(GfxMode::Gr8, Vec::new(), vec![0x55; 8800])
         .expect("packet")
         .to_bytes();

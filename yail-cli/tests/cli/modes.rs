@@ -14,9 +14,7 @@ fn a_wrong_mode_is_a_usage_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gfx_numbers_are_basic_graphics_numbers_in_every_subcommand() {
     let server = TestServer::start(test_config()).await;
-    let addr = server.addr.to_string();
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().display().to_string();
     // (GRAPHICS n, the mode it is)
     let graphics = [
         ("8", GfxMode::Gr8),
@@ -27,11 +25,8 @@ async fn gfx_numbers_are_basic_graphics_numbers_in_every_subcommand() {
     ];
     for (number, mode) in graphics {
         // fetch: once asked for `gfx 8` on the wire, which is Graphics 11.
-        let output = run_yail(args(&[
-            "fetch", "--server", &addr, "--gfx", number, "--out", &out, "files",
-        ]))
-        .await;
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        let output = fetch(server.addr, dir.path(), &format!("--gfx {number} files")).await;
+        assert_success(&output);
         let fetched = read_packet(&dir.path().join("picture-1.yai"));
         assert_eq!(fetched.mode(), mode, "fetch --gfx {number}");
 
@@ -43,28 +38,14 @@ async fn gfx_numbers_are_basic_graphics_numbers_in_every_subcommand() {
             .arg(photos_dir().join("horse.png"))
             .output()
             .expect("run yail");
-        assert!(output.status.success(), "{}", text(&output.stderr));
+        assert_success(&output);
         let packet = read_packet(&converted.join("horse.png.yai"));
         assert_eq!(packet.mode(), mode, "convert --gfx {number}");
     }
 
     // load reports the mode asked for by name and by wire value.
-    let output = run_yail(args(&[
-        "load",
-        "--server",
-        &addr,
-        "--clients",
-        "1",
-        "--images",
-        "1",
-        "--gfx",
-        "9",
-        "--json",
-    ]))
-    .await;
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let report: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    let (output, report) = load_json(server.addr, "--clients 1 --images 1 --gfx 9").await;
+    assert_success(&output);
     assert_eq!(report["mode"], "gr9", "{report}");
     assert_eq!(report["gfx"], 4, "{report}");
 
@@ -75,7 +56,7 @@ async fn gfx_numbers_are_basic_graphics_numbers_in_every_subcommand() {
         .arg(photos_dir().join("horse.png"))
         .output()
         .expect("run yail");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_success(&output);
     let packet = read_packet(&dir.path().join("random/horse.png.yai"));
     assert_eq!(packet.mode(), GfxMode::Gr15);
 }
@@ -84,19 +65,9 @@ async fn gfx_numbers_are_basic_graphics_numbers_in_every_subcommand() {
 async fn wire_values_are_asked_for_with_the_wire_prefix() {
     let server = TestServer::start(test_config()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = run_yail(args(&[
-        "fetch",
-        "--server",
-        &server.addr.to_string(),
-        "--gfx",
-        "wire:8",
-        "--out",
-        &dir.path().display().to_string(),
-        "files",
-    ]))
-    .await;
+    let output = fetch(server.addr, dir.path(), "--gfx wire:8 files").await;
     let stdout = text(&output.stdout);
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_success(&output);
     assert_eq!(
         read_packet(&dir.path().join("picture-1.yai")).mode(),
         GfxMode::Gr11

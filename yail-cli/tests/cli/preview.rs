@@ -50,7 +50,7 @@ fn preview_of_vbxe_hi_res_is_not_squashed_to_half_height() {
     let path = dir.path().join("cat.yai");
     std::fs::write(&path, packet.to_bytes()).expect("write");
     let output = yail().arg("preview").arg(&path).output().expect("run yail");
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_success(&output);
     // 640 pixels across, each twice as tall as wide: 640x480, 4:3 like
     // every other mode's preview, not 640x240.
     let png = dir.path().join("cat.png");
@@ -80,8 +80,7 @@ fn preview_of_a_picture_says_to_use_convert() {
             .arg(dir.path().join("x.png"))
             .output()
             .expect("run yail");
-        let stderr = text(&output.stderr);
-        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let stderr = assert_exit(&output, 1);
         assert!(stderr.contains("yail convert"), "{stderr}");
         let format = if name.ends_with("jpg") { "JPEG" } else { "PNG" };
         assert!(stderr.contains(&format!("a {format} picture")), "{stderr}");
@@ -114,8 +113,7 @@ fn preview_refuses_out_with_several_packets_and_reports_bad_packets() {
         .args([&junk, &error])
         .output()
         .expect("run yail");
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = assert_exit(&output, 1);
     assert!(stderr.contains("not a YAIL packet"), "{stderr}");
     assert!(stderr.contains("no pictures"), "{stderr}");
 }

@@ -28,6 +28,7 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 
 pub use crate::authority::AdminHost;
+use crate::config::SettingsStore;
 use crate::services::Services;
 pub use error::AdminError;
 pub use logs::LogTailLayer;
@@ -55,6 +56,9 @@ pub struct AdminOptions {
     /// Largest picture the "try it" page accepts, in bytes (`None`:
     /// [`MAX_TRY_BYTES`]).
     pub max_try_bytes: Option<usize>,
+    /// Where the settings page saves its changes; the default saves
+    /// nowhere (they last until the server stops).
+    pub settings: SettingsStore,
 }
 
 impl std::fmt::Debug for AdminOptions {
@@ -64,6 +68,7 @@ impl std::fmt::Debug for AdminOptions {
             .field("hosts", &self.hosts)
             .field("atari_address", &self.atari_address)
             .field("max_try_bytes", &self.max_try_bytes)
+            .field("settings", &self.settings.path())
             .finish()
     }
 }
@@ -104,8 +109,8 @@ fn is_loopback(ip: IpAddr) -> bool {
 /// Refuses (before serving anything) when the listener is not on a
 /// loopback address and `options` has no token, or a weak one
 /// ([`check_bind`]). The services' settings are shown on the settings page
-/// (secrets masked); their picture paths seed the runtime-changeable
-/// settings unless those already name some.
+/// (secrets masked); the changes made there are saved with
+/// `options.settings`.
 pub async fn run_admin(
     listener: TcpListener,
     services: Services,
@@ -115,13 +120,6 @@ pub async fn run_admin(
     let addr = listener.local_addr()?;
     let token = options.token.filter(|t| !t.is_empty());
     check_bind(addr, token.as_deref())?;
-    let (state, config) = (services.state(), services.config());
-    let runtime = state.runtime_settings();
-    if runtime.picture_paths.is_empty() && !config.paths.is_empty() {
-        let mut seeded = (*runtime).clone();
-        seeded.picture_paths.clone_from(&config.paths);
-        state.set_runtime_settings(seeded);
-    }
     let shared = Arc::new(AdminShared {
         services,
         token,
@@ -134,6 +132,8 @@ pub async fn run_admin(
         logins: logins::FailedLogins::default(),
         atari_address: options.atari_address,
         max_try_bytes: options.max_try_bytes.unwrap_or(MAX_TRY_BYTES),
+        settings: options.settings,
+        changing: std::sync::Mutex::new(()),
     });
     tracing::info!("admin page on http://{addr}/");
     // The peer's address names a client that sent a wrong token, and
@@ -160,6 +160,8 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/recent", get(api::recent))
         .route("/api/recent/{file}", get(api::recent_file))
         .route("/api/config", get(api::config).post(api::change_config))
+        .route("/api/models", get(api::models))
+        .route("/api/check", post(api::check))
         .route("/api/logs", get(logs::lines))
         .route("/api/logs/stream", get(logs::stream))
         .route(

@@ -1,10 +1,12 @@
 //! What every admin handler shares.
 
+use std::sync::Mutex;
 use std::time::{Instant, SystemTime};
 
 use super::logins::{FailedLogins, LoginSessions};
 use super::origin::{HostRules, RefusalLog};
 use super::tries::Tries;
+use crate::config::SettingsStore;
 use crate::services::Services;
 
 /// What every admin handler shares (behind an `Arc`, as axum's state).
@@ -27,4 +29,8 @@ pub(crate) struct AdminShared {
     pub(crate) atari_address: Option<String>,
     /// Largest picture "try it" accepts, in bytes.
     pub(crate) max_try_bytes: usize,
+    /// Where the settings page's changes are saved.
+    pub(crate) settings: SettingsStore,
+    /// Held while a change is checked, saved and applied: one at a time.
+    pub(crate) changing: Mutex<()>,
 }

@@ -1,7 +1,9 @@
 //! The command line: every flag, the environment variable that can stand
-//! for it, and its default (from [`defaults`](super::defaults), which
-//! `Config::default()` uses too). `yail-server --help` prints this, and
-//! `docs/configuration.md` is checked against it by a test.
+//! for it (`YAIL_` and the flag's name), and its default (from
+//! [`defaults`](super::defaults), which `Config::default()` uses too). The
+//! settings file's keys are the flags' names too ([`super::load`] sets them
+//! as the flags' defaults before parsing). `yail-server --help` prints
+//! this, and `docs/configuration.md` is checked against it by a test.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -17,8 +19,9 @@ use crate::fetch::{self, IpNet};
 
 /// Serves pictures to Atari 8-bit computers running the YAIL client.
 ///
-/// Every flag can also come from the environment (`YAIL_<FLAG>`) or from an
-/// env file; flags win over the environment, which wins over the file.
+/// Every flag can also come from the environment (`YAIL_<FLAG>`), an env
+/// file or a settings file (`--config`); flags win over the environment,
+/// which wins over the env file, which wins over the settings file.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "yail-server", version)]
 pub struct Args {
@@ -87,8 +90,16 @@ pub struct Args {
     #[arg(long, env = "YAIL_TV", default_value = defaults::TV)]
     pub tv: TvStandard,
     /// Env file to read settings from (default: .env when present).
-    #[arg(long)]
+    #[arg(long, env = "YAIL_ENV_FILE")]
     pub env_file: Option<PathBuf>,
+    /// Settings file (TOML; keys are the flags' names with `_`), below the
+    /// environment and the env file.
+    #[arg(long, env = "YAIL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// File the admin page saves its changes to, read at start above --config
+    /// (default: the admin page saves into --config).
+    #[arg(long, env = "YAIL_RUNTIME_FILE")]
+    pub runtime_file: Option<PathBuf>,
     /// Log filter (`info`, `debug`, `yail_server=trace`...); RUST_LOG works too.
     #[arg(long, env = "YAIL_LOG_LEVEL")]
     pub log_level: Option<String>,
@@ -96,10 +107,10 @@ pub struct Args {
     #[arg(long, env = "YAIL_LOG_FORMAT", default_value = defaults::LOG_FORMAT, value_parser = ["text", "json"])]
     pub log_format: String,
     /// OpenAI API key, for image generation.
-    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    #[arg(long, env = "YAIL_OPENAI_API_KEY", hide_env_values = true)]
     pub openai_api_key: Option<String>,
     /// Gemini API key, for image generation.
-    #[arg(long, env = "GEMINI_API_KEY", hide_env_values = true)]
+    #[arg(long, env = "YAIL_GEMINI_API_KEY", hide_env_values = true)]
     pub gemini_api_key: Option<String>,
 
     // The admin web page.
@@ -117,7 +128,7 @@ pub struct Args {
     pub admin_token: Option<String>,
     /// A host name the admin page also answers to (the machine's name, or one a
     /// reverse proxy passes on); requests naming any other host are refused; repeatable.
-    #[arg(long = "admin-host", env = "YAIL_ADMIN_HOSTS", value_delimiter = ',')]
+    #[arg(long = "admin-host", env = "YAIL_ADMIN_HOST", value_delimiter = ',')]
     pub admin_hosts: Vec<crate::authority::AdminHost>,
 
     // Network sources: downloads and web image search.
@@ -128,7 +139,7 @@ pub struct Args {
     /// one LAN picture host: `192.168.1.20` or `192.168.1.0/24`; repeatable.
     #[arg(
         long = "allow-url-net",
-        env = "YAIL_ALLOW_URL_NETS",
+        env = "YAIL_ALLOW_URL_NET",
         value_delimiter = ','
     )]
     pub allow_url_nets: Vec<IpNet>,
@@ -153,14 +164,17 @@ pub struct Args {
 
     // Image generation and the camera.
     /// Base URL of the OpenAI images API (any OpenAI-compatible server).
-    #[arg(long, env = "OPENAI_BASE_URL", default_value = defaults::OPENAI_BASE_URL)]
+    #[arg(long, env = "YAIL_OPENAI_BASE_URL", default_value = defaults::OPENAI_BASE_URL)]
     pub openai_base_url: String,
     /// Base URL of the Gemini API.
-    #[arg(long, env = "GEMINI_BASE_URL", default_value = defaults::GEMINI_BASE_URL)]
+    #[arg(long, env = "YAIL_GEMINI_BASE_URL", default_value = defaults::GEMINI_BASE_URL)]
     pub gemini_base_url: String,
     /// Model for image generation; `gemini-*` models use Gemini, others OpenAI.
     #[arg(long, env = "YAIL_GEN_MODEL", default_value = defaults::GEN_MODEL)]
     pub gen_model: String,
+    /// Gemini model for `gen-gemini` (and `gen` when only a Gemini key is set).
+    #[arg(long, env = "YAIL_GEMINI_MODEL", default_value = defaults::GEMINI_MODEL)]
+    pub gemini_model: String,
     /// Further models a client may choose (`gen <model> ...`, `openai-config model ...`).
     #[arg(long, env = "YAIL_ALLOWED_MODELS", value_delimiter = ',')]
     pub allowed_models: Vec<String>,
@@ -185,6 +199,13 @@ pub struct Args {
     /// Milliseconds between two snapshots of a snapshot camera.
     #[arg(long, env = "YAIL_CAMERA_INTERVAL_MS", default_value_t = duration_millis(defaults::CAMERA_INTERVAL))]
     pub camera_interval_ms: u64,
+
+    // The operator's self-check.
+    /// Try each configured source (generation keys and models, search,
+    /// camera, --paths) once, print one line per source, and exit: non-zero
+    /// when a configured source is broken.
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// A duration in whole milliseconds, for a flag's default.
@@ -219,6 +240,20 @@ mod tests {
             .try_get_matches_from(std::iter::once("yail-server").chain(flags.iter().copied()))
             .expect("valid flags");
         Args::from_arg_matches(&matches).expect("the flags' types")
+    }
+
+    #[test]
+    fn every_flag_reads_yail_and_its_name() {
+        for arg in Args::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            // Actions, not settings: nothing to read from the environment.
+            if ["help", "version", "check"].contains(&long) {
+                continue;
+            }
+            let expected = format!("YAIL_{}", long.to_ascii_uppercase().replace('-', "_"));
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert_eq!(env.as_deref(), Some(expected.as_str()), "--{long}");
+        }
     }
 
     #[test]

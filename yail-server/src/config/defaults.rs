@@ -70,10 +70,17 @@ pub const SEARCH_BACKOFF: Duration = Duration::from_secs(1);
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// Base URL of the Gemini API.
 pub const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
-/// The generation model: OpenAI's small current image model (an Atari
-/// shows 320x220 pixels at most, so the larger models' detail is lost on
-/// it, while their price is not).
-pub const GEN_MODEL: &str = "gpt-image-1-mini";
+/// The generation model: OpenAI's base current image model, `gpt-image-2`
+/// (an Atari shows 320x240 pixels at most, so the newer and larger
+/// models' detail is lost on it, while their price is not). When OpenAI
+/// shuts a configured model down, the server uses the newest one its model
+/// list offers instead (`services/generate/discovery.rs`).
+pub const GEN_MODEL: &str = "gpt-image-2";
+/// The Gemini model of `gen-gemini`: Gemini 3.1 Flash Image, the smaller
+/// and cheaper of Google's two current image models
+/// (<https://ai.google.dev/gemini-api/docs/deprecations> lists it with no
+/// shutdown date).
+pub const GEMINI_MODEL: &str = "gemini-3.1-flash-image";
 /// Picture size asked of OpenAI models.
 pub const GEN_SIZE: &str = "1024x1024";
 /// Picture quality asked of OpenAI models.

@@ -6,6 +6,7 @@
 
 pub(crate) mod camera;
 pub mod catalogue;
+pub mod check;
 pub(crate) mod generate;
 pub(crate) mod pipeline;
 pub(crate) mod search;
@@ -18,6 +19,7 @@ use yail_state::ServerState;
 use crate::config::Config;
 use crate::fetch::{FetchConfig, FetchError, Fetcher};
 use camera::Camera;
+use check::CheckReport;
 use generate::Generator;
 use pipeline::Pipeline;
 use search::{EngineSetupError, SearchService};
@@ -32,6 +34,10 @@ pub enum SetupError {
     /// The search engines are misconfigured.
     #[error("cannot set up image search: {0}")]
     Search(#[from] EngineSetupError),
+    /// Picture folders or files of `--paths` do not exist, and no
+    /// `--rescan-secs` says they may appear later.
+    #[error(transparent)]
+    Pictures(#[from] catalogue::MissingPaths),
 }
 
 /// The services of one server; a cheap `Clone` handle. The YAIL server and
@@ -74,8 +80,28 @@ impl Services {
     ///
     /// # Errors
     /// A configuration the services cannot work with (a search service
-    /// address that is not a URL, SearXNG chosen without one).
+    /// address that is not a URL, SearXNG chosen without one, a picture
+    /// folder that does not exist).
     pub async fn start(config: Config, state: ServerState) -> Result<Services, SetupError> {
+        catalogue::check_paths(&config)?;
+        Services::start_unchecked(config, state).await
+    }
+
+    /// `--check`: sets up the services as [`Services::start`] does, except
+    /// that a missing picture folder is one of the report's lines rather
+    /// than a refusal, and tries each configured source once.
+    ///
+    /// # Errors
+    /// A configuration the services cannot be set up with at all (see
+    /// [`Services::start`]).
+    pub async fn check_once(config: Config, state: ServerState) -> Result<CheckReport, SetupError> {
+        Ok(Services::start_unchecked(config, state)
+            .await?
+            .check()
+            .await)
+    }
+
+    async fn start_unchecked(config: Config, state: ServerState) -> Result<Services, SetupError> {
         let fetch_config = config.fetch_config();
         let fetcher = Fetcher::new(fetch_config.clone())?;
         // The search service's address is the operator's choice, not a
@@ -105,10 +131,14 @@ impl Services {
             .camera
             .clone()
             .map(|url| Camera::spawn(url, config.camera_interval, background.clone()));
+        // The model lists are read before anyone is served (for 5 s at
+        // most), so the log names a replaced model at start.
+        let generator = Generator::new(&config, state.clone(), fetcher.clone());
+        generator.start_discovery(background.clone()).await;
         Ok(Services {
             inner: Arc::new(Inner {
                 pipeline: Pipeline::new(state.clone(), &config),
-                generator: Generator::new(&config, state.clone(), fetcher.clone()),
+                generator,
                 fetcher,
                 search,
                 camera,
@@ -149,5 +179,19 @@ impl Services {
     /// The camera, if one is configured.
     pub(crate) fn camera(&self) -> Option<&Camera> {
         self.inner.camera.as_ref()
+    }
+
+    /// Tries each configured source once for real (`--check`, the admin
+    /// page's check): one line per source, each within a bounded time.
+    pub async fn check(&self) -> CheckReport {
+        let inner = &self.inner;
+        check::run(
+            &inner.config,
+            &inner.state,
+            &inner.generator,
+            &inner.search,
+            inner.camera.as_ref(),
+        )
+        .await
     }
 }

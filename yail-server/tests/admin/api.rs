@@ -175,7 +175,7 @@ async fn changing_settings_without_the_token_is_refused() {
     // Wrong tokens come from networks of their own: a wrong token makes
     // its network wait before the next one is checked.
     let guesser = Ipv4Addr::new(127, 0, 0, 2);
-    let change = br#"{"default_model": "model-x"}"#;
+    let change = br#"{"gen_model": "model-x"}"#;
     let json = ("Content-Type", "application/json");
 
     let refused = http(servers.admin, "POST", "/api/config", &[json], change).await;
@@ -211,7 +211,7 @@ async fn changing_settings_without_the_token_is_refused() {
     )
     .await;
     assert_eq!(accepted.status, 200, "{}", accepted.text());
-    assert_eq!(accepted.json()["runtime"]["default_model"], "model-x");
+    assert_eq!(accepted.json()["settings"]["gen_model"], "model-x");
     assert_eq!(
         servers.state.runtime_settings().default_model.as_deref(),
         Some("model-x")
@@ -261,7 +261,7 @@ async fn settings_change_at_runtime_and_a_rescan_serves_the_new_folder() {
     std::fs::write(folder.join("only.png"), photo.bytes).expect("write photo");
 
     let body = serde_json::json!({
-        "picture_paths": [folder],
+        "paths": [folder],
         "allowed_models": ["a", "b"],
         "search_engine": "duckduckgo",
     })
@@ -278,8 +278,18 @@ async fn settings_change_at_runtime_and_a_rescan_serves_the_new_folder() {
     assert_eq!(changed.status, 200, "{}", changed.text());
     assert_eq!(servers.state.file_count(), 1);
     let settings = servers.state.runtime_settings();
-    assert_eq!(settings.allowed_models, ["a", "b"]);
-    assert_eq!(settings.search_engine.as_deref(), Some("duckduckgo"));
+    assert_eq!(
+        settings.allowed_models.as_deref(),
+        Some(&["a".into(), "b".into()][..])
+    );
+    // DuckDuckGo is already the engine in force: nothing to change.
+    assert_eq!(settings.search_engine, None);
+    let answer = changed.json();
+    assert_eq!(answer["settings"]["search_engine"], "duckduckgo");
+    assert_eq!(
+        answer["changed"],
+        serde_json::json!(["allowed_models", "paths"])
+    );
 
     let secret = br#"{"openai_api_key": "sk-x"}"#;
     assert_eq!(
@@ -288,7 +298,7 @@ async fn settings_change_at_runtime_and_a_rescan_serves_the_new_folder() {
             .status,
         422
     );
-    let hostile = br#"{"default_model": "<img src=x>"}"#;
+    let hostile = br#"{"gen_model": "<img src=x>"}"#;
     assert_eq!(
         http(servers.admin, "POST", "/api/config", &[json], hostile)
             .await
@@ -303,7 +313,7 @@ async fn settings_change_at_runtime_and_a_rescan_serves_the_new_folder() {
             "POST",
             "/api/config",
             &[form],
-            b"default_model=x"
+            b"gen_model=x"
         )
         .await
         .status,

@@ -433,3 +433,63 @@ async fn log_pane_folds_repeated_lines_and_filters_by_level() {
     );
     assert!(dom.contains("data-filter=\"WARN\""), "the filter is WARN");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_settings_page_shows_the_values_in_force_not_empty_fields() {
+    let Some(browser) =
+        browser_or_skip("regression_settings_page_shows_the_values_in_force_not_empty_fields")
+    else {
+        return;
+    };
+    let folder = std::env::temp_dir().join(format!("yail-settings-page-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("folder");
+    let config = yail_server::Config {
+        prefetch: false,
+        workers: 2,
+        gen_model: String::from("gpt-image-1.5"),
+        allowed_models: vec![String::from("gemini-3-pro-image")],
+        paths: vec![folder.clone()],
+        searxng_url: Some(String::from("http://127.0.0.1:9/")),
+        ..yail_server::Config::default()
+    };
+    let servers = Servers::start_configured(config, yail_server::AdminOptions::default()).await;
+    let ready = |dom: &str| dom.contains("Changes last until the server stops");
+    let dom = dom_when(
+        &browser,
+        format!("http://{}/settings", servers.admin),
+        ready,
+    )
+    .await;
+    assert!(ready(&dom), "the settings never loaded:\n{dom}");
+    let model = tags_with(&dom, "input", "id=\"gen_model\"");
+    assert!(
+        model.iter().any(|t| t.contains("value=\"gpt-image-1.5\"")),
+        "{model:?}"
+    );
+    let allowed = tags_with(&dom, "input", "id=\"allowed_models\"");
+    assert!(
+        allowed
+            .iter()
+            .any(|t| t.contains("value=\"gemini-3-pro-image\"")),
+        "{allowed:?}"
+    );
+    assert!(
+        dom.contains(&format!("{}</textarea>", folder.display())),
+        "{dom}"
+    );
+    // Only the engines the server has can be chosen, the one in force selected.
+    let engines = element_with(&dom, "select", "id=\"search_engine\"").expect("the engines");
+    let options = tags_with(engines, "option", "value=");
+    assert_eq!(options.len(), 2, "{options:?}");
+    assert!(
+        options
+            .iter()
+            .any(|o| o.contains("duckduckgo") && o.contains("selected"))
+    );
+    // The dump of the settings in force uses the flags' names.
+    assert!(
+        dom.contains("\"cache_mb\": 64") && !dom.contains("cache_bytes"),
+        "{dom}"
+    );
+    let _ = std::fs::remove_dir_all(&folder);
+}

@@ -3,4 +3,5 @@
 mod api;
 mod browser;
 mod security;
+mod settings;
 mod support;

@@ -24,7 +24,7 @@ impl PrivateFolder {
 
     /// The settings change that would serve it to every Atari.
     fn change(&self) -> Vec<u8> {
-        serde_json::json!({ "picture_paths": [self.0] })
+        serde_json::json!({ "paths": [self.0] })
             .to_string()
             .into_bytes()
     }
@@ -122,14 +122,14 @@ async fn another_sites_page_cannot_post_changes() {
     assert_eq!(own.status, 200, "{}", own.text());
     assert_eq!(
         servers.state.runtime_settings().picture_paths,
-        std::slice::from_ref(&private.0)
+        Some(vec![private.0.clone()])
     );
     let script = http(
         servers.admin,
         "POST",
         "/api/config",
         &[JSON],
-        br#"{"picture_paths": []}"#,
+        br#"{"paths": []}"#,
     )
     .await;
     assert_eq!(script.status, 200, "{}", script.text());

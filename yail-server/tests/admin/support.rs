@@ -36,11 +36,18 @@ impl Servers {
     }
 
     pub async fn start_with(options: AdminOptions) -> Servers {
-        let config = Config {
-            prefetch: false,
-            workers: 2,
-            ..Config::default()
-        };
+        Servers::start_configured(
+            Config {
+                prefetch: false,
+                workers: 2,
+                ..Config::default()
+            },
+            options,
+        )
+        .await
+    }
+
+    pub async fn start_configured(config: Config, options: AdminOptions) -> Servers {
         let state = ServerState::new();
         let stop = CancellationToken::new();
         let yail_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

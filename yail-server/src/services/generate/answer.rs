@@ -29,6 +29,22 @@ pub(super) fn short(message: &str, max: usize) -> String {
     }
 }
 
+/// Why a request to an API failed before an answer came, without the URL
+/// (which reqwest's own message names): the innermost cause, such as
+/// "Connection refused (os error 111)" or a DNS failure.
+pub(super) fn transport_reason(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return String::from("no answer in time");
+    }
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason = cause.to_string();
+        source = cause.source();
+    }
+    short(&reason, 120)
+}
+
 /// Decodes a base64 picture, refusing more than [`MAX_PICTURE_BYTES`].
 pub(super) fn decode_base64(service: &'static str, data: &str) -> Result<Vec<u8>, GenError> {
     use base64::Engine;

@@ -5,8 +5,11 @@ use crate::fetch::FetchError;
 /// Why a generation gave no picture. The text goes to the Atari.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum GenError {
+    /// No backend has a key.
+    #[error("image generation is not configured on this server")]
+    Unconfigured,
     /// The backend the model needs has no key.
-    #[error("image generation with {0} is not configured on this server")]
+    #[error("{0} is not configured on this server")]
     NotConfigured(&'static str),
     /// This client started too many generations lately.
     #[error("generation limit reached ({per_minute} a minute); try again in {wait_secs} s")]
@@ -38,6 +41,13 @@ pub(crate) enum GenError {
     ReadAnswer {
         service: &'static str,
         source: FetchError,
+    },
+    /// The service answered, but made no picture of this prompt (blocked,
+    /// withheld, or words only); `reason` says why in the user's terms.
+    #[error("{service} made no picture: {reason}")]
+    NoPicture {
+        service: &'static str,
+        reason: String,
     },
     /// The answer holds no usable picture.
     #[error("{service} sent no usable picture: {reason}")]

@@ -6,7 +6,8 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::answer::{Answer, MAX_ANSWER_BYTES, decode_base64, short};
+use super::answer::{Answer, MAX_ANSWER_BYTES, decode_base64, short, transport_reason};
+use super::discovery::{error_message, is_gemini_key_refusal, key_header};
 use super::error::GenError;
 use crate::fetch::read_limited;
 
@@ -21,12 +22,10 @@ pub(super) struct Gemini {
 impl Gemini {
     /// `None` when the key cannot be sent as a header value.
     pub(super) fn new(base_url: &str, key: &str) -> Option<Gemini> {
-        let mut key = HeaderValue::from_str(key).ok()?;
-        key.set_sensitive(true);
         Some(Gemini {
             http: super::openai::http_client(),
             base_url: base_url.trim_end_matches('/').to_owned(),
-            key,
+            key: key_header("", key)?,
         })
     }
 
@@ -58,7 +57,7 @@ impl Gemini {
             .json(&body)
             .send()
             .await
-            .map_err(|e| unreachable(e.without_url().to_string()))?;
+            .map_err(|e| unreachable(transport_reason(&e)))?;
         let status = response.status().as_u16();
         let text = read_limited(response, MAX_ANSWER_BYTES as u64)
             .await
@@ -73,6 +72,9 @@ impl Gemini {
     }
 }
 
+/// The answer of `generateContent`: candidates with parts, or a prompt
+/// blocked before any candidate
+/// (<https://ai.google.dev/api/generate-content#generatecontentresponse>).
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
 struct Response {
@@ -98,6 +100,11 @@ struct Content {
 struct Part {
     text: Option<String>,
     inline_data: Option<InlineData>,
+    /// A part of the model's thinking: with Gemini 3 image models, text
+    /// and up to two draft pictures come before the final picture, marked
+    /// `"thought": true` (Google's image generation guide, "thinking
+    /// process"; minimaxir/gemimg#21 filters them the same way).
+    thought: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,63 +120,102 @@ struct Feedback {
     block_reason: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ErrorDetail {
-    message: String,
-    status: String,
-}
-
-/// The picture in a successful answer: the first inline image part of the
-/// first candidate.
+/// The picture in a successful answer: the last image part of the first
+/// candidate that is not part of the model's thinking. Text parts are never
+/// taken for a picture; an answer without a final picture says why.
 fn picture(body: &[u8]) -> Result<Vec<u8>, GenError> {
-    let bad = |reason: String| GenError::BadAnswer {
+    let response: Response = serde_json::from_slice(body).map_err(|e| GenError::BadAnswer {
+        service: SERVICE,
+        reason: format!("unreadable answer ({e})"),
+    })?;
+    let no_picture = |reason: String| GenError::NoPicture {
         service: SERVICE,
         reason,
     };
-    let response: Response =
-        serde_json::from_slice(body).map_err(|e| bad(format!("unreadable answer ({e})")))?;
     if let Some(reason) = response.prompt_feedback.and_then(|f| f.block_reason) {
-        return Err(bad(format!("the prompt was blocked ({reason})")));
+        return Err(no_picture(blocked_prompt(&reason)));
     }
     let Some(candidate) = response.candidates.into_iter().next() else {
-        return Err(bad(String::from("the answer holds no candidate")));
+        return Err(no_picture(String::from("the answer holds no picture")));
     };
     let parts = candidate.content.map(|c| c.parts).unwrap_or_default();
-    if let Some(image) = parts
-        .iter()
+    let finals = || parts.iter().filter(|p| !p.thought);
+    if let Some(image) = finals()
         .filter_map(|p| p.inline_data.as_ref())
-        .find(|d| d.mime_type.starts_with("image/") || d.mime_type.is_empty())
+        .rfind(|d| d.mime_type.to_ascii_lowercase().starts_with("image/"))
     {
         return decode_base64(SERVICE, &image.data);
     }
+    if let Some(reason) = candidate
+        .finish_reason
+        .as_deref()
+        .and_then(withheld_picture)
+    {
+        return Err(no_picture(reason));
+    }
     // The model answered in words only: say what it said, briefly.
-    let said: String = parts.iter().filter_map(|p| p.text.as_deref()).collect();
+    let said: String = finals().filter_map(|p| p.text.as_deref()).collect();
+    let drafts = parts.iter().any(|p| p.thought && p.inline_data.is_some());
     let reason = match (said.trim(), candidate.finish_reason) {
-        ("", Some(finish)) => format!("no picture (finished: {finish})"),
-        ("", None) => String::from("no picture in the answer"),
-        (text, _) => format!("no picture; the model said: {}", short(text, 100)),
+        ("", _) if drafts => String::from("only drafts came, no finished picture; try again"),
+        ("", Some(finish)) => format!("none in the answer (finished: {finish})"),
+        ("", None) => String::from("none in the answer"),
+        (text, _) => format!("the model said: {}", short(text, 100)),
     };
-    Err(bad(reason))
+    Err(no_picture(reason))
 }
 
+/// What a `promptFeedback.blockReason` means for the user (values from
+/// `BlockedReason` in googleapis/python-genai `types.py`).
+fn blocked_prompt(reason: &str) -> String {
+    let why = match reason {
+        "SAFETY" | "IMAGE_SAFETY" => "Gemini's safety filters blocked the prompt",
+        "PROHIBITED_CONTENT" => "the prompt asks for prohibited content",
+        "BLOCKLIST" => "the prompt contains blocked words",
+        _ => "Gemini blocked the prompt",
+    };
+    format!("{why} ({reason}); try other words")
+}
+
+/// What a `finishReason` that ends without a picture means for the user,
+/// or `None` for a normal end (values from `FinishReason` in
+/// googleapis/python-genai `types.py`; `NO_IMAGE`: "expected to generate
+/// an image, but none was generated").
+fn withheld_picture(finish: &str) -> Option<String> {
+    let why = match finish {
+        "STOP" | "FINISH_REASON_UNSPECIFIED" => return None,
+        "IMAGE_SAFETY" | "SAFETY" => "Gemini's safety filters withheld the picture",
+        "IMAGE_PROHIBITED_CONTENT" | "PROHIBITED_CONTENT" => {
+            "the picture would show prohibited content"
+        }
+        "IMAGE_RECITATION" | "RECITATION" => {
+            "the picture was withheld as too close to an existing work"
+        }
+        "BLOCKLIST" => "the prompt contains blocked words",
+        "SPII" => "the picture would show personal information",
+        "NO_IMAGE" => "Gemini answered without a picture; ask for a picture of something",
+        "MAX_TOKENS" => "the answer was cut off before the picture",
+        _ => "Gemini gave no picture",
+    };
+    Some(format!("{why} ({finish})"))
+}
+
+/// An error answer: `{"error":{"code","message","status","details"}}`
+/// (<https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes>).
 fn refusal(status: u16, body: &[u8]) -> GenError {
-    let detail = serde_json::from_slice::<ErrorBody>(body)
-        .map(|b| b.error)
-        .unwrap_or_default();
     let message = match status {
+        300..=399 => format!("answered with a redirect ({status}), which is not followed"),
         401 | 403 => String::from("the server's API key was not accepted"),
+        // A key Gemini does not know is refused with 400 INVALID_ARGUMENT,
+        // reason API_KEY_INVALID (continuedev/continue#8516).
+        400 if is_gemini_key_refusal(body) => String::from("the server's API key was not accepted"),
+        // An unknown or shut-down model: 404 NOT_FOUND, "models/… is not
+        // found for API version v1beta, or is not supported for
+        // generateContent" (lofcz/LLMTornado#146).
+        404 => String::from("the model is not available (shut down, or unknown)"),
         429 => String::from("busy (too many requests or no quota left); try again later"),
         500..=599 => String::from("the service failed; try again later"),
-        _ if !detail.message.is_empty() => short(&detail.message, 120),
-        _ if !detail.status.is_empty() => detail.status,
-        _ => String::from("no explanation given"),
+        _ => error_message(body),
     };
     GenError::Refused {
         service: SERVICE,
@@ -183,31 +229,71 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_inline_image_is_the_picture() {
+    fn the_last_final_image_is_the_picture_and_drafts_are_skipped() {
         let body = br#"{"candidates": [{"content": {"role": "model", "parts": [
+            {"text": "Planning the layout", "thought": true},
+            {"inlineData": {"mimeType": "image/png", "data": "ZHJhZnQ="}, "thought": true},
             {"text": "Here you are"},
-            {"inlineData": {"mimeType": "image/png", "data": "aGk="}}
+            {"inlineData": {"mimeType": "image/png", "data": "ZmlueA=="}, "thoughtSignature": "c2ln"},
+            {"inlineData": {"mimeType": "image/png", "data": "aGk="}, "thoughtSignature": "c2ln"}
         ]}, "finishReason": "STOP", "safetyRatings": []}], "usageMetadata": {"x": 1}}"#;
         assert_eq!(picture(body), Ok(b"hi".to_vec()));
     }
 
     #[test]
+    fn text_parts_never_become_the_picture() {
+        let body = br#"{"candidates": [{"content": {"parts": [
+            {"inlineData": {"mimeType": "text/plain", "data": "aGk="}},
+            {"text": "A lovely castle."}
+        ]}, "finishReason": "STOP"}]}"#;
+        let error = picture(body).map_err(|e| e.to_string());
+        assert_eq!(
+            error,
+            Err(String::from(
+                "Gemini made no picture: the model said: A lovely castle."
+            ))
+        );
+        let drafts_only = br#"{"candidates": [{"content": {"parts": [
+            {"inlineData": {"mimeType": "image/png", "data": "aGk="}, "thought": true}
+        ]}, "finishReason": "STOP"}]}"#;
+        let error = picture(drafts_only).map_err(|e| e.to_string());
+        assert!(
+            matches!(&error, Err(e) if e.contains("only drafts")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn answers_without_a_picture_say_why() {
-        let words =
-            br#"{"candidates": [{"content": {"parts": [{"text": "I cannot draw that."}]}}]}"#;
-        let error = picture(words).map_err(|e| e.to_string());
-        assert!(
-            matches!(&error, Err(e) if e.contains("I cannot draw that.")),
-            "{error:?}"
-        );
-        let blocked = br#"{"promptFeedback": {"blockReason": "SAFETY"}}"#;
-        let error = picture(blocked).map_err(|e| e.to_string());
-        assert!(
-            matches!(&error, Err(e) if e.contains("SAFETY")),
-            "{error:?}"
-        );
-        assert!(picture(b"{not json").is_err());
-        assert!(picture(br#"{"candidates": []}"#).is_err());
+        let cases: [(&[u8], &str); 5] = [
+            (
+                br#"{"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "usageMetadata": {}}"#,
+                "Gemini made no picture: the prompt asks for prohibited content (PROHIBITED_CONTENT); try other words",
+            ),
+            (
+                br#"{"candidates": [{"content": {"parts": [{"text": "I can't create that image."}]}, "finishReason": "IMAGE_SAFETY"}]}"#,
+                "Gemini made no picture: Gemini's safety filters withheld the picture (IMAGE_SAFETY)",
+            ),
+            (
+                br#"{"candidates": [{"content": {"parts": []}, "finishReason": "NO_IMAGE"}]}"#,
+                "Gemini made no picture: Gemini answered without a picture; ask for a picture of something (NO_IMAGE)",
+            ),
+            (
+                br#"{"candidates": [{"finishReason": "IMAGE_OTHER"}]}"#,
+                "Gemini made no picture: Gemini gave no picture (IMAGE_OTHER)",
+            ),
+            (br#"{"candidates": []}"#, "Gemini made no picture: the answer holds no picture"),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(
+                picture(body).map_err(|e| e.to_string()),
+                Err(expected.to_owned())
+            );
+        }
+        assert!(matches!(
+            picture(b"{not json"),
+            Err(GenError::BadAnswer { .. })
+        ));
     }
 
     #[test]
@@ -224,6 +310,14 @@ mod tests {
         );
         let garbage = refusal(500, b"<html>oops</html>").to_string();
         assert!(garbage.contains("500"), "{garbage}");
+        let bad_key = br#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}"#;
+        assert!(
+            refusal(400, bad_key)
+                .to_string()
+                .contains("key was not accepted")
+        );
+        let gone = br#"{"error":{"code":404,"message":"models/gemini-3-pro-image-preview is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.","status":"NOT_FOUND"}}"#;
+        assert!(refusal(404, gone).to_string().contains("not available"));
         // The body of a 401 is not repeated: it may quote the key.
         let key = refusal(401, br#"{"error": {"message": "API key AIza-x invalid"}}"#).to_string();
         assert!(!key.contains("AIza-x"), "{key}");

@@ -5,12 +5,17 @@
 //! server spend is bounded here: a timeout per generation (waiting for a
 //! slot included), a global number of generations at once, a number per
 //! client address per minute ([`quota`]), and the models a client may
-//! choose ([`models`]). Every session has its own [`GenSettings`]
+//! choose ([`models`]). Which model a name stands for today comes from the
+//! providers' own model lists, read at start and then daily
+//! ([`discovery`]). Every session has its own [`GenSettings`]
 //! ([`settings`]); no key ever reaches a client ([`scrub`]).
 
 mod answer;
+mod backend;
+mod discovery;
 mod error;
 mod gemini;
+mod listing;
 mod models;
 mod openai;
 mod quota;
@@ -23,17 +28,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tracing::info;
 use yail_state::ServerState;
 
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use answer::Answer;
+pub(crate) use backend::Backend;
+use discovery::Discovery;
+pub(crate) use discovery::{ListError, ProviderView, Why};
 pub(crate) use error::GenError;
-use models::{Backend, ModelPolicy};
+use models::ModelPolicy;
 use quota::Quota;
 use scrub::Scrubber;
 pub(crate) use settings::{GenSettings, SettingError};
+
+/// Longest the start of the server waits for the first reading of the
+/// model lists.
+const FIRST_READING_WAIT: Duration = Duration::from_secs(5);
 
 /// A generated picture.
 pub(crate) struct Generated {
@@ -46,6 +59,8 @@ pub(crate) struct Generated {
 /// The generation service every session shares.
 pub(crate) struct Generator {
     models: ModelPolicy,
+    /// The providers' model lists, and what each name stands for.
+    discovery: Arc<Discovery>,
     default_size: String,
     default_quality: String,
     timeout: Duration,
@@ -71,23 +86,76 @@ impl Generator {
             .gemini_api_key
             .as_deref()
             .and_then(|key| gemini::Gemini::new(&config.gemini_base_url, key));
+        let scrubber = Scrubber::new([&config.openai_api_key, &config.gemini_api_key]);
+        let models = ModelPolicy::configured(config, state);
+        let discovery = Discovery::new(
+            config
+                .openai_api_key
+                .as_deref()
+                .map(|key| (config.openai_base_url.as_str(), key)),
+            config
+                .gemini_api_key
+                .as_deref()
+                .map(|key| (config.gemini_base_url.as_str(), key)),
+            [
+                models.primary(Backend::OpenAi),
+                models.primary(Backend::Gemini),
+            ],
+            scrubber.clone(),
+        );
         Generator {
-            models: ModelPolicy::new(
-                config.gen_model.clone(),
-                config.allowed_models.clone(),
-                state,
-            ),
+            models,
+            discovery: Arc::new(discovery),
             default_size: config.gen_size.clone(),
             default_quality: config.gen_quality.clone(),
             timeout: config.gen_timeout,
             openai,
             gemini,
             fetcher,
-            scrubber: Scrubber::new([&config.openai_api_key, &config.gemini_api_key]),
+            scrubber,
             slots: Arc::new(Semaphore::new(config.gen_concurrency.max(1))),
             quota: Quota::new(config.gen_per_minute),
             generated: AtomicU64::new(0),
         }
+    }
+
+    /// Reads the providers' model lists now, then every day until `stop`.
+    /// Waits for the first reading at most [`FIRST_READING_WAIT`], so that
+    /// the log names a replaced model before anyone is served; a provider
+    /// slower than that is read on in the background.
+    pub(crate) async fn start_discovery(&self, stop: CancellationToken) {
+        if !self.is_configured() {
+            return;
+        }
+        let names = self.models.configured_names();
+        let discovery = Arc::clone(&self.discovery);
+        let (read, first_read) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = discovery.refresh(&names) => {}
+            }
+            let _ = read.send(());
+            discovery.refresh_daily(names, stop).await;
+        });
+        let _ = tokio::time::timeout(FIRST_READING_WAIT, first_read).await;
+    }
+
+    /// Reads the model lists again now, for `--check`: what each reading
+    /// gave (`None`: no key), and each provider's model as it stands then.
+    pub(crate) async fn check_models(
+        &self,
+    ) -> Vec<(ProviderView, Option<Result<usize, ListError>>)> {
+        let readings = self
+            .discovery
+            .refresh(&self.models.configured_names())
+            .await;
+        self.discovery.views().into_iter().zip(readings).collect()
+    }
+
+    /// Each provider's model, what it stands for and why, for the admin page.
+    pub(crate) fn models_in_use(&self) -> Vec<ProviderView> {
+        self.discovery.views()
     }
 
     /// The settings a new session starts with.
@@ -132,8 +200,9 @@ impl Generator {
         settings::configure(session, &self.models, param, value)
     }
 
-    /// Generates a picture of `prompt` with `model` for the client at
-    /// `client`, within its quota, a free slot and the timeout.
+    /// Generates a picture of `prompt` with `model` (or the model that
+    /// replaces it today) for the client at `client`, within its quota, a
+    /// free slot and the timeout.
     pub(crate) async fn generate(
         &self,
         client: IpAddr,
@@ -145,6 +214,7 @@ impl Generator {
         let backend = Backend::of(model);
         // Checked before the quota, so a misconfiguration costs none.
         match backend {
+            _ if !self.is_configured() => return Err(GenError::Unconfigured),
             Backend::OpenAi if self.openai.is_none() => {
                 return Err(GenError::NotConfigured("OpenAI"));
             }
@@ -154,6 +224,8 @@ impl Generator {
             _ => {}
         }
         self.quota.check(client, Instant::now())?;
+        let in_use = self.discovery.resolve(model);
+        let model = in_use.model.as_str();
         let work = async {
             let _slot = Arc::clone(&self.slots).acquire_owned().await.map_err(|e| {
                 GenError::Unreachable {

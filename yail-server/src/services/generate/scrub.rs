@@ -4,6 +4,7 @@
 use super::error::GenError;
 
 /// The keys to remove.
+#[derive(Clone)]
 pub(super) struct Scrubber {
     keys: Vec<String>,
 }
@@ -21,13 +22,16 @@ impl Scrubber {
         }
     }
 
+    /// `text` with every key in it replaced by `[key]`.
+    pub(super) fn text(&self, text: String) -> String {
+        self.keys
+            .iter()
+            .fold(text, |text, key| text.replace(key.as_str(), "[key]"))
+    }
+
     /// `error` with every key in its text replaced by `[key]`.
     pub(super) fn scrub(&self, error: GenError) -> GenError {
-        let clean = |text: String| {
-            self.keys
-                .iter()
-                .fold(text, |text, key| text.replace(key.as_str(), "[key]"))
-        };
+        let clean = |text: String| self.text(text);
         match error {
             GenError::Refused {
                 service,
@@ -43,6 +47,10 @@ impl Scrubber {
                 reason: clean(reason),
             },
             GenError::BadAnswer { service, reason } => GenError::BadAnswer {
+                service,
+                reason: clean(reason),
+            },
+            GenError::NoPicture { service, reason } => GenError::NoPicture {
                 service,
                 reason: clean(reason),
             },
