@@ -51,8 +51,21 @@ impl TestServer {
         }
     }
 
-    /// A new client connection.
+    /// A new client connection that reads error packets in every mode, as
+    /// a program does (`errors packets`, sent first).
     pub async fn client(&self) -> Client {
+        let mut client = self.atari().await;
+        client
+            .ask_for_error_packets()
+            .await
+            .expect("write to the test server");
+        client
+    }
+
+    /// A new client connection that writes only what an Atari writes, and
+    /// so is told of errors as an Atari is (in Graphics 8 to 15, drawn into
+    /// a picture).
+    pub async fn atari(&self) -> Client {
         let mut client = Client::connect(self.addr)
             .await
             .expect("connect to the test server");

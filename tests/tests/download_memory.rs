@@ -144,6 +144,8 @@ async fn showurl_sessions_keep_no_downloaded_body() {
             .await
             .expect("connect");
         atari.set_timeout(Duration::from_secs(120));
+        // Failures are counted by their error packets, not drawn pictures.
+        atari.ask_for_error_packets().await.expect("errors packets");
         // A URL of its own, so no download or conversion is shared.
         let path = if i % 2 == 0 {
             "/gradient.bmp"

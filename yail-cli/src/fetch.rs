@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 use yail_core::{Packet, TvStandard};
-use yail_proto::client::Client;
+use yail_proto::client::{Client, ClientError};
 
 use crate::exit::{Outcome, ProtocolViolation};
 use crate::hint;
 use crate::preview::render_png;
 use crate::request::wire_request;
-use crate::server::{ServerArgs, check_request, printable, refusal};
+use crate::server::{AfterFailedWrite, ServerArgs, after_failed_write, check_request, printable};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -93,30 +93,27 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     for n in 1..=args.count {
         let command = if n == 1 { request.as_str() } else { "next" };
         // The `gfx` write comes first, before the request.
-        let writes: &[&[u8]] = if n == 1 {
-            &[&gfx, command.as_bytes()]
-        } else {
-            &[command.as_bytes()]
-        };
-        if let Err(e) = send(&mut client, writes, args.verbose).await {
-            match refusal(&mut client).await {
-                Some(message) => {
+        let mut writes: Vec<&[u8]> = Vec::new();
+        if n == 1 {
+            writes.extend(args.server.preamble());
+            writes.push(&gfx);
+        }
+        writes.push(command.as_bytes());
+        if let Err(e) = send(&mut client, &writes, args.verbose).await {
+            match after_failed_write(&mut client).await {
+                AfterFailedWrite::Refusal(message) => {
                     println!("{n} error {}", printable(&message));
                     return Ok(Outcome::SomeFailed);
                 }
-                None => return Err(e),
+                AfterFailedWrite::NotAPacket(read) => {
+                    return Err(unreadable(addr, read, n, command).await);
+                }
+                AfterFailedWrite::Nothing => return Err(e),
             }
         }
         let packet = match client.read_packet().await {
             Ok(packet) => packet,
-            Err(e) => {
-                let advice = hint::for_client_error(addr, &e).await;
-                let error = anyhow::Error::new(e).context(format!("picture {n} ({command:?})"));
-                return Err(match advice {
-                    Some(advice) => hint::with_hint(error, advice),
-                    None => error,
-                });
-            }
+            Err(e) => return Err(unreadable(addr, e, n, command).await),
         };
         if let Some(message) = packet.error_message() {
             // The Atari prints the message; a script needs the exit code.
@@ -130,6 +127,17 @@ async fn fetch(args: &FetchArgs) -> anyhow::Result<Outcome> {
     // Leaving as the Atari does; the server may already have closed.
     let _ = client.send("quit").await;
     Ok(outcome)
+}
+
+/// Why picture `n` could not be read, with advice when `addr` looks like
+/// a web server.
+async fn unreadable(addr: SocketAddr, e: ClientError, n: u32, command: &str) -> anyhow::Error {
+    let advice = hint::for_client_error(addr, &e).await;
+    let error = anyhow::Error::new(e).context(format!("picture {n} ({command:?})"));
+    match advice {
+        Some(advice) => hint::with_hint(error, advice),
+        None => error,
+    }
 }
 
 /// Each of `writes` as one write, as one `network_write` of the Atari.

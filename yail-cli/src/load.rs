@@ -14,7 +14,7 @@ use yail_proto::client::{Client, ClientError};
 use crate::exit::Outcome;
 use crate::hint;
 use crate::request::wire_request;
-use crate::server::{ServerArgs, check_request, printable, refusal};
+use crate::server::{AfterFailedWrite, ServerArgs, after_failed_write, check_request, printable};
 
 /// Most clients one run opens (each is a socket and a task).
 const MAX_CLIENTS: u32 = 20_000;
@@ -102,6 +102,7 @@ struct ClientReport {
 /// What every client task shares.
 struct Plan {
     addr: SocketAddr,
+    preamble: Option<&'static [u8]>,
     gfx: Vec<u8>,
     request: String,
     images: u32,
@@ -152,8 +153,14 @@ async fn one_client(
     };
     client.set_timeout(plan.timeout);
     client.set_max_packet_len(plan.max_packet);
+    if let Some(preamble) = plan.preamble
+        && let Err(e) = client.send(preamble).await
+    {
+        failed_write(&mut client, e, &mut report).await;
+        return report;
+    }
     if let Err(e) = client.send(&plan.gfx).await {
-        report.errors.push(failed_write(&mut client, e).await);
+        failed_write(&mut client, e, &mut report).await;
         return report;
     }
     if let Some(hold) = plan.hold_idle {
@@ -183,7 +190,7 @@ async fn one_client(
             "next"
         };
         if let Err(e) = client.send(command).await {
-            report.errors.push(failed_write(&mut client, e).await);
+            failed_write(&mut client, e, &mut report).await;
             return report;
         }
         let started = Instant::now();
@@ -212,13 +219,19 @@ async fn one_client(
     report
 }
 
-/// The failure a write that failed stands for: the server's error packet
-/// when it sent one before closing (a refusal), else the write's error.
-async fn failed_write(client: &mut Client, error: std::io::Error) -> (&'static str, String) {
-    match refusal(client).await {
-        Some(message) => ("error-packet", message),
-        None => ("io", error.to_string()),
-    }
+/// Records the failure a write that failed stands for: the server's error
+/// packet when it sent one before closing (a refusal), else the write's
+/// error (noting a web server's reply, for the hint).
+async fn failed_write(client: &mut Client, error: std::io::Error, report: &mut ClientReport) {
+    let failure = match after_failed_write(client).await {
+        AfterFailedWrite::Refusal(message) => ("error-packet", message),
+        AfterFailedWrite::NotAPacket(read) => {
+            report.web_reply |= hint::is_http_reply(&read);
+            (read.kind(), read.to_string())
+        }
+        AfterFailedWrite::Nothing => ("io", error.to_string()),
+    };
+    report.errors.push(failure);
 }
 
 /// The value at quantile `q` (nearest rank) of `sorted`; 0 when empty.
@@ -354,6 +367,7 @@ pub fn run(args: &LoadArgs) -> anyhow::Result<Outcome> {
     let duration = Duration::from_secs(args.duration);
     let plan = Arc::new(Plan {
         addr,
+        preamble: args.server.preamble(),
         gfx: args.server.gfx_command(),
         request: wire_request(&args.request, args.server.dialect(), &args.server.model),
         images: args.images,

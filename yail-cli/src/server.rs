@@ -9,7 +9,9 @@ use anyhow::Context;
 use clap::Args;
 use yail_core::GfxMode;
 use yail_proto::DEFAULT_PORT;
-use yail_proto::client::{Client, DEFAULT_MAX_PACKET_LEN, Dialect};
+use yail_proto::client::{
+    Client, ClientError, DEFAULT_MAX_PACKET_LEN, Dialect, ERROR_PACKETS_COMMAND,
+};
 
 use crate::exit::UsageError;
 use crate::mode::ModeParser;
@@ -40,6 +42,13 @@ pub struct ServerArgs {
     /// refused before anything of it is buffered.
     #[arg(long, default_value_t = DEFAULT_MAX_PACKET_LEN)]
     pub max_packet: usize,
+    /// Be told of errors as an Atari is: in Graphics 8 to 15 a yail-rs
+    /// server draws the message into a picture. Without this flag the
+    /// first write asks for error packets (`errors packets`); the Python
+    /// servers answer that unknown command with text, so use this flag
+    /// with them.
+    #[arg(long)]
+    pub atari_errors: bool,
 }
 
 /// Where a server is, as typed: a host and a port.
@@ -144,14 +153,30 @@ pub fn check_request(request: &[String]) -> Result<(), UsageError> {
 /// How long a client whose write failed looks for the server's reason.
 const REFUSAL_WAIT: Duration = Duration::from_secs(1);
 
-/// After a failed write: the error packet the server sent before closing,
-/// if one arrived. A server refusing a client (too many connections) says
-/// why and closes, which can make the client's next write fail before the
-/// reason is read.
-pub async fn refusal(client: &mut Client) -> Option<String> {
+/// After a failed write: what the server sent before closing. A server
+/// refusing a client (too many connections) says why and closes, which can
+/// make the client's next write fail before the reason is read; a web
+/// server answers `errors packets` (a whole line) at once and closes.
+pub enum AfterFailedWrite {
+    /// The server's error packet: its message.
+    Refusal(String),
+    /// Bytes that are not a packet (an HTTP reply, say): why.
+    NotAPacket(ClientError),
+    /// Nothing readable, or a picture.
+    Nothing,
+}
+
+/// Reads, for a moment, what the server sent before a write failed.
+pub async fn after_failed_write(client: &mut Client) -> AfterFailedWrite {
     client.set_timeout(REFUSAL_WAIT);
-    let packet = client.read_packet().await.ok()?;
-    packet.error_message().map(str::to_owned)
+    match client.read_packet().await {
+        Ok(packet) => match packet.error_message() {
+            Some(message) => AfterFailedWrite::Refusal(message.to_owned()),
+            None => AfterFailedWrite::Nothing,
+        },
+        Err(e) if e.is_protocol_violation() => AfterFailedWrite::NotAPacket(e),
+        Err(_) => AfterFailedWrite::Nothing,
+    }
 }
 
 /// `text` from a server with control characters replaced, so a hostile
@@ -182,6 +207,12 @@ impl ServerArgs {
 
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout)
+    }
+
+    /// What the client writes before its `gfx`: the request for error
+    /// packets, unless it is told of errors as an Atari is.
+    pub fn preamble(&self) -> Option<&'static [u8]> {
+        (!self.atari_errors).then_some(ERROR_PACKETS_COMMAND)
     }
 
     /// The bytes of this client's `gfx` command.

@@ -6,7 +6,7 @@
 //! glyphs are this project's own: five pixels wide and seven tall (plus a
 //! row for descenders) in an 8x8 cell, for ASCII 32 to 126.
 
-use yail_proto::{ANTIC_PAYLOAD_LEN, GfxMode, PacketVersion};
+use yail_proto::{ANTIC_PAYLOAD_LEN, Geometry, GfxMode, Packet, PacketVersion};
 
 use crate::modes::pack;
 
@@ -180,11 +180,6 @@ pub fn message_frame(mode: GfxMode, message: &str) -> Option<Vec<u8>> {
     if geometry.version != PacketVersion::V1_1 || geometry.payload_len() != ANTIC_PAYLOAD_LEN {
         return None;
     }
-    let width = usize::from(geometry.width);
-    let height = usize::from(geometry.height);
-    // A Graphics 8 pixel is square on screen; the others are 2 or 4 times
-    // as wide, so each glyph row is repeated as many times.
-    let stretch = (320 / width).max(1);
     let lit = match mode {
         // Graphics 15's registers make value 2 white; the 16-level modes
         // take their brightest (Graphics 9) or last hue (Graphics 11).
@@ -192,12 +187,53 @@ pub fn message_frame(mode: GfxMode, message: &str) -> Option<Vec<u8>> {
         GfxMode::Gr8 => 1,
         _ => 15,
     };
+    Some(draw(geometry, 0, lit, message))
+}
+
+/// The colour registers of a Graphics 10 message, in the order of pixel
+/// values (P0 P1 P2 P3 PF0 PF1 PF2 PF3 BAK): value 0, the letters, is
+/// white; value 8, the background and the border, is black. The registers
+/// between are white too, so that no value shows anything but the two.
+const GR10_MESSAGE_REGISTERS: [u8; 9] = [0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x0E, 0x00];
+/// The pixel value of a Graphics 10 message's background (BAK).
+const GR10_BACKGROUND: u8 = 8;
+
+/// A whole packet showing `message` as a picture of `mode`, exactly the
+/// shape of that mode's pictures (what a client reading a picture of this
+/// mode expects): a version 1.1 frame for Graphics 8, 9, 11 and 15, and for
+/// Graphics 10 a version 1.4 packet of nine colour registers and the
+/// 8800-byte image. `None` for VBXE modes and "random".
+///
+/// ```
+/// use yail_core::{GfxMode, font::message_packet};
+/// let packet = message_packet(GfxMode::Gr10, "server busy").expect("a picture");
+/// assert_eq!(packet.palette().map(<[u8]>::len), Some(9));
+/// assert_eq!(packet.image_data().map(<[u8]>::len), Some(8800));
+/// assert_eq!(packet.error_message(), None);
+/// ```
+pub fn message_packet(mode: GfxMode, message: &str) -> Option<Packet> {
+    if mode == GfxMode::Gr10 {
+        let geometry = mode.geometry()?;
+        let pixels = draw(geometry, GR10_BACKGROUND, 0, message);
+        return Packet::image(mode, GR10_MESSAGE_REGISTERS.to_vec(), pixels).ok();
+    }
+    Packet::frame(mode, message_frame(mode, message)?).ok()
+}
+
+/// `message` drawn on a `geometry` screen: pixel value `lit` on
+/// `background`, packed as the mode packs its pixels.
+fn draw(geometry: Geometry, background: u8, lit: u8, message: &str) -> Vec<u8> {
+    let width = usize::from(geometry.width);
+    let height = usize::from(geometry.height);
+    // A Graphics 8 pixel is square on screen; the others are 2 or 4 times
+    // as wide, so each glyph row is repeated as many times.
+    let stretch = (320 / width).max(1);
     let columns = width / CELL;
     let line_height = CELL * stretch;
     let max_lines = height / line_height;
     let lines = wrap(message, columns, max_lines);
 
-    let mut pixels = vec![0u8; width * height];
+    let mut pixels = vec![background; width * height];
     let top = (height - lines.len() * line_height) / 2;
     for (n, line) in lines.iter().enumerate() {
         let left = (width - line.len() * CELL) / 2;
@@ -216,7 +252,7 @@ pub fn message_frame(mode: GfxMode, message: &str) -> Option<Vec<u8>> {
             }
         }
     }
-    Some(pack(&pixels, u32::from(geometry.bits_per_pixel)))
+    pack(&pixels, u32::from(geometry.bits_per_pixel))
 }
 
 #[cfg(test)]
@@ -348,6 +384,44 @@ mod tests {
             GfxMode::Random,
         ] {
             assert!(message_frame(mode, "x").is_none(), "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn message_packets_have_the_shape_of_the_modes_pictures() {
+        for mode in [GfxMode::Gr8, GfxMode::Gr9, GfxMode::Gr11, GfxMode::Gr15] {
+            let packet = message_packet(mode, "server busy").expect("a frame");
+            assert_eq!(packet.version(), PacketVersion::V1_1, "{mode:?}");
+            assert_eq!(packet.mode(), mode);
+            assert_eq!(packet.to_bytes().len(), 7 + ANTIC_PAYLOAD_LEN, "{mode:?}");
+            assert_eq!(
+                packet.image_data(),
+                message_frame(mode, "server busy").as_deref()
+            );
+        }
+        let gr10 = message_packet(GfxMode::Gr10, "I").expect("a picture");
+        assert_eq!(gr10.version(), PacketVersion::V1_4);
+        // Header, count, a 9-byte palette block and an 8800-byte image block.
+        assert_eq!(gr10.to_bytes().len(), 5 + (5 + 9) + (5 + ANTIC_PAYLOAD_LEN));
+        assert_eq!(gr10.palette(), Some(&GR10_MESSAGE_REGISTERS[..]));
+        let image = gr10.image_data().expect("an image");
+        // The same letters as Graphics 9 draws, in value 0 on value 8.
+        let gr9 = message_frame(GfxMode::Gr9, "I").expect("a frame");
+        for (x, y) in (0..220).flat_map(|y| (0..80).map(move |x| (x, y))) {
+            let expected = if pixel(&gr9, GfxMode::Gr9, x, y) == 15 {
+                0
+            } else {
+                8
+            };
+            assert_eq!(pixel(image, GfxMode::Gr10, x, y), expected, "({x}, {y})");
+        }
+        for mode in [
+            GfxMode::Vbxe,
+            GfxMode::VbxeLegacy,
+            GfxMode::VbxeHiRes,
+            GfxMode::Random,
+        ] {
+            assert!(message_packet(mode, "x").is_none(), "{mode:?}");
         }
     }
 

@@ -25,6 +25,10 @@ pub const DEFAULT_MAX_PACKET_LEN: usize = 1 << 20;
 /// The default wait for a packet (a generated picture may take a while).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The bytes of `errors packets`, ended by a line end so that the next
+/// write cannot run into it.
+pub const ERROR_PACKETS_COMMAND: &[u8] = b"errors packets\n";
+
 /// Why a client exchange failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -155,6 +159,16 @@ impl Client {
     /// Writes raw bytes, as one `network_write` of the Atari would.
     pub async fn send(&mut self, bytes: impl AsRef<[u8]>) -> std::io::Result<()> {
         self.stream.write_all(bytes.as_ref()).await
+    }
+
+    /// Asks the server for error packets in every mode (`errors packets`),
+    /// where an Atari would get some errors drawn into a picture. A program
+    /// that must tell a picture from an error sends this first; it gets no
+    /// reply. Servers that do not know the command answer it with an error
+    /// packet (or, the Python servers, with text), so send it only to a
+    /// server that does.
+    pub async fn ask_for_error_packets(&mut self) -> std::io::Result<()> {
+        self.send(ERROR_PACKETS_COMMAND).await
     }
 
     /// Reads one packet.

@@ -47,11 +47,42 @@ pub enum Command {
         /// The new value.
         value: Option<String>,
     },
+    /// `errors packets` or `errors auto`: how this client wants to be told
+    /// that a request failed. Programs such as the `yail` tool send
+    /// `errors packets`; no Atari client sends it. The client reads no reply.
+    Errors(ErrorDelivery),
     /// The first line of an HTTP request: someone pointed a browser or a
     /// scanner at the port.
     Http(HttpMethod),
     /// Anything else, as sent (trimmed).
     Unknown(String),
+}
+
+/// How a client wants to be told that a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ErrorDelivery {
+    /// As the Atari client can show it: in the modes where the client
+    /// prints an error packet's text to a screen it keeps hidden, the
+    /// message drawn into a picture; elsewhere an error packet. What a
+    /// session starts with.
+    #[default]
+    Auto,
+    /// Always an error packet (a program reading packets, such as `yail
+    /// fetch`, wants to know a picture from an error).
+    Packets,
+}
+
+impl ErrorDelivery {
+    /// Every value, in the order of [`ErrorDelivery::as_str`]'s words.
+    pub const ALL: [ErrorDelivery; 2] = [ErrorDelivery::Auto, ErrorDelivery::Packets];
+
+    /// The word after `errors` on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorDelivery::Auto => "auto",
+            ErrorDelivery::Packets => "packets",
+        }
+    }
 }
 
 /// HTTP methods recognised at the start of a connection.
@@ -127,6 +158,9 @@ pub enum CommandError {
     /// `gfx N` where N is not a mode any client uses.
     #[error(transparent)]
     UnknownMode(#[from] UnknownMode),
+    /// `errors` followed by something other than `packets` or `auto`.
+    #[error("errors takes `packets` or `auto`, not {0:?}")]
+    UnknownErrorDelivery(String),
 }
 
 impl CommandError {
@@ -137,6 +171,12 @@ impl CommandError {
             self,
             CommandError::MissingMode | CommandError::BadMode(_) | CommandError::UnknownMode(_)
         )
+    }
+
+    /// True when the failed command is one clients read no reply to
+    /// (`gfx`, `errors`), so a server reports it with its next packet.
+    pub fn expects_no_reply(&self) -> bool {
+        self.is_gfx_error() || matches!(self, CommandError::UnknownErrorDelivery(_))
     }
 }
 
@@ -157,6 +197,7 @@ pub(crate) enum Verb {
     Next,
     Quit,
     OpenAiConfig,
+    Errors,
     Unknown,
 }
 
@@ -174,6 +215,7 @@ impl Verb {
             "next" => Verb::Next,
             "quit" => Verb::Quit,
             "openai-config" => Verb::OpenAiConfig,
+            "errors" => Verb::Errors,
             _ if abbreviates("search") => Verb::Search,
             _ if abbreviates("generate") => Verb::Gen,
             _ => Verb::Unknown,
@@ -288,6 +330,7 @@ impl Command {
                 let value = (args.len() > 1).then(|| joined(&args[1..]));
                 Command::OpenAiConfig { param, value }
             }
+            Verb::Errors => Command::Errors(parse_error_delivery(rest)?),
             Verb::Unknown => Command::Unknown(text.to_owned()),
         })
     }
@@ -305,6 +348,7 @@ impl Command {
             Command::Next => "next",
             Command::Quit => "quit",
             Command::OpenAiConfig { .. } => "openai-config",
+            Command::Errors(_) => "errors",
             Command::Http(_) => "http",
             Command::Unknown(_) => "unknown",
         }
@@ -333,6 +377,14 @@ fn parse_mode(rest: &str) -> Result<GfxMode, CommandError> {
             Err(CommandError::BadMode(shown))
         }
     }
+}
+
+fn parse_error_delivery(rest: &str) -> Result<ErrorDelivery, CommandError> {
+    let value = rest.trim_matches(|c: char| c.is_ascii_whitespace());
+    ErrorDelivery::ALL
+        .into_iter()
+        .find(|d| value.eq_ignore_ascii_case(d.as_str()))
+        .ok_or_else(|| CommandError::UnknownErrorDelivery(value.chars().take(16).collect()))
 }
 
 impl fmt::Display for Command {
@@ -370,6 +422,7 @@ impl fmt::Display for Command {
                 }
                 Ok(())
             }
+            Command::Errors(delivery) => write!(f, "errors {}", delivery.as_str()),
             Command::Http(method) => write!(f, "{} / HTTP/1.1", method.as_str()),
             Command::Unknown(text) => f.write_str(text),
         }
@@ -490,6 +543,32 @@ mod tests {
         assert_eq!(Command::parse("gfx"), Err(CommandError::MissingMode));
         assert!(Command::parse("gfx 99").unwrap_err().is_gfx_error());
         assert_eq!(Command::parse("next\0"), Err(CommandError::ControlByte(0)));
+    }
+
+    #[test]
+    fn errors_chooses_how_failures_are_told_and_expects_no_reply() {
+        assert_eq!(
+            Command::parse("errors packets"),
+            Ok(Command::Errors(ErrorDelivery::Packets))
+        );
+        assert_eq!(
+            Command::parse("ERRORS Auto\n"),
+            Ok(Command::Errors(ErrorDelivery::Auto))
+        );
+        for bad in ["errors", "errors text", "errors packets now"] {
+            let error = Command::parse(bad).unwrap_err();
+            assert!(
+                matches!(error, CommandError::UnknownErrorDelivery(_)),
+                "{bad}"
+            );
+            assert!(error.expects_no_reply() && !error.is_gfx_error(), "{bad}");
+        }
+        assert!(Command::parse("gfx 99").unwrap_err().expects_no_reply());
+        assert!(!CommandError::NotUtf8.expects_no_reply());
+        assert_eq!(
+            Command::Errors(ErrorDelivery::Packets).to_string(),
+            "errors packets"
+        );
     }
 
     #[test]

@@ -317,7 +317,16 @@ mod tests {
 
     #[test]
     fn merged_writes_split_correctly() {
-        let cases: [(&[u8], Vec<Command>); 4] = [
+        let cases: [(&[u8], Vec<Command>); 5] = [
+            // What the `yail` tool writes first, then an Atari's writes.
+            (
+                b"errors packets\ngfx 2 files",
+                vec![
+                    Command::Errors(crate::ErrorDelivery::Packets),
+                    Command::Gfx(GfxMode::Gr8),
+                    Command::Files,
+                ],
+            ),
             (
                 b"gfx 17files",
                 vec![Command::Gfx(GfxMode::VbxeLegacy), Command::Files],

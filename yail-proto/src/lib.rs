@@ -9,7 +9,7 @@ mod decoder;
 mod mode;
 mod packet;
 
-pub use command::{Command, CommandError, HttpMethod};
+pub use command::{Command, CommandError, ErrorDelivery, HttpMethod};
 pub use decoder::{CommandDecoder, DEFAULT_MAX_COMMAND_LEN};
 pub use mode::{
     ANTIC_PAYLOAD_LEN, Geometry, GfxMode, PacketVersion, PaletteLayout, ParseModeError,

@@ -12,14 +12,13 @@ use bytes::BytesMut;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
 use yail_proto::{Command, CommandDecoder, CommandError};
 
 use crate::download_clock::DownloadClock;
 use crate::sync::lock;
 
 /// What the reply to an HTTP request line says before the connection closes.
-const HTTP_FORBIDDEN: &[u8] = b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nNot Allowed";
+pub(crate) const HTTP_FORBIDDEN: &[u8] = b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 11\r\nConnection: close\r\n\r\nNot Allowed";
 
 /// How long the connection waits for its peer.
 #[derive(Debug, Clone, Copy)]
@@ -173,6 +172,46 @@ impl Liveness {
 /// A decoded command, or why it could not be decoded.
 pub(crate) type Decoded = Result<Command, CommandError>;
 
+/// Why a session ended.
+#[derive(Debug)]
+pub(crate) enum EndReason {
+    /// The client closed the connection.
+    ClientClosed,
+    /// The client said `quit`.
+    Quit,
+    /// The client sent nothing for the idle timeout.
+    Idle(Duration),
+    /// A command was not complete this long after its first byte.
+    CommandUnfinished(Duration),
+    /// The server was full and this session had waited longest for its
+    /// client: closed to make room.
+    Evicted,
+    /// The server is stopping.
+    Shutdown,
+    /// An HTTP request line on the YAIL port, answered with 403.
+    Http,
+    /// Reading or writing failed (the client reset the connection, or
+    /// stopped reading a packet for the idle timeout).
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for EndReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndReason::ClientClosed => f.write_str("client closed the connection"),
+            EndReason::Quit => f.write_str("client quit"),
+            EndReason::Idle(after) => write!(f, "idle for {} s", after.as_secs()),
+            EndReason::CommandUnfinished(after) => {
+                write!(f, "command unfinished after {} s", after.as_secs())
+            }
+            EndReason::Evicted => f.write_str("closed to make room on a full server"),
+            EndReason::Shutdown => f.write_str("server stopping"),
+            EndReason::Http => f.write_str("HTTP request refused"),
+            EndReason::Io(e) => write!(f, "I/O error: {e}"),
+        }
+    }
+}
+
 /// The socket of one client.
 pub(crate) struct Connection {
     buffer: BytesMut,
@@ -241,9 +280,10 @@ impl Connection {
         }
     }
 
-    /// The next command, reading as much as it takes. `None` when the
-    /// client closed, sent nothing for the idle timeout, left a command
-    /// unfinished for the command timeout, or `shutdown` fired.
+    /// The next command, reading as much as it takes, or why there is none:
+    /// the client closed, sent nothing for the idle timeout, left a command
+    /// unfinished for the command timeout, the session was closed to make
+    /// room, `shutdown` fired, or reading failed.
     ///
     /// Both clocks are deadlines fixed by bytes received: the idle flush
     /// of a bare word does not move them, so a half-sent command cannot
@@ -251,11 +291,11 @@ impl Connection {
     pub(crate) async fn read_command(
         &mut self,
         shutdown: &CancellationToken,
-    ) -> std::io::Result<Option<Decoded>> {
+    ) -> Result<Decoded, EndReason> {
         {
             let mut state = self.liveness.lock();
             if state.evicted {
-                return Ok(None);
+                return Err(EndReason::Evicted);
             }
             state.awaiting_command = true;
             // Commands sent in one write: the next one is already here.
@@ -269,10 +309,10 @@ impl Connection {
     async fn read_until_command(
         &mut self,
         shutdown: &CancellationToken,
-    ) -> std::io::Result<Option<Decoded>> {
+    ) -> Result<Decoded, EndReason> {
         loop {
             if let Some(decoded) = self.decoder.decode(&mut self.buffer).transpose() {
-                return Ok(Some(self.completed(decoded)));
+                return Ok(self.completed(decoded));
             }
             let waiting = !self.buffer.is_empty();
             let idle_deadline = self.last_heard + self.timing.idle_timeout;
@@ -284,40 +324,38 @@ impl Connection {
                 });
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => return Ok(None),
+                () = shutdown.cancelled() => return Err(EndReason::Shutdown),
                 ready = self.liveness.stream.readable() => {
-                    ready?;
-                    match self.receive()? {
+                    ready.map_err(EndReason::Io)?;
+                    match self.receive().map_err(EndReason::Io)? {
                         Received::Bytes => {
                             if !waiting {
                                 self.command_started = Some(self.last_heard);
                             }
                         }
                         Received::Nothing => {}
-                        Received::Evicted => return Ok(None),
+                        Received::Evicted => return Err(EndReason::Evicted),
                         Received::Closed => {
                             // The client closed: answer what it managed to send.
-                            return Ok(self
-                                .decoder
-                                .decode_eof(&mut self.buffer)
-                                .transpose()
-                                .map(|decoded| self.completed(decoded)));
+                            return match self.decoder.decode_eof(&mut self.buffer).transpose() {
+                                Some(decoded) => Ok(self.completed(decoded)),
+                                None => Err(EndReason::ClientClosed),
+                            };
                         }
                     }
                 }
                 () = tokio::time::sleep(self.timing.idle_flush), if waiting => {
                     // The sender paused: a bare-word command is complete.
                     if let Some(decoded) = self.decoder.decode_idle(&mut self.buffer).transpose() {
-                        return Ok(Some(self.completed(decoded)));
+                        return Ok(self.completed(decoded));
                     }
                 }
                 () = tokio::time::sleep_until(command_deadline) => {
-                    if waiting && command_deadline < idle_deadline {
-                        info!(bytes = self.buffer.len(), "closing a session whose command never ended");
+                    return Err(if waiting && command_deadline < idle_deadline {
+                        EndReason::CommandUnfinished(self.timing.command_timeout)
                     } else {
-                        info!("closing idle session");
-                    }
-                    return Ok(None);
+                        EndReason::Idle(self.timing.idle_timeout)
+                    });
                 }
             }
         }

@@ -1,7 +1,6 @@
 //! Why a request got an error packet: one enum, mapped once to the
 //! message the Atari prints and to the metrics category.
 
-use tracing::{debug, warn};
 use yail_proto::CommandError;
 use yail_state::ErrorKind;
 
@@ -103,23 +102,20 @@ impl RequestError {
 }
 
 impl RequestError {
-    /// Logs the error an Atari is sent. A failing source or conversion, a
-    /// timeout, and a URL the address policy refused (a client probing the
-    /// LAN) are the operator's business: warnings. A client's own mistakes
-    /// stay at debug level, so a garbage-sending client cannot flood the log.
-    ///
-    /// The log line keeps the chain of causes where the Atari's message
-    /// does not already say them.
-    pub(crate) fn log(&self) {
-        let kind = self.kind();
-        let error = match self.causes() {
+    /// Whether the error is the operator's business, logged as a warning:
+    /// a failing source or conversion, a timeout, and a URL the address
+    /// policy refused (a client probing the LAN). A client's own mistakes
+    /// are not.
+    pub(crate) fn is_operators_business(&self) -> bool {
+        self.kind() != ErrorKind::BadRequest || self.is_policy_refusal()
+    }
+
+    /// The error as the log shows it: the client's message, with the chain
+    /// of causes where the message does not already say them.
+    pub(crate) fn detail(&self) -> String {
+        match self.causes() {
             Some(causes) => format!("{self} (caused by: {causes})"),
             None => self.to_string(),
-        };
-        if kind == ErrorKind::BadRequest && !self.is_policy_refusal() {
-            debug!(kind = kind.name(), %error, "error packet");
-        } else {
-            warn!(kind = kind.name(), %error, "request failed");
         }
     }
 

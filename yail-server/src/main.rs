@@ -252,6 +252,8 @@ async fn serve(loaded: Loaded, env_file: Option<PathBuf>) -> anyhow::Result<Exit
         let options = yail_server::AdminOptions {
             token: args.admin_token.clone(),
             hosts: args.admin_hosts.clone(),
+            atari_address: Some(format!("N:TCP://{shown}:{port}/")),
+            max_try_bytes: None,
             settings: loaded.store.clone(),
         };
         let admin = yail_server::run_admin(

@@ -7,16 +7,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
-use yail_proto::{GfxMode, Packet};
 use yail_state::ErrorKind;
 
 use crate::admission::Admission;
 use crate::connection::{self, Connection, Liveness, Timing};
+use crate::refusal::Refusals;
 use crate::services::Services;
 use crate::session::Session;
 
@@ -28,6 +27,7 @@ pub async fn run(listener: TcpListener, services: Services, shutdown: impl Futur
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let admission = Admission::new(config.max_connections, config.max_per_ip, config.slow_fetch);
+    let refusals = Refusals::new(config.idle_flush, &config.random_modes);
     let grace = config.shutdown_grace;
 
     tokio::pin!(shutdown);
@@ -35,7 +35,10 @@ pub async fn run(listener: TcpListener, services: Services, shutdown: impl Futur
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => admit(&services, &admission, &token, &tracker, stream, peer),
+                Ok((stream, peer)) => {
+                    let gate = Gate { services: &services, admission: &admission, refusals: &refusals, token: &token, tracker: &tracker };
+                    admit(&gate, stream, peer);
+                }
                 Err(e) => {
                     // Usually out of file descriptors: back off instead of spinning.
                     error!(error = %e, "accept failed");
@@ -53,15 +56,24 @@ pub async fn run(listener: TcpListener, services: Services, shutdown: impl Futur
     }
 }
 
+/// What the accept loop decides a new connection's fate with.
+struct Gate<'a> {
+    services: &'a Services,
+    admission: &'a Admission,
+    refusals: &'a Refusals,
+    token: &'a CancellationToken,
+    tracker: &'a TaskTracker,
+}
+
 /// Starts a session for a new connection, or refuses it.
-fn admit(
-    services: &Services,
-    admission: &Admission,
-    token: &CancellationToken,
-    tracker: &TaskTracker,
-    stream: TcpStream,
-    peer: SocketAddr,
-) {
+fn admit(gate: &Gate<'_>, stream: TcpStream, peer: SocketAddr) {
+    let Gate {
+        services,
+        admission,
+        refusals,
+        token,
+        tracker,
+    } = *gate;
     let _ = stream.set_nodelay(true);
     if let Err(e) = connection::enable_keepalive(&stream) {
         debug!(%peer, error = %e, "could not enable TCP keepalive");
@@ -72,9 +84,14 @@ fn admit(
         Ok(ticket) => ticket,
         Err(refusal) => {
             services.state().metrics().record_error(ErrorKind::Busy);
-            warn!(%peer, reason = refusal.message(), "refusing a connection");
             if let Some(liveness) = Arc::into_inner(liveness) {
-                tracker.spawn(refuse(liveness.into_stream(), refusal.message()));
+                refusals.refuse(
+                    liveness.into_stream(),
+                    peer,
+                    refusal.message(),
+                    tracker,
+                    stop,
+                );
             }
             return;
         }
@@ -97,14 +114,4 @@ fn admit(
         }
         .instrument(span),
     );
-}
-
-/// Tells a refused client why, in the one packet it reads, and closes.
-async fn refuse(mut stream: TcpStream, message: &'static str) {
-    let packet = Packet::error(GfxMode::Gr8, message).to_bytes();
-    let write = async {
-        stream.write_all(&packet).await?;
-        stream.shutdown().await
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(5), write).await;
 }

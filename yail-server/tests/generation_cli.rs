@@ -372,6 +372,11 @@ async fn a_key_echoed_by_an_api_never_reaches_the_log() {
         .await
         .expect("the server answers");
     atari.set_timeout(Duration::from_secs(30));
+    // The messages are read as text: error packets in every mode.
+    atari
+        .ask_for_error_packets()
+        .await
+        .expect("the server reads");
     let mut messages = Vec::new();
     for command in ["gen \"one\"", "next", "next", "gen-gemini \"four\""] {
         let packet = atari.request(command).await.expect("a packet");

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
+use yail_proto::client::ERROR_PACKETS_COMMAND;
 use yail_proto::{DecodeError, GfxMode, Packet};
 
 /// The largest read the Atari client makes.
@@ -289,6 +290,14 @@ async fn connect_from(i: usize, server: SocketAddr) -> std::io::Result<TcpStream
     Ok(stream)
 }
 
+/// [`connect_from`], then `errors packets`: the soak tells pictures from
+/// errors, which the server would otherwise draw as pictures in most modes.
+async fn connect_counting_errors(i: usize, server: SocketAddr) -> std::io::Result<TcpStream> {
+    let mut stream = connect_from(i, server).await?;
+    stream.write_all(ERROR_PACKETS_COMMAND).await?;
+    Ok(stream)
+}
+
 /// What reading one packet gave.
 #[derive(Debug)]
 enum Reply {
@@ -418,7 +427,7 @@ async fn good_session(
     think: Duration,
 ) {
     let timeout = Duration::from_secs(60);
-    let Ok(mut stream) = connect_from(i, server).await else {
+    let Ok(mut stream) = connect_counting_errors(i, server).await else {
         add(&tally.connect_failures);
         return;
     };
@@ -744,12 +753,16 @@ async fn flood(i: usize, addr: SocketAddr, tally: &Tally, limit: usize, extra: u
     let mut streams = Vec::new();
     let mut open = 0;
     for k in 0..limit + extra {
+        // Each says nothing until all are open.
         if let Ok(stream) = connect_from(i * 1000 + k, addr).await {
             streams.push(stream);
         }
     }
     let mut buffer = Vec::new();
     for stream in &mut streams {
+        // `errors packets` first, so that a refusal is told as an error
+        // packet rather than drawn in Graphics 8.
+        let _ = stream.write_all(ERROR_PACKETS_COMMAND).await;
         let _ = stream.write_all(b"gfx 2 ").await;
         buffer.clear();
         match read_packet(stream, &mut buffer, Duration::from_millis(200)).await {
@@ -847,7 +860,7 @@ async fn scale(options: &Options) -> anyhow::Result<bool> {
         tasks.spawn(async move {
             let stream = {
                 let _permit = connect_limit.acquire().await;
-                connect_from(i, addr).await
+                connect_counting_errors(i, addr).await
             };
             let mut stream = match stream {
                 Ok(stream) => Some(stream),
@@ -978,7 +991,7 @@ async fn shutdown(options: &Options) -> anyhow::Result<bool> {
             Arc::clone(&started_streaming),
         );
         tasks.spawn(async move {
-            let Ok(mut stream) = connect_from(i, addr).await else {
+            let Ok(mut stream) = connect_counting_errors(i, addr).await else {
                 invalid.fetch_add(1, Ordering::Relaxed);
                 started.wait().await;
                 return;
@@ -1126,7 +1139,7 @@ async fn downloads(options: &Options) -> anyhow::Result<bool> {
         let url = host.url(&format!("/big.png?session={i}"));
         let mut released = release.1.clone();
         tasks.spawn(async move {
-            let stream = connect_from(i % addresses, addr).await;
+            let stream = connect_counting_errors(i % addresses, addr).await;
             let mut stream = stream.inspect_err(|_| add(&tally.connect_failures)).ok();
             if let Some(stream) = stream.as_mut() {
                 let mut buffer = Vec::new();
@@ -1265,6 +1278,7 @@ async fn generations(options: &Options) -> anyhow::Result<bool> {
             let socket = TcpSocket::new_v6()?;
             socket.bind(source)?;
             let mut stream = socket.connect(addr).await?;
+            stream.write_all(ERROR_PACKETS_COMMAND).await?;
             let mut buffer = Vec::new();
             while Instant::now() < deadline {
                 stream.write_all(b"gfx 2 gen \"a red barn\"").await?;

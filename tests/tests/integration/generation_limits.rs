@@ -72,6 +72,10 @@ async fn twenty_addresses_of_one_ipv6_64_share_one_generation_quota() {
         let source = SocketAddr::new(IpAddr::V6(network(host)), 0);
         let mut client = Client::connect_from(server, source).await.expect("connect");
         client.set_timeout(Duration::from_secs(30));
+        client
+            .ask_for_error_packets()
+            .await
+            .expect("errors packets");
         for _ in 0..7 {
             let packet = client
                 .request("gen \"a red barn\"")
@@ -198,6 +202,7 @@ async fn the_days_budget_stops_every_client_once_spent() {
             .await
             .expect("connect");
         atari.set_timeout(Duration::from_secs(30));
+        atari.ask_for_error_packets().await.expect("errors packets");
         let packet = atari.request("gen \"a boat\"").await.expect("an answer");
         if is_picture(&packet) {
             pictures += 1;

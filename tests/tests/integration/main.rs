@@ -2,14 +2,17 @@
 
 mod caching;
 mod dialects;
+mod error_pictures;
 mod errors;
 mod fake_api;
 mod generation;
 mod generation_limits;
 mod hostile;
 mod limits;
+mod logs;
 mod modes;
 mod network;
+mod refusals;
 mod search;
 mod shutdown;
 mod slow_downloads;

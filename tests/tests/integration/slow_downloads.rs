@@ -55,6 +55,10 @@ async fn sixteen_trickling_downloads_cannot_keep_a_real_client_out() {
                     continue;
                 };
                 hog.set_timeout(Duration::from_secs(120));
+                // Told why in words: an error packet, not a drawn picture.
+                if hog.ask_for_error_packets().await.is_err() {
+                    continue;
+                }
                 while let Ok(packet) = hog.request(format!("gfx 2 showurl {url}")).await {
                     let _ = told.send(packet.error_message().unwrap_or_default().to_owned());
                 }
@@ -81,6 +85,11 @@ async fn sixteen_trickling_downloads_cannot_keep_a_real_client_out() {
             .await
             .expect("connect");
         atari.set_timeout(Duration::from_secs(30));
+        // A refusal must not pass for the picture.
+        if atari.ask_for_error_packets().await.is_err() {
+            answers.push(Some(String::from("closed before asking")));
+            continue;
+        }
         match atari.request("gfx 2 files").await {
             Ok(packet) => {
                 answers.push(packet.error_message().map(str::to_owned));

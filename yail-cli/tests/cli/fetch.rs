@@ -44,6 +44,28 @@ async fn fetch_prints_an_error_packet_and_exits_non_zero() {
     assert!(!dir.path().join("picture-1.yai").exists());
 }
 
+/// What an Atari in Graphics 8 is sent for a failing request is a picture
+/// with the message drawn in (its text screen is hidden); `fetch` asks for
+/// error packets, and with --atari-errors gets what the Atari gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_with_atari_errors_saves_the_picture_an_atari_is_shown() {
+    let server = TestServer::start(test_config()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = fetch(server.addr, dir.path(), "--atari-errors -v dance").await;
+    let stderr = text(&output.stderr);
+    assert_success(&output);
+    assert!(!stderr.contains("errors packets"), "{stderr}");
+    let packet = read_packet(&dir.path().join("picture-1.yai"));
+    assert_eq!(packet.mode(), GfxMode::Gr8);
+    assert_eq!(packet.error_message(), None);
+    assert_eq!(packet.image_data().map(<[u8]>::len), Some(8800));
+    assert!(
+        packet
+            .image_data()
+            .is_some_and(|d| d.iter().any(|&b| b != 0))
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_refuses_a_server_declaring_a_four_gigabyte_block() {
     // A v1.4 header, one image block of 0xFFFFFFFF bytes, and no data.

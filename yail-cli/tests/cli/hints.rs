@@ -34,9 +34,25 @@ async fn a_web_server_waiting_for_a_whole_line_gets_the_admin_port_hint() {
     // reads whole lines says nothing; yail asks it directly after the wait.
     let addr = web_server(Judging::ByLine).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = fetch(addr, dir.path(), "--timeout 1 files").await;
+    let output = fetch(addr, dir.path(), "--atari-errors --timeout 1 files").await;
     let stderr = assert_exit(&output, 3);
     assert!(stderr.contains("no packet within"), "{stderr}");
+    assert!(
+        stderr.contains("hint:") && stderr.contains("admin page"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_server_answering_the_errors_line_gets_the_admin_port_hint() {
+    use crate::web_server::{Judging, web_server};
+    // `errors packets` is a whole line: the server answers 400 and closes,
+    // so the writes after it may fail; what it sent is still read.
+    let addr = web_server(Judging::ByLine).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = fetch(addr, dir.path(), "--timeout 5 files").await;
+    let stderr = assert_exit(&output, 4);
+    assert!(stderr.contains("unknown packet version"), "{stderr}");
     assert!(
         stderr.contains("hint:") && stderr.contains("admin page"),
         "{stderr}"

@@ -163,7 +163,9 @@ fn recording_server_on(listener: tokio::net::TcpListener) -> (SocketAddr, Peers)
                 loop {
                     while let Ok(Some(command)) = decoder.decode(&mut input) {
                         match command {
-                            yail_proto::Command::Gfx(_) => {}
+                            // Neither is answered (`errors packets` comes
+                            // first from `yail`).
+                            yail_proto::Command::Gfx(_) | yail_proto::Command::Errors(_) => {}
                             yail_proto::Command::Quit => return,
                             _ => {
                                 if socket.write_all(&picture).await.is_err() {

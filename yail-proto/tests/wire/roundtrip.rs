@@ -1,7 +1,7 @@
 //! Property tests: everything encoded decodes to itself.
 
 use proptest::prelude::*;
-use yail_proto::{Block, Command, DecodeError, GfxMode, HttpMethod, Packet};
+use yail_proto::{Block, Command, DecodeError, ErrorDelivery, GfxMode, HttpMethod, Packet};
 
 fn block() -> impl Strategy<Value = Block> {
     let data = || proptest::collection::vec(any::<u8>(), 0..64);
@@ -57,6 +57,7 @@ pub fn command() -> impl Strategy<Value = Command> {
             param: Some(p),
             value
         }),
+        proptest::sample::select(ErrorDelivery::ALL.to_vec()).prop_map(Command::Errors),
         proptest::sample::select(HttpMethod::ALL.to_vec()).prop_map(Command::Http),
         "zz[a-z]{0,6}( [a-z0-9]{1,6}){0,3}".prop_map(Command::Unknown),
     ]

@@ -107,6 +107,7 @@ pub(super) async fn status(State(shared): State<Arc<AdminShared>>) -> Json<Value
             "left": budget.left(),
             "next_free_secs": budget.next_free_in.map(|d| d.as_secs()),
         },
+        "atari_address": shared.atari_address,
     }))
 }
 

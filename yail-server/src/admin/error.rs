@@ -3,8 +3,13 @@
 
 use std::net::SocketAddr;
 
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+/// Bytes of a plain-text refusal read to turn it into JSON.
+const MAX_TEXT_REFUSAL: usize = 4096;
 
 /// Why the admin server refused to start or a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -99,5 +104,76 @@ impl IntoResponse for AdminError {
             );
         }
         response
+    }
+}
+
+/// Answers axum's own refusals in JSON, as every other error is answered:
+/// a body over its limit (413), a JSON body that does not parse or fit
+/// (400, 415, 422), a method a route does not take (405). The page shows
+/// the `error`; a script reads one shape. `max_try_bytes`: the limit of
+/// "try it", named in its 413.
+pub(super) async fn json_errors(
+    State(max_try_bytes): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let upload = request.uri().path() == "/api/try";
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_TEXT_REFUSAL)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE if upload => format!(
+            "the picture is too large: \"try it\" takes pictures of up to {}",
+            size(max_try_bytes)
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request is too large".to_owned(),
+        _ if !text.trim().is_empty() => text.trim().to_owned(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request refused")
+            .to_owned(),
+    };
+    let body = serde_json::json!({ "error": message }).to_string();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// `bytes` as a person reads a size.
+fn size(bytes: usize) -> String {
+    const MIB: usize = 1 << 20;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size(16 << 20), "16 MiB");
+        assert_eq!(size(10_000), "9 KiB");
+        assert_eq!(size(100), "100 bytes");
     }
 }

@@ -49,6 +49,13 @@ pub struct AdminOptions {
     /// `localhost` (`--admin-host`): any other `Host` is refused, which
     /// stops DNS rebinding.
     pub hosts: Vec<AdminHost>,
+    /// The address an Atari opens to reach the YAIL server, as its `N:`
+    /// device writes it (`N:TCP://192.168.1.10:5556/`), shown on the
+    /// dashboard while nobody is connected; `None`: not shown.
+    pub atari_address: Option<String>,
+    /// Largest picture the "try it" page accepts, in bytes (`None`:
+    /// [`MAX_TRY_BYTES`]).
+    pub max_try_bytes: Option<usize>,
     /// Where the settings page saves its changes; the default saves
     /// nowhere (they last until the server stops).
     pub settings: SettingsStore,
@@ -59,6 +66,8 @@ impl std::fmt::Debug for AdminOptions {
         f.debug_struct("AdminOptions")
             .field("token", &self.token.as_ref().map(|_| "set (hidden)"))
             .field("hosts", &self.hosts)
+            .field("atari_address", &self.atari_address)
+            .field("max_try_bytes", &self.max_try_bytes)
             .field("settings", &self.settings.path())
             .finish()
     }
@@ -121,6 +130,8 @@ pub async fn run_admin(
         refusals: origin::RefusalLog::default(),
         sessions: logins::LoginSessions::default(),
         logins: logins::FailedLogins::default(),
+        atari_address: options.atari_address,
+        max_try_bytes: options.max_try_bytes.unwrap_or(MAX_TRY_BYTES),
         settings: options.settings,
         changing: std::sync::Mutex::new(()),
     });
@@ -136,6 +147,7 @@ pub async fn run_admin(
 
 /// Every route of the admin server.
 fn router(shared: Arc<AdminShared>) -> Router {
+    let max_try_bytes = shared.max_try_bytes;
     let pages = ["/", "/sessions", "/recent", "/try", "/logs", "/settings"];
     let mut router = Router::new();
     for path in pages {
@@ -154,7 +166,7 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/logs/stream", get(logs::stream))
         .route(
             "/api/try",
-            post(try_it::upload).layer(DefaultBodyLimit::max(MAX_TRY_BYTES)),
+            post(try_it::upload).layer(DefaultBodyLimit::max(max_try_bytes)),
         )
         .route("/api/try/{id}/{file}", get(try_it::file))
         .route("/sample.jpg", get(try_it::sample))
@@ -171,6 +183,12 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),
             auth::check_origin,
+        ))
+        // Around everything: axum's own refusals (a body too large, JSON
+        // that does not parse) answer in JSON like every other error.
+        .layer(axum::middleware::from_fn_with_state(
+            max_try_bytes,
+            error::json_errors,
         ))
         .with_state(shared)
 }

@@ -25,6 +25,10 @@ pub(crate) struct AdminShared {
     pub(crate) sessions: LoginSessions,
     /// Wrong tokens by network, and how long each must wait.
     pub(crate) logins: FailedLogins,
+    /// What an Atari opens to reach the YAIL server, for the dashboard.
+    pub(crate) atari_address: Option<String>,
+    /// Largest picture "try it" accepts, in bytes.
+    pub(crate) max_try_bytes: usize,
     /// Where the settings page's changes are saved.
     pub(crate) settings: SettingsStore,
     /// Held while a change is checked, saved and applied: one at a time.

@@ -400,3 +400,38 @@ async fn log_lines_are_listed_and_streamed() {
     );
     assert!(!found.contains("first line"));
 }
+
+/// axum's own refusals (a body over its limit, JSON that does not parse or
+/// does not fit) answer in JSON with an `error`, as every other error does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_of_a_body_answer_in_json() {
+    let servers = Servers::start_with(AdminOptions {
+        max_try_bytes: Some(1000),
+        ..AdminOptions::default()
+    })
+    .await;
+    let octets = [("Content-Type", "application/octet-stream")];
+    let too_large = http(servers.admin, "POST", "/api/try", &octets, &[0u8; 2000]).await;
+    assert_eq!(too_large.status, 413, "{}", too_large.text());
+    assert_eq!(too_large.header("content-type"), Some("application/json"));
+    let error = too_large.json()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("too large") && error.contains("1000 bytes"),
+        "{error}"
+    );
+
+    let json = [("Content-Type", "application/json")];
+    for (body, status) in [(&b"{\"rescan\": \"yes\"}"[..], 422), (b"{not json", 400)] {
+        let refused = http(servers.admin, "POST", "/api/config", &json, body).await;
+        assert_eq!(refused.status, status, "{}", refused.text());
+        assert_eq!(refused.header("content-type"), Some("application/json"));
+        let error = refused.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!error.is_empty(), "{}", refused.text());
+    }
+}

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use yail_server::AdminOptions;
+
 use crate::support::Servers;
 
 /// How long one Chromium run may take before it is killed.
@@ -102,15 +104,25 @@ fn fastrand_suffix() -> u64 {
 /// The DOM of `url` once `ready` holds for it, trying a few times (each
 /// run lets the page poll the API for a few virtual seconds).
 async fn dom_when(browser: &Path, url: String, ready: impl Fn(&str) -> bool) -> String {
+    dom_in_window(browser, url, None, ready).await
+}
+
+/// [`dom_when`] in a window `width` pixels wide (Chromium's default
+/// without one).
+async fn dom_in_window(
+    browser: &Path,
+    url: String,
+    width: Option<u32>,
+    ready: impl Fn(&str) -> bool,
+) -> String {
     let mut dom = String::new();
     for _ in 0..4 {
         let (browser, url) = (browser.to_path_buf(), url.clone());
+        let window = width.map(|w| format!("--window-size={w},900"));
         dom = tokio::task::spawn_blocking(move || {
-            run_chromium(
-                &browser,
-                &url,
-                &["--dump-dom", "--virtual-time-budget=8000"],
-            )
+            let mut extra = vec!["--dump-dom", "--virtual-time-budget=8000"];
+            extra.extend(window.as_deref());
+            run_chromium(&browser, &url, &extra)
         })
         .await
         .expect("chromium thread");
@@ -250,6 +262,178 @@ async fn try_page_shows_an_upload_in_every_mode_with_packet_links() {
     assert!(dom.contains("Done."));
 }
 
+/// A number the page's script notes on the root element: `data-scroll-width`
+/// (the content's width) or `data-window-width`.
+fn root_number(dom: &str, attribute: &str) -> Option<u32> {
+    let tag = tags_with(dom, "html", attribute).into_iter().next()?;
+    tag.split(&format!("{attribute}=\""))
+        .nth(1)?
+        .split('"')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn scroll_width(dom: &str) -> Option<u32> {
+    root_number(dom, "data-scroll-width")
+}
+
+/// Headless Chromium makes no window narrower than 500 px: a phone's
+/// width as near as it comes. The page's narrow layout applies to every
+/// width up to 600 px.
+const NARROWEST_WINDOW: u32 = 500;
+
+/// Asserts the page, in the narrowest window, is no wider than it.
+fn assert_fits_the_window(dom: &str) {
+    let window = root_number(dom, "data-window-width").expect("the window's width");
+    let width = scroll_width(dom).expect("the page's width");
+    assert!(window <= NARROWEST_WINDOW, "a {window} px window");
+    assert!(
+        width <= window,
+        "the page is {width} px wide in a {window} px window"
+    );
+}
+
+/// The element of `tag` whose opening tag carries `marker`, whole.
+fn element_with<'a>(dom: &'a str, tag: &str, marker: &str) -> Option<&'a str> {
+    let start = dom.find(marker)?;
+    let open = dom[..start].rfind(&format!("<{tag}"))?;
+    let close = format!("</{tag}>");
+    let end = dom[open..].find(&close)? + open + close.len();
+    Some(&dom[open..end])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_dashboard_shows_the_atari_address_and_fits_a_narrow_window() {
+    let Some(browser) =
+        browser_or_skip("an_empty_dashboard_shows_the_atari_address_and_fits_a_narrow_window")
+    else {
+        return;
+    };
+    let servers = Servers::start_with(AdminOptions {
+        atari_address: Some("N:TCP://127.0.0.1:5556/".into()),
+        ..AdminOptions::default()
+    })
+    .await;
+    let url = format!("http://{}/", servers.admin);
+    let ready = |dom: &str| dom.contains("N:TCP://127.0.0.1:5556/") && scroll_width(dom).is_some();
+    let dom = dom_in_window(&browser, url, Some(NARROWEST_WINDOW), ready).await;
+    assert!(ready(&dom), "no address shown:\n{dom}");
+    let address = element_with(&dom, "p", "id=\"atari-address\"").expect("the address");
+    assert!(!address.contains(" hidden"), "{address}");
+    assert!(address.contains("<code class=\"address\">N:TCP://127.0.0.1:5556/</code>"));
+    assert!(dom.contains("No Atari connected."));
+    assert_fits_the_window(&dom);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_with_a_session_fits_a_narrow_window_and_hides_the_address() {
+    let Some(browser) =
+        browser_or_skip("a_dashboard_with_a_session_fits_a_narrow_window_and_hides_the_address")
+    else {
+        return;
+    };
+    let servers = Servers::start_with(AdminOptions {
+        atari_address: Some("N:TCP://127.0.0.1:5556/".into()),
+        ..AdminOptions::default()
+    })
+    .await;
+    let (_client, _) = servers.client(4).await;
+    // A long error in the sources table must wrap, not widen the page.
+    servers.state.sources().record_error(
+        "search",
+        &format!("the search engine answered: {}", "x".repeat(300)),
+    );
+    let url = format!("http://{}/", servers.admin);
+    let ready = |dom: &str| {
+        dom.contains("data-session=") && dom.contains("xxxxxxxx") && scroll_width(dom).is_some()
+    };
+    let dom = dom_in_window(&browser, url, Some(NARROWEST_WINDOW), ready).await;
+    assert!(ready(&dom), "the session never showed:\n{dom}");
+    let address = element_with(&dom, "p", "id=\"atari-address\"").expect("the address");
+    assert!(address.contains(" hidden"), "{address}");
+    assert_fits_the_window(&dom);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_page_shows_the_servers_message_for_a_picture_too_large() {
+    let Some(browser) =
+        browser_or_skip("try_page_shows_the_servers_message_for_a_picture_too_large")
+    else {
+        return;
+    };
+    let servers = Servers::start_with(AdminOptions {
+        max_try_bytes: Some(1000),
+        ..AdminOptions::default()
+    })
+    .await;
+    let ready = |dom: &str| dom.contains("too large");
+    let dom = dom_when(
+        &browser,
+        format!("http://{}/try#sample", servers.admin),
+        ready,
+    )
+    .await;
+    let status = element_with(&dom, "p", "id=\"try-status\"").unwrap_or_default();
+    assert!(
+        status.contains("class=\"err\"")
+            && status.contains("the picture is too large")
+            && status.contains("up to 1000 bytes")
+            && !status.contains("JSON"),
+        "{status}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_pane_folds_repeated_lines_and_filters_by_level() {
+    let Some(browser) = browser_or_skip("log_pane_folds_repeated_lines_and_filters_by_level")
+    else {
+        return;
+    };
+    let servers = Servers::start(None).await;
+    let logs = servers.state.logs();
+    logs.push("INFO", "yail_server::session", "request command=\"files\"");
+    for port in 40000..40005 {
+        logs.push(
+            "WARN",
+            "yail_server::refusal",
+            &format!("refusing a connection peer=127.0.0.1:{port} reason=too many"),
+        );
+    }
+    logs.push("DEBUG", "yail_server::session", "command Next");
+    logs.push("ERROR", "yail_server::server", "accept failed");
+    let ready = |dom: &str| dom.contains("accept failed");
+    let dom = dom_when(
+        &browser,
+        format!("http://{}/logs?level=WARN", servers.admin),
+        ready,
+    )
+    .await;
+    assert!(ready(&dom), "the log never showed:\n{dom}");
+    let lines = tags_with(&dom, "div", "data-level=");
+    assert_eq!(lines.len(), 4, "five refusals fold into one: {lines:#?}");
+    let warn = element_with(&dom, "div", "data-level=\"WARN\"").expect("the refusals");
+    assert!(warn.contains("data-times=\"5\""), "{warn}");
+    assert!(
+        warn.contains("×5") && warn.contains("127.0.0.1:40004"),
+        "{warn}"
+    );
+    assert!(!warn.contains(" hidden"), "{warn}");
+    for hidden in ["INFO", "DEBUG"] {
+        let line = tags_with(&dom, "div", &format!("data-level=\"{hidden}\""));
+        assert!(
+            line.len() == 1 && line[0].contains(" hidden"),
+            "{hidden} hidden at WARN: {line:?}"
+        );
+    }
+    let error = tags_with(&dom, "div", "data-level=\"ERROR\"");
+    assert!(
+        error.len() == 1 && !error[0].contains(" hidden"),
+        "{error:?}"
+    );
+    assert!(dom.contains("data-filter=\"WARN\""), "the filter is WARN");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn regression_settings_page_shows_the_values_in_force_not_empty_fields() {
     let Some(browser) =
@@ -294,7 +478,8 @@ async fn regression_settings_page_shows_the_values_in_force_not_empty_fields() {
         "{dom}"
     );
     // Only the engines the server has can be chosen, the one in force selected.
-    let options = tags_with(&dom, "option", "value=");
+    let engines = element_with(&dom, "select", "id=\"search_engine\"").expect("the engines");
+    let options = tags_with(engines, "option", "value=");
     assert_eq!(options.len(), 2, "{options:?}");
     assert!(
         options
