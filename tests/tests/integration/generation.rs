@@ -267,6 +267,16 @@ async fn a_configured_shut_down_model_is_replaced_with_one_warning() {
     let gemini_row = &models["providers"][1];
     assert_eq!(gemini_row["key"], false);
     assert_eq!(gemini_row["why"], "no key");
+    // The session's own settings say it too.
+    atari.ask_for_error_packets().await.unwrap();
+    let shown = atari.request("openai-config\n").await.unwrap();
+    let text = error_text(&shown);
+    assert!(
+        text.contains(
+            "model=gpt-image-1.5 size=1024x1024 quality=low system_prompt=none; models: gpt-image-1.5, chatgpt-image-latest (gen uses gpt-image-2.6-flare: replaced gpt-image-1.5: shut down on 2026-12-01)"
+        ),
+        "{text}"
+    );
 
     // The admin page's check says the same, and what else is wrong (the
     // test configuration's search service is a closed port).

@@ -223,14 +223,22 @@ impl Generator {
     }
 
     /// `openai-config [param] [value]`: shows the session's settings or
-    /// changes one. `Ok` is the text to show.
+    /// changes one. `Ok` is the text to show; a reading of the model names
+    /// the model `gen` uses instead, when the provider has replaced it.
     pub(crate) fn configure(
         &self,
         session: &mut GenSettings,
         param: Option<&str>,
         value: Option<&str>,
     ) -> Result<String, SettingError> {
-        settings::configure(session, &self.models, &self.ceilings, param, value)
+        let text = settings::configure(session, &self.models, &self.ceilings, param, value)?;
+        let reads_model =
+            value.is_none() && param.is_none_or(|param| param.trim().eq_ignore_ascii_case("model"));
+        let in_use = self.discovery.resolve(&session.model);
+        Ok(match in_use.why.replaced() {
+            Some(_) if reads_model => format!("{text} (gen uses {}: {})", in_use.model, in_use.why),
+            _ => text,
+        })
     }
 
     /// The server's generation budget for the day, and what is left of it.
