@@ -216,9 +216,7 @@ async fn serve(loaded: Loaded, env_file: Option<PathBuf>) -> anyhow::Result<Exit
     }
 
     let address = args.address();
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))?;
+    let listener = listen(address).with_context(|| format!("cannot listen on {address}"))?;
     // With port 0 the system chose one: say which.
     let address = listener.local_addr()?;
     let port = address.port();
@@ -277,6 +275,26 @@ async fn serve(loaded: Loaded, env_file: Option<PathBuf>) -> anyhow::Result<Exit
     yail_server::run(listener, services, stop.cancelled_owned()).await;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Connections the system may hold for the server before it accepts them.
+/// A burst (every Atari of a party reconnecting after a restart, `yail
+/// load`) overflowed the 128 of tokio's `bind`, and each connection dropped
+/// then waited a second for its client to try again.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds the Atari port with [`LISTEN_BACKLOG`].
+fn listen(address: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std's bind does on Unix: a restart may rebind at once although
+    // connections of the old process linger in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// `--check`: tries each configured source once, prints one line per
