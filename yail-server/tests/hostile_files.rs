@@ -5,7 +5,7 @@
 //! exhausting the machine; each is stopped with SIGTERM, which must end it
 //! within the shutdown bound.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use yail_proto::{DecodeError, Packet};
+
+#[path = "common/huge_png.rs"]
+mod huge_png;
 
 /// Session grace (10 s) and runtime shutdown (5 s), with room to spare.
 const SHUTDOWN_BOUND: Duration = Duration::from_secs(20);
@@ -254,43 +257,14 @@ async fn a_fifo_and_dev_zero_among_the_pictures_cannot_block_or_bloat_the_server
 /// Writes a 16384x8191 RGBA PNG of broad stripes (about 0.5 MB): 134
 /// megapixels that take 537 MB to hold decoded.
 fn write_huge_png(path: &Path) {
-    use flate2::Compression;
-    use flate2::write::ZlibEncoder;
-    const WIDTH: u32 = 16_384;
-    const HEIGHT: u32 = 8_191;
-    let mut row = Vec::with_capacity(1 + 4 * WIDTH as usize);
-    row.push(0); // no filter
-    for x in 0..WIDTH {
-        let pixel = if (x / 256) % 2 == 0 {
+    let stripes = |x: u32| {
+        if (x / 256).is_multiple_of(2) {
             [200, 120, 40, 255]
         } else {
             [20, 60, 200, 128]
-        };
-        row.extend_from_slice(&pixel);
-    }
-    let mut deflate = ZlibEncoder::new(Vec::new(), Compression::fast());
-    for _ in 0..HEIGHT {
-        deflate.write_all(&row).unwrap();
-    }
-    let data = deflate.finish().unwrap();
-
-    let mut png = vec![0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
-    let mut chunk = |kind: &[u8; 4], body: &[u8]| {
-        png.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        let mut crc = flate2::Crc::new();
-        crc.update(kind);
-        crc.update(body);
-        png.extend_from_slice(kind);
-        png.extend_from_slice(body);
-        png.extend_from_slice(&crc.sum().to_be_bytes());
+        }
     };
-    let mut header = Vec::new();
-    header.extend_from_slice(&WIDTH.to_be_bytes());
-    header.extend_from_slice(&HEIGHT.to_be_bytes());
-    header.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA
-    chunk(b"IHDR", &header);
-    chunk(b"IDAT", &data);
-    chunk(b"IEND", &[]);
+    let png = huge_png::huge_png(stripes, flate2::Compression::fast());
     std::fs::write(path, png).unwrap();
 }
 

@@ -2,6 +2,8 @@
 
 mod api;
 mod browser;
+#[path = "../common/huge_png.rs"]
+mod huge_png;
 mod security;
 mod settings;
 mod support;

@@ -2,8 +2,6 @@
 //! budget and worker slots the Ataris' pictures go through, and only
 //! bodies that may be pictures.
 
-use std::io::Write;
-
 use yail_server::{AdminOptions, Config};
 
 use crate::support::{Servers, http};
@@ -12,38 +10,7 @@ use crate::support::{Servers, http};
 /// best ratio, about 1000 to 1) that take 537 MB to hold decoded, and a
 /// little over 1 GB to convert.
 fn huge_png() -> Vec<u8> {
-    use flate2::Compression;
-    use flate2::write::ZlibEncoder;
-    const WIDTH: u32 = 16_384;
-    const HEIGHT: u32 = 8_191;
-    let mut row = Vec::with_capacity(1 + 4 * WIDTH as usize);
-    row.push(0); // no filter
-    for _ in 0..WIDTH {
-        row.extend_from_slice(&[200, 120, 40, 255]);
-    }
-    let mut deflate = ZlibEncoder::new(Vec::new(), Compression::best());
-    for _ in 0..HEIGHT {
-        deflate.write_all(&row).unwrap();
-    }
-    let data = deflate.finish().unwrap();
-    let mut png = vec![0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
-    let mut chunk = |kind: &[u8; 4], body: &[u8]| {
-        png.extend_from_slice(&(body.len() as u32).to_be_bytes());
-        let mut crc = flate2::Crc::new();
-        crc.update(kind);
-        crc.update(body);
-        png.extend_from_slice(kind);
-        png.extend_from_slice(body);
-        png.extend_from_slice(&crc.sum().to_be_bytes());
-    };
-    let mut header = Vec::new();
-    header.extend_from_slice(&WIDTH.to_be_bytes());
-    header.extend_from_slice(&HEIGHT.to_be_bytes());
-    header.extend_from_slice(&[8, 6, 0, 0, 0]); // 8-bit RGBA
-    chunk(b"IHDR", &header);
-    chunk(b"IDAT", &data);
-    chunk(b"IEND", &[]);
-    png
+    crate::huge_png::huge_png(|_| [200, 120, 40, 255], flate2::Compression::best())
 }
 
 /// This process's largest resident size so far, in MiB.
