@@ -108,6 +108,14 @@ impl FetchError {
     }
 }
 
+/// Logs which of the two a host that cannot be used was, since the client
+/// is not told (the request's own failure line shows the client's text).
+pub(super) fn log_unusable_host(error: &FetchError) {
+    if matches!(error, FetchError::Refused(_) | FetchError::Resolve(_)) {
+        tracing::info!(detail = %error.detail(), "fetch refused");
+    }
+}
+
 /// What a client is told when the download memory budget cannot cover a
 /// body.
 impl From<Refusal> for FetchError {

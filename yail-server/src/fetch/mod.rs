@@ -31,8 +31,8 @@ use url::Url;
 
 pub(crate) use body::next_chunk;
 pub use body::{Fetched, read_limited};
-use error::classify;
 pub use error::{FetchError, UNUSABLE_HOST};
+use error::{classify, log_unusable_host};
 use limits::{GROWTH_STEP, Limits, Reservation};
 pub use policy::{IpNet, is_public};
 use policy::{Policy, Violation, check_url};
@@ -333,14 +333,6 @@ impl Fetcher {
             .map_err(|e| classify(&e, &host))
             .inspect_err(log_unusable_host)?;
         Ok(response)
-    }
-}
-
-/// Logs which of the two a host that cannot be used was, since the client
-/// is not told (the request's own failure line shows the client's text).
-fn log_unusable_host(error: &FetchError) {
-    if matches!(error, FetchError::Refused(_) | FetchError::Resolve(_)) {
-        tracing::info!(detail = %error.detail(), "fetch refused");
     }
 }
 
