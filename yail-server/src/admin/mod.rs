@@ -11,8 +11,10 @@ mod error;
 mod logins;
 mod logs;
 mod metrics;
+mod models;
 mod origin;
 mod page;
+mod settings;
 mod shared;
 mod tries;
 mod try_it;
@@ -159,9 +161,12 @@ fn router(shared: Arc<AdminShared>) -> Router {
         .route("/api/sessions/{id}/last.png", get(api::session_picture))
         .route("/api/recent", get(api::recent))
         .route("/api/recent/{file}", get(api::recent_file))
-        .route("/api/config", get(api::config).post(api::change_config))
-        .route("/api/models", get(api::models))
-        .route("/api/check", post(api::check))
+        .route(
+            "/api/config",
+            get(settings::config).post(settings::change_config),
+        )
+        .route("/api/models", get(models::models))
+        .route("/api/check", post(models::check))
         .route("/api/logs", get(logs::lines))
         .route("/api/logs/stream", get(logs::stream))
         .route(

@@ -1,5 +1,3 @@
-// Over 500 lines with its tests: the fetcher's error mapping is pinned
-// by tests against resolvers of their own, beside the code they check.
 //! The one guarded HTTP client for everything the server downloads: search
 //! results, `showurl`, generated-picture URLs and camera snapshots.
 //!
@@ -16,6 +14,8 @@
 //! ([`FetchConfig::max_fetches_per_network`],
 //! [`FetchConfig::download_memory_bytes`]).
 
+mod body;
+mod error;
 mod limits;
 mod policy;
 mod resolve;
@@ -29,7 +29,11 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use reqwest::redirect;
 use url::Url;
 
-use limits::{GROWTH_STEP, Limits, Refusal, Reservation};
+pub(crate) use body::next_chunk;
+pub use body::{Fetched, read_limited};
+pub use error::{FetchError, UNUSABLE_HOST};
+use error::{classify, log_unusable_host};
+use limits::{GROWTH_STEP, Limits, Reservation};
 pub use policy::{IpNet, is_public};
 use policy::{Policy, Violation, check_url};
 use resolve::GuardedResolver;
@@ -107,170 +111,6 @@ impl Default for FetchConfig {
             accept_invalid_certs: false,
         }
     }
-}
-
-/// Why a fetch failed. Messages name the host at most, never the whole
-/// URL, whose query may carry something private.
-///
-/// The message (`Display`) is what an Atari is sent. A name that does not
-/// resolve and one that resolves only to addresses the policy refuses get
-/// the same message, [`UNUSABLE_HOST`], or a client could map the
-/// server's network by asking for names; the variant, and
-/// [`FetchError::detail`] for the log, keep which it was.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    /// The URL could not be parsed.
-    #[error("not a valid URL: {0}")]
-    BadUrl(String),
-    /// A scheme other than http or https.
-    #[error("only http and https URLs are fetched, not {0}")]
-    Scheme(String),
-    /// The host is (or resolves only to) an address the policy refuses.
-    #[error("cannot use {0}: {UNUSABLE_HOST}")]
-    Refused(String),
-    /// The name did not resolve.
-    #[error("cannot use {0}: {UNUSABLE_HOST}")]
-    Resolve(String),
-    /// More redirects than allowed.
-    #[error("too many redirects (more than {0})")]
-    TooManyRedirects(usize),
-    /// A connect, read or total timeout.
-    #[error("{0} took too long to answer")]
-    Timeout(String),
-    /// The server could not be reached.
-    #[error("cannot connect to {0}; the server is down or refuses")]
-    Connect(String),
-    /// The secure (https) connection could not be set up.
-    #[error("secure connection (https) to {0} failed")]
-    Tls(String),
-    /// The answer is a web page or other text, not a picture.
-    #[error("{host} sent {what}, not a picture")]
-    NotAPicture {
-        /// The host.
-        host: String,
-        /// What came instead ("a web page (text/html)").
-        what: String,
-    },
-    /// The server answered with an error status.
-    #[error("{host} answered with an error ({status})")]
-    Status {
-        /// The host.
-        host: String,
-        /// The HTTP status code.
-        status: u16,
-    },
-    /// The body is larger than the limit.
-    #[error("the download is larger than {limit} bytes")]
-    TooLarge {
-        /// The limit in bytes.
-        limit: u64,
-    },
-    /// The server's budget of download memory is taken by other downloads.
-    #[error("the server is downloading too much at once; try again shortly")]
-    Busy,
-    /// Any other transport or protocol failure.
-    #[error("download from {host} failed: {reason}")]
-    Http {
-        /// The host.
-        host: String,
-        /// What went wrong.
-        reason: String,
-    },
-}
-
-/// Why a host cannot be used, as a client is told: the same words whether
-/// its name is unknown or it is not a public address.
-pub const UNUSABLE_HOST: &str = "no such name, or not a public address";
-
-impl FetchError {
-    /// The message with what a client is not told: for a host that cannot
-    /// be used, whether its name did not resolve or its address is not
-    /// public. For the server's log.
-    pub fn detail(&self) -> String {
-        match self {
-            FetchError::Refused(host) => format!(
-                "{host} is, or resolves only to, an address the policy refuses \
-                 (private, local or reserved; --allow-url-net lets a network through)"
-            ),
-            FetchError::Resolve(host) => format!("the name {host} does not resolve"),
-            other => other.to_string(),
-        }
-    }
-
-    /// Whether trying the same URL again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            FetchError::Timeout(_)
-                | FetchError::Connect(_)
-                | FetchError::Tls(_)
-                | FetchError::Http { .. }
-                | FetchError::Busy
-        ) || matches!(self, FetchError::Status { status, .. } if *status >= 500 || *status == 429)
-    }
-}
-
-/// A downloaded body.
-#[derive(Debug, Clone)]
-pub struct Fetched {
-    /// The body.
-    pub bytes: Bytes,
-    /// The `Content-Type` header, if any.
-    pub content_type: Option<String>,
-    /// The URL after redirects.
-    pub url: Url,
-    /// The share of the download memory budget the body holds, until the
-    /// last clone of this is dropped.
-    _reservation: Option<Arc<Reservation>>,
-}
-
-impl Fetched {
-    /// Refuses a body declared as a web page, text, JSON or XML that does
-    /// not start like a picture either: a host that answers a picture URL
-    /// with a login or error page gets a message saying so rather than a
-    /// decoder's complaint. A body that starts like a picture is kept
-    /// whatever its declared type (hosts mislabel pictures).
-    ///
-    /// # Errors
-    /// [`FetchError::NotAPicture`] naming what came instead.
-    pub fn check_picture(&self) -> Result<(), FetchError> {
-        let Some(declared) = self.content_type.as_deref() else {
-            return Ok(());
-        };
-        let essence = declared
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        let textual = essence.starts_with("text/")
-            || essence == "application/json"
-            || essence == "application/xml"
-            || essence.ends_with("+xml") && !essence.starts_with("image/")
-            || essence.ends_with("+json");
-        if !textual || looks_like_picture(&self.bytes) {
-            return Ok(());
-        }
-        let what = if essence == "text/html" || essence == "application/xhtml+xml" {
-            format!("a web page ({essence})")
-        } else {
-            format!("text ({essence})")
-        };
-        Err(FetchError::NotAPicture {
-            host: self.url.host_str().unwrap_or("the server").to_string(),
-            what,
-        })
-    }
-}
-
-/// Whether `bytes` start with the signature of a picture format the
-/// decoders read.
-fn looks_like_picture(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[0xff, 0xd8, 0xff])
-        || bytes.starts_with(b"\x89PNG\r\n\x1a\n")
-        || bytes.starts_with(b"GIF8")
-        || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
-        || bytes.starts_with(b"BM")
 }
 
 /// The guarded client; cheap to clone (one connection pool).
@@ -496,132 +336,6 @@ impl Fetcher {
     }
 }
 
-/// Logs which of the two a host that cannot be used was, since the client
-/// is not told (the request's own failure line shows the client's text).
-fn log_unusable_host(error: &FetchError) {
-    if matches!(error, FetchError::Refused(_) | FetchError::Resolve(_)) {
-        tracing::info!(detail = %error.detail(), "fetch refused");
-    }
-}
-
-/// Reads a response body, failing as soon as it grows past `limit` bytes
-/// (reqwest has no limit of its own). Works on any reqwest response, not
-/// only a [`Fetcher`]'s.
-pub async fn read_limited(
-    mut response: reqwest::Response,
-    limit: u64,
-) -> Result<Bytes, FetchError> {
-    if response.content_length().is_some_and(|n| n > limit) {
-        return Err(FetchError::TooLarge { limit });
-    }
-    let capacity = response.content_length().unwrap_or(0).min(limit);
-    let mut body = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    while let Some(chunk) = next_chunk(&mut response).await? {
-        if body.len() as u64 + chunk.len() as u64 > limit {
-            return Err(FetchError::TooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-/// The next piece of a response body as it arrives, `None` at its end, for
-/// callers that read a stream within bounds of their own (a camera).
-pub(crate) async fn next_chunk(
-    response: &mut reqwest::Response,
-) -> Result<Option<Bytes>, FetchError> {
-    response.chunk().await.map_err(|e| {
-        let host = response.url().host_str().unwrap_or_default().to_string();
-        classify(&e, &host)
-    })
-}
-
-/// What a client is told when the download memory budget cannot cover a
-/// body.
-impl From<Refusal> for FetchError {
-    fn from(refusal: Refusal) -> FetchError {
-        match refusal {
-            Refusal::LargerThanBudget(limit) => FetchError::TooLarge { limit },
-            Refusal::Busy => FetchError::Busy,
-        }
-    }
-}
-
-/// The one mapping of a policy violation (found before a request, or in
-/// reqwest's error chain after one) to the error a caller gets.
-impl From<&Violation> for FetchError {
-    fn from(violation: &Violation) -> FetchError {
-        match violation {
-            Violation::Refused(host) => FetchError::Refused(host.clone()),
-            Violation::Scheme(scheme) => FetchError::Scheme(scheme.clone()),
-            Violation::TooManyRedirects(n) => FetchError::TooManyRedirects(*n),
-            Violation::Resolve(host) => FetchError::Resolve(host.clone()),
-        }
-    }
-}
-
-/// A typed error from reqwest's, finding our own policy errors in its chain.
-fn classify(error: &reqwest::Error, host: &str) -> FetchError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(violation) = e.downcast_ref::<Violation>() {
-            return FetchError::from(violation);
-        }
-        source = e.source();
-    }
-    let host = error
-        .url()
-        .and_then(Url::host_str)
-        .unwrap_or(host)
-        .to_string();
-    if error.is_timeout() {
-        FetchError::Timeout(host)
-    } else if error.is_connect() && is_tls_failure(error) {
-        FetchError::Tls(host)
-    } else if error.is_connect() {
-        FetchError::Connect(host)
-    } else {
-        // reqwest's message names the URL: keep only the innermost cause.
-        let mut reason = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(e) = source {
-            reason = e.to_string();
-            source = e.source();
-        }
-        FetchError::Http { host, reason }
-    }
-}
-
-/// Whether a connect error of an https request happened after the TCP
-/// connection was made, during the TLS handshake: the TCP connector's
-/// own failures (refused, unreachable) carry their own I/O error kind,
-/// while rustls and a peer that hangs up mid-handshake surface as others.
-fn is_tls_failure(error: &reqwest::Error) -> bool {
-    if error.url().is_none_or(|u| u.scheme() != "https") {
-        return false;
-    }
-    let mut innermost_io = None;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            innermost_io = Some(io.kind());
-        }
-        source = e.source();
-    }
-    use std::io::ErrorKind as Io;
-    !matches!(
-        innermost_io,
-        Some(
-            Io::ConnectionRefused
-                | Io::HostUnreachable
-                | Io::NetworkUnreachable
-                | Io::AddrNotAvailable
-                | Io::TimedOut
-                | Io::PermissionDenied
-        )
-    )
-}
-
 fn host_of(url: &str) -> String {
     Url::parse(url)
         .ok()
@@ -773,31 +487,5 @@ mod tests {
             literal.to_string(),
             format!("cannot use 192.168.1.10: {UNUSABLE_HOST}")
         );
-    }
-
-    #[test]
-    fn web_pages_are_not_pictures_but_mislabelled_pictures_are() {
-        let fetched = |content_type: Option<&str>, body: &'static [u8]| Fetched {
-            bytes: Bytes::from_static(body),
-            content_type: content_type.map(str::to_string),
-            url: Url::parse("http://pics.example.com/cat.jpg").expect("a URL"),
-            _reservation: None,
-        };
-        let page = fetched(Some("text/html; charset=utf-8"), b"<html>login</html>");
-        let error = page.check_picture().expect_err("a web page");
-        assert_eq!(
-            error.to_string(),
-            "pics.example.com sent a web page (text/html), not a picture"
-        );
-        let json = fetched(Some("application/json"), b"{}");
-        assert!(json.check_picture().is_err());
-        for ok in [
-            fetched(Some("text/html"), b"\xff\xd8\xff\xe0 a JPEG after all"),
-            fetched(Some("image/jpeg"), b"not checked here: the decoder decides"),
-            fetched(Some("application/octet-stream"), b"?"),
-            fetched(None, b"?"),
-        ] {
-            assert!(ok.check_picture().is_ok(), "{:?}", ok.content_type);
-        }
     }
 }

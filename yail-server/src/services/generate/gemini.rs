@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::answer::{Answer, MAX_ANSWER_BYTES, decode_base64, short, transport_reason};
-use super::discovery::{error_message, is_gemini_key_refusal, key_header};
 use super::error::GenError;
+use super::list_request::{error_message, is_gemini_key_refusal, key_header};
 use crate::fetch::read_limited;
 
 const SERVICE: &str = "Gemini";

@@ -1,6 +1,6 @@
 //! What a provider's model list says: which models it offers, which of
 //! them are image models, when one shuts down, and which current image
-//! model is the newest. Reading only; the requests are in `discovery`.
+//! model is the newest. Reading only; the requests are in `list_request`.
 //!
 //! - OpenAI's `GET /v1/models` answers `{"object":"list","data":[{"id",
 //!   "created","owned_by","shutdown_date"}...]}`, `shutdown_date` being a
