@@ -303,6 +303,18 @@ fn element_with<'a>(dom: &'a str, tag: &str, marker: &str) -> Option<&'a str> {
     Some(&dom[open..end])
 }
 
+/// Servers whose admin page knows the address an Atari should use.
+async fn servers_with_atari_address() -> Servers {
+    Servers::start_with(AdminOptions {
+        atari_address: Some(ATARI_ADDRESS.into()),
+        ..AdminOptions::default()
+    })
+    .await
+}
+
+/// The address [`servers_with_atari_address`] gives the page.
+const ATARI_ADDRESS: &str = "N:TCP://127.0.0.1:5556/";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_dashboard_shows_the_atari_address_and_fits_a_narrow_window() {
     let Some(browser) =
@@ -310,11 +322,7 @@ async fn an_empty_dashboard_shows_the_atari_address_and_fits_a_narrow_window() {
     else {
         return;
     };
-    let servers = Servers::start_with(AdminOptions {
-        atari_address: Some("N:TCP://127.0.0.1:5556/".into()),
-        ..AdminOptions::default()
-    })
-    .await;
+    let servers = servers_with_atari_address().await;
     let url = format!("http://{}/", servers.admin);
     let ready = |dom: &str| dom.contains("N:TCP://127.0.0.1:5556/") && scroll_width(dom).is_some();
     let dom = dom_in_window(&browser, url, Some(NARROWEST_WINDOW), ready).await;
@@ -333,11 +341,7 @@ async fn a_dashboard_with_a_session_fits_a_narrow_window_and_hides_the_address()
     else {
         return;
     };
-    let servers = Servers::start_with(AdminOptions {
-        atari_address: Some("N:TCP://127.0.0.1:5556/".into()),
-        ..AdminOptions::default()
-    })
-    .await;
+    let servers = servers_with_atari_address().await;
     let (_client, _) = servers.client(4).await;
     // A long error in the sources table must wrap, not widen the page.
     servers.state.sources().record_error(
