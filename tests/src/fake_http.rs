@@ -57,14 +57,19 @@ pub struct Request {
     pub peer: SocketAddr,
 }
 
+/// The value of the first of `headers` (names in lower case) called
+/// `name`, in any case.
+pub fn first_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 impl Request {
     /// The first header called `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     /// The first query parameter called `name`, percent-decoded.
@@ -745,11 +750,7 @@ pub struct RawResponse {
 impl RawResponse {
     /// The first header called `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        first_header(&self.headers, name)
     }
 
     /// The body, gunzipped when it came gzip-encoded, as text.

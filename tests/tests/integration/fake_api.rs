@@ -40,10 +40,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        yail_tests::fake_http::first_header(&self.headers, name)
     }
 
     pub fn json(&self) -> Value {
